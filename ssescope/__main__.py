@@ -1,0 +1,3 @@
+from ssescope.cli import main
+
+raise SystemExit(main())

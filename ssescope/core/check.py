@@ -1,0 +1,123 @@
+"""Headless judgement of a file or URL: what ``ssescope check`` (and CI) runs.
+
+Results are plain dicts so they print as JSON as they are; the human report is rendered by the CLI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from .capture import BOUNDARY, CaptureWriter, Source, SourceError, open_source
+from .checker import CheckOptions
+from .live import RequestSpec, run_live
+from .session import StreamSession
+
+CHAT_FORMATS = ("jsonl-chat", "sse-chat")
+
+
+def result_of(session: StreamSession, source: str, fmt: str, warnings: list[str]) -> dict[str, Any]:
+    checker = session.checker
+    log = checker.log
+    return {
+        "source": source,
+        "format": fmt,
+        "profile": checker.profile,
+        "events": checker.events_seen,
+        "findings": [f.to_dict() for f in log.kept],
+        "finding_counts": dict(log.counts),
+        "summary": checker.summary(),
+        "timing": checker.timing.to_dict(),
+        "codex": checker.prediction().to_dict(),
+        "response": checker.tree.reconstruct(),
+        "http": session.response,
+        "end": None
+        if session.end is None
+        else {"t": round(session.end[0], 6), "reason": session.end[1], "error": session.end[2]},
+        "warnings": list(warnings),
+    }
+
+
+def check_source(src: Source, options: CheckOptions) -> list[dict[str, Any]]:
+    """Judge every response in an opened source (usually one)."""
+    if src.format in CHAT_FORMATS:
+        raise SourceError(
+            f"{src.path}: this is a Chat Completions stream (chat.completion.chunk); "
+            "ssescope check judges Responses API streams"
+        )
+    options.framed = src.framed
+    results: list[dict[str, Any]] = []
+
+    resp = src.response
+    status = int(resp.get("status") or 0) if resp is not None else None
+    error_status = status is not None and not 200 <= status < 300
+
+    def new_session(body: str = "") -> StreamSession:
+        opts = CheckOptions(**{**options.__dict__})
+        session = StreamSession(opts)
+        if resp is not None and status is not None:
+            session.on_response(
+                status,
+                resp.get("headers") or {},
+                body=body,
+                url=(src.request or {}).get("url", ""),
+                t=float(resp.get("t") or 0.0),
+                reason=str(resp.get("reason") or ""),
+            )
+        return session
+
+    chunks = src.chunks()
+    held: list[tuple[float, bytes]] = []
+    if error_status:
+        # The error body is the message of the http-status finding: read it before judging.
+        held = [item for item in chunks if not isinstance(item, type(BOUNDARY))]  # type: ignore[misc]
+        chunks = iter(held)  # type: ignore[assignment]
+    session = new_session(b"".join(c for _, c in held).decode("utf-8", errors="replace"))
+    t = 0.0
+    for item in chunks:
+        if item is BOUNDARY:
+            session.finish(t, "eof")
+            results.append(result_of(session, src.path, src.format, []))
+            session = new_session()
+            continue
+        t, chunk = item  # type: ignore[misc]
+        session.feed(chunk, t)
+    end_t, reason, error = src.end or (t, "eof", None)
+    session.finish(max(end_t, t), reason, error)
+    results.append(result_of(session, src.path, src.format, src.warnings))
+    if len(results) > 1:
+        for i, r in enumerate(results):
+            r["stream"] = i
+    return results
+
+
+def check_file(path: str, options: CheckOptions) -> list[dict[str, Any]]:
+    return check_source(open_source(path), options)
+
+
+def check_url(
+    spec: RequestSpec,
+    options: CheckOptions,
+    *,
+    record: str | None = None,
+    redact: bool = True,
+    max_wait: float = 60.0,
+    grace: float = 2.0,
+) -> dict[str, Any]:
+    writer = None
+    if record:
+        writer = CaptureWriter(
+            record,
+            method=spec.method,
+            url=spec.url,
+            headers=spec.headers,
+            body=spec.body,
+            redact=redact,
+        )
+    session = StreamSession(options, writer=writer)
+    try:
+        asyncio.run(run_live(spec, session, max_wait=max_wait, grace=grace))
+    finally:
+        if writer is not None:
+            writer.close()
+    return result_of(session, spec.url, "live", [])

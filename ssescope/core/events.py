@@ -1,0 +1,67 @@
+"""Turning SSE frames into typed events: one :class:`Event` per frame (a row in every view)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from .models import FieldIssue, StreamEvent, validate_event
+from .sse import Frame
+
+EventKind = Literal["event", "done", "comment", "invalid", "blank"]
+
+
+@dataclass(slots=True, eq=False)
+class Event:
+    """A decoded frame. ``index`` is the frame index, the key every finding points at."""
+
+    index: int
+    frame: Frame
+    kind: EventKind
+    payload: dict[str, Any] | None = None
+    type: str | None = None
+    model: StreamEvent | None = None
+    issues: tuple[FieldIssue, ...] = ()
+    error: str | None = None
+    """Why the data could not be decoded (kind "invalid")."""
+    gap: float = 0.0
+    """Seconds since the previous row arrived."""
+
+    @property
+    def t(self) -> float:
+        return self.frame.t_last
+
+    @property
+    def sequence_number(self) -> int | None:
+        if self.payload is None:
+            return None
+        seq = self.payload.get("sequence_number")
+        return seq if isinstance(seq, int) and not isinstance(seq, bool) else None
+
+
+_loads = json.loads
+
+
+def decode_frame(frame: Frame) -> Event:
+    """Decode one frame: JSON, `type`, and the typed model with its field issues."""
+    data = frame.data
+    if data is None:
+        return Event(frame.index, frame, "comment" if frame.has_content else "blank")
+    if data == "[DONE]":
+        return Event(frame.index, frame, "done")
+    try:
+        payload = _loads(data)
+    except ValueError as exc:
+        msg = str(exc) if data.strip() else "empty data"
+        return Event(frame.index, frame, "invalid", error=f"not JSON: {msg}")
+    if not isinstance(payload, dict):
+        return Event(
+            frame.index, frame, "invalid", error=f"JSON {type(payload).__name__}, not an object"
+        )
+    etype = payload.get("type")
+    if not isinstance(etype, str):
+        why = "no `type`" if etype is None else f"`type` is not a string ({etype!r})"
+        return Event(frame.index, frame, "invalid", payload=payload, error=why)
+    model, issues = validate_event(payload)
+    return Event(frame.index, frame, "event", payload, etype, model, tuple(issues))

@@ -1,0 +1,241 @@
+"""Reading a live stream over HTTP with httpx, one raw chunk at a time.
+
+httpx's own read timeout is off: ssescope decides when a silence is a stall (``max_wait``), and a
+background reader task feeds a queue so that waiting for the next chunk can time out (to tick the
+stall clocks) without cancelling a read in flight. Bytes come from ``aiter_bytes`` (never
+``aiter_lines``, which splits on U+2028 inside JSON).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from .capture import SourceError
+from .session import StreamSession
+
+DEFAULT_MAX_WAIT = 60.0
+DEFAULT_GRACE = 2.0
+DEFAULT_MODEL = "gpt-4.1-mini"
+DEFAULT_INPUT = "Say hello in one short sentence."
+ERROR_BODY_LIMIT = 1 << 20
+
+
+@dataclass
+class RequestSpec:
+    url: str
+    body: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    method: str = "POST"
+
+    def to_capture(self) -> dict[str, Any]:
+        return {"method": self.method, "url": self.url, "headers": self.headers, "body": self.body}
+
+
+def responses_url(url: str) -> str:
+    """Accept a base URL (``…/v1``) as well as the full ``…/v1/responses``."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise SourceError(f"{url}: not an http(s) URL")
+    path = parts.path.rstrip("/")
+    if path == "" or path.endswith("/v1"):
+        path = f"{path}/responses"
+        return parts._replace(path=path).geturl()
+    return url
+
+
+def build_request(
+    url: str,
+    *,
+    body_file: str | None = None,
+    model: str | None = None,
+    input_text: str | None = None,
+    instructions: str | None = None,
+    header_lines: list[str] | None = None,
+    api_key_env: str | None = None,
+) -> RequestSpec:
+    """The request check/connect send: a body file, or a small default with ``stream: true``."""
+    if body_file is not None:
+        try:
+            with open(body_file, encoding="utf-8") as fh:
+                body = json.load(fh)
+        except FileNotFoundError:
+            raise SourceError(f"{body_file}: no such file") from None
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise SourceError(f"{body_file}: not a JSON request body ({exc})") from None
+        if not isinstance(body, dict):
+            raise SourceError(f"{body_file}: the request body must be a JSON object")
+    else:
+        body = {"model": model or DEFAULT_MODEL, "input": input_text or DEFAULT_INPUT}
+    if model is not None:
+        body["model"] = model
+    if input_text is not None:
+        body["input"] = input_text
+    if instructions is not None:
+        body["instructions"] = instructions
+    body.setdefault("stream", True)
+    headers = {"Accept": "text/event-stream", "Content-Type": "application/json"}
+    for line in header_lines or []:
+        name, sep, value = line.partition(":")
+        if not sep or not name.strip():
+            raise SourceError(f"-H {line!r}: expected 'Name: value'")
+        headers[name.strip()] = value.strip()
+    if api_key_env:
+        key = os.environ.get(api_key_env)
+        if not key:
+            raise SourceError(f"--api-key-env {api_key_env}: the variable is not set")
+        headers["Authorization"] = f"Bearer {key}"
+    return RequestSpec(responses_url(url), body, headers)
+
+
+async def run_live(
+    spec: RequestSpec,
+    session: StreamSession,
+    *,
+    max_wait: float = DEFAULT_MAX_WAIT,
+    grace: float = DEFAULT_GRACE,
+    tick_interval: float = 0.5,
+    clock: Callable[[], float] = time.monotonic,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """POST the request and feed the session until EOF, a stall of ``max_wait`` seconds, the grace
+    period after a terminal event, or ``stop``. Connection failures raise :class:`SourceError`
+    after the session (and its capture) recorded them."""
+    t0 = clock()
+
+    def now() -> float:
+        return clock() - t0
+
+    timeout = httpx.Timeout(connect=10.0, read=None, write=30.0, pool=10.0)
+    async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
+        try:
+            request = client.build_request(
+                spec.method, spec.url, json=spec.body, headers=spec.headers
+            )
+            response = await client.send(request, stream=True)
+        except httpx.HTTPError as exc:
+            reason = _connect_error(spec.url, exc)
+            session.finish(now(), "connect-error", reason)
+            raise SourceError(reason) from None
+        try:
+            await _read(response, session, now, max_wait, grace, tick_interval, stop, spec.url)
+        finally:
+            await response.aclose()
+
+
+def _connect_error(url: str, exc: Exception) -> str:
+    host = urlsplit(url).netloc
+    if isinstance(exc, httpx.ConnectError):
+        text = str(exc) or "connection failed"
+        if "refused" in text.lower() or "errno 111" in text.lower():
+            return f"{host}: connection refused"
+        return f"{host}: cannot connect ({text})"
+    if isinstance(exc, httpx.TimeoutException):
+        return f"{host}: timed out connecting"
+    return f"{host}: {type(exc).__name__}: {exc}"
+
+
+async def _read(
+    response: httpx.Response,
+    session: StreamSession,
+    now: Callable[[], float],
+    max_wait: float,
+    grace: float,
+    tick_interval: float,
+    stop: asyncio.Event | None,
+    url: str,
+) -> None:
+    status = response.status_code
+    headers = dict(response.headers.multi_items())
+    if not 200 <= status < 300:
+        t_headers = now()
+        chunks: list[tuple[float, bytes]] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            chunks.append((now(), chunk))
+            size += len(chunk)
+            if size > ERROR_BODY_LIMIT:
+                break
+        body = b"".join(c for _, c in chunks).decode("utf-8", errors="replace")
+        session.on_response(
+            status,
+            headers,
+            body=body,
+            url=url,
+            t=t_headers,
+            reason=response.reason_phrase,
+            http_version=response.http_version,
+        )
+        for t, chunk in chunks:
+            session.feed(chunk, t)
+        session.finish(now(), "eof")
+        return
+    session.on_response(
+        status,
+        headers,
+        url=url,
+        t=now(),
+        reason=response.reason_phrase,
+        http_version=response.http_version,
+    )
+
+    queue: asyncio.Queue[tuple[float, bytes] | BaseException | None] = asyncio.Queue()
+
+    async def reader() -> None:
+        try:
+            async for chunk in response.aiter_bytes():
+                queue.put_nowait((now(), chunk))
+            queue.put_nowait(None)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:
+            queue.put_nowait(exc)
+
+    task = asyncio.create_task(reader())
+    last_arrival = now()
+    end_reason, error = "eof", None
+    try:
+        while True:
+            if stop is not None and stop.is_set():
+                end_reason = "interrupted"
+                break
+            t = now()
+            if session.terminal_seen_at is not None:
+                remaining = session.terminal_seen_at + grace - t
+                if remaining <= 0:
+                    end_reason = "grace"
+                    break
+                wait = min(remaining, tick_interval)
+            else:
+                remaining = last_arrival + max_wait - t
+                if remaining <= 0:
+                    end_reason = "max-wait"
+                    break
+                wait = min(remaining, tick_interval)
+            try:
+                item = await asyncio.wait_for(queue.get(), timeout=wait)
+            except TimeoutError:
+                session.tick(now())
+                continue
+            if item is None:
+                break
+            if isinstance(item, BaseException):
+                end_reason, error = "transport-error", f"{type(item).__name__}: {item}".rstrip(": ")
+                break
+            arrived, chunk = item
+            last_arrival = arrived
+            session.feed(chunk, arrived)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+    session.finish(now(), end_reason, error)

@@ -1,0 +1,90 @@
+"""A stream session: raw chunks in, frames, events and findings out, optionally recorded.
+
+Live connect, replay, the proxy and headless check all drive one of these, one chunk at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .capture import CaptureWriter
+from .checker import Checker, CheckOptions
+from .events import Event
+from .findings import Finding
+from .sse import SSEFramer
+
+EventCallback = Callable[[Event, list[Finding]], None]
+
+
+class StreamSession:
+    def __init__(
+        self,
+        options: CheckOptions | None = None,
+        *,
+        writer: CaptureWriter | None = None,
+        on_event: EventCallback | None = None,
+    ) -> None:
+        self.checker = Checker(options)
+        self.framer = SSEFramer()
+        self.writer = writer
+        self.on_event = on_event
+        self.request: dict[str, Any] | None = None
+        self.response: dict[str, Any] | None = None
+        self.end: tuple[float, str, str | None] | None = None
+        self.terminal_seen_at: float | None = None
+
+    @property
+    def options(self) -> CheckOptions:
+        return self.checker.options
+
+    def on_response(
+        self,
+        status: int,
+        headers: dict[str, str] | None = None,
+        *,
+        body: str = "",
+        url: str = "",
+        t: float = 0.0,
+        reason: str = "",
+        http_version: str = "",
+    ) -> list[Finding]:
+        self.response = {"status": status, "reason": reason, "headers": dict(headers or {}), "t": t}
+        if self.writer is not None:
+            self.writer.write_response(
+                status, headers, reason=reason, http_version=http_version, t=t
+            )
+        return self.checker.on_http(status, headers, body, url, t)
+
+    def feed(self, chunk: bytes, t: float) -> list[tuple[Event, list[Finding]]]:
+        """One chunk as it arrived at ``t`` (seconds since the request started)."""
+        if self.writer is not None:
+            self.writer.write_chunk(t, chunk)
+        self.checker.timing.on_chunk(t, len(chunk))
+        return self._judge(self.framer.feed(chunk, t))
+
+    def _judge(self, frames: list[Any]) -> list[tuple[Event, list[Finding]]]:
+        out = []
+        checker = self.checker
+        for frame in frames:
+            ev, findings = checker.feed_frame(frame)
+            if self.terminal_seen_at is None and checker.tree.terminal_type is not None:
+                self.terminal_seen_at = ev.t
+            if self.on_event is not None:
+                self.on_event(ev, findings)
+            out.append((ev, findings))
+        return out
+
+    def tick(self, now: float) -> list[Finding]:
+        return self.checker.tick(now)
+
+    def finish(
+        self, t: float, reason: str = "eof", error: str | None = None
+    ) -> list[tuple[Event, list[Finding]]]:
+        out = self._judge(self.framer.finish(t))
+        self.checker.finish(t, reason)
+        self.end = (t, reason, error)
+        if self.writer is not None:
+            self.writer.write_end(t, reason, error)
+            self.writer.close()
+        return out
