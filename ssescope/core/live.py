@@ -135,10 +135,12 @@ async def run_live(
 def _connect_error(url: str, exc: Exception) -> str:
     host = urlsplit(url).netloc
     if isinstance(exc, httpx.ConnectError):
-        text = str(exc) or "connection failed"
-        if "refused" in text.lower() or "errno 111" in text.lower():
-            return f"{host}: connection refused"
-        return f"{host}: cannot connect ({text})"
+        cause: BaseException | None = exc
+        while cause is not None:
+            if isinstance(cause, ConnectionRefusedError):
+                return f"{host}: connection refused"
+            cause = cause.__cause__ or cause.__context__
+        return f"{host}: cannot connect ({exc or 'connection failed'})"
     if isinstance(exc, httpx.TimeoutException):
         return f"{host}: timed out connecting"
     return f"{host}: {type(exc).__name__}: {exc}"

@@ -61,6 +61,9 @@ class StreamSession:
         if self.writer is not None:
             self.writer.write_chunk(t, chunk)
         self.checker.timing.on_chunk(t, len(chunk))
+        status = self.checker.http_status
+        if status is not None and not 200 <= status < 300:
+            return []  # an error body (JSON, HTML): recorded, shown in http-status, not framed
         return self._judge(self.framer.feed(chunk, t))
 
     def _judge(self, frames: list[Any]) -> list[tuple[Event, list[Finding]]]:

@@ -1,0 +1,190 @@
+"""The command line: exit statuses, one-line errors for bad input (never a traceback), formats."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ssescope.cli import main
+from ssescope.core.rules import RULES
+from tests.test_live import EVENTS, frames
+
+
+def run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ssescope", *args], capture_output=True, text=True, timeout=timeout
+    )
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess[str], needle: str) -> None:
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert needle in lines[0]
+    assert proc.stdout == ""
+
+
+@pytest.fixture
+def clean(tmp_path: Path) -> Path:
+    p = tmp_path / "clean.sse"
+    p.write_bytes(b"".join(frames(EVENTS)))
+    return p
+
+
+def test_clean_file_exits_0_and_reports(clean: Path) -> None:
+    proc = run("check", str(clean))
+    assert proc.returncode == 0, proc.stderr
+    assert "0 error(s)" in proc.stdout and "Codex" in proc.stdout and "Hi there" in proc.stdout
+
+
+def test_error_findings_exit_1_and_json_shape(tmp_path: Path) -> None:
+    p = tmp_path / "cut.sse"
+    p.write_bytes(b"".join(frames(EVENTS[:6])))
+    proc = run("check", str(p), "--json")
+    assert proc.returncode == 1
+    doc = json.loads(proc.stdout)
+    assert {"source", "profile", "events", "findings", "timing", "codex", "response"} <= set(doc)
+    assert doc["events"] == 6 and doc["profile"] == "openai"
+    assert doc["codex"] == {
+        "outcome": "error",
+        "message": "stream disconnected before completion: stream closed before response.completed",
+        "detail": ["Codex retries the turn up to 5 times (stream_max_retries) before showing this"],
+        "retried": True,
+    }
+    finding = next(f for f in doc["findings"] if f["rule"] == "terminal-missing")
+    assert set(finding) >= {
+        "rule",
+        "severity",
+        "message",
+        "event_index",
+        "sequence_number",
+        "t",
+        "why",
+    }
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        (None, "no such file"),
+        (b"", "empty file"),
+        (bytes(range(256)) * 20, "binary data"),
+        (b"<!doctype html><html><body>502 Bad Gateway</body></html>", "HTML"),
+        (b'{"hello": "world"}\n', "unknown format"),
+        (b"just some words\n", "unknown format"),
+    ],
+)
+def test_unreadable_sources_exit_2_with_one_line(
+    tmp_path: Path, content: bytes | None, needle: str
+) -> None:
+    p = tmp_path / "input"
+    if content is not None:
+        p.write_bytes(content)
+    assert_one_line_error(run("check", str(p)), needle)
+
+
+def test_directory_and_chat_stream_and_bad_options(tmp_path: Path) -> None:
+    assert_one_line_error(run("check", str(tmp_path)), "directory")
+    chat = tmp_path / "chat.sse"
+    chat.write_text(
+        'data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[]}\n\ndata: [DONE]\n\n'
+    )
+    assert_one_line_error(run("check", str(chat)), "Chat Completions")
+    assert_one_line_error(run("check", str(chat), "--profile", "bogus"), "invalid choice")
+    assert_one_line_error(
+        run("check", "http://127.0.0.1:9/v1", "--body", str(tmp_path / "missing.json")),
+        "no such file",
+    )
+    assert_one_line_error(run("check", "http://127.0.0.1:9/v1", "-H", "no-colon"), "Name: value")
+    assert_one_line_error(
+        run("check", "http://127.0.0.1:9/v1", "--api-key-env", "SSESCOPE_UNSET_VAR"), "not set"
+    )
+
+
+def test_refused_connection_exits_2_with_one_line() -> None:
+    assert_one_line_error(
+        run("check", "http://127.0.0.1:9/v1", "--max-wait", "2"), "connection refused"
+    )
+
+
+def test_invalid_utf8_is_reported_not_fatal(tmp_path: Path) -> None:
+    data = b"".join(frames(EVENTS)).replace(b'"delta": "Hi"', b'"delta": "H\xffi"')
+    p = tmp_path / "bad-utf8.sse"
+    p.write_bytes(data)
+    doc = json.loads(run("check", str(p), "--json").stdout)
+    assert "invalid-utf8" in doc["finding_counts"]
+    assert doc["response"]["output"][0]["content"][0]["text"] == "Hi there"  # the .done item wins
+
+
+def test_fifty_megabyte_event(tmp_path: Path) -> None:
+    big = "x" * (50 * 1024 * 1024)
+    events = [*EVENTS[:4], {**EVENTS[4], "delta": big}]
+    p = tmp_path / "big.sse"
+    p.write_bytes(b"".join(frames(events)))
+    proc = run("check", str(p), "--json")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["events"] == 5 and doc["timing"]["bytes"] > 50 * 1024 * 1024
+    assert len(doc["response"]["output"][0]["content"][0]["text"]) == len(big)
+
+
+def test_truncated_capture_is_read_up_to_the_cut(tmp_path: Path) -> None:
+    header = {
+        "format": "ssescope-capture",
+        "version": 1,
+        "request": {"method": "POST", "url": "u"},
+        "response": {"status": 200, "headers": {"content-type": "text/event-stream"}, "t": 0.01},
+    }
+    lines = [json.dumps(header)] + [
+        json.dumps({"t": 0.1 * i, "text": f.decode()}) for i, f in enumerate(frames(EVENTS))
+    ]
+    text = "\n".join(lines[:6]) + "\n" + lines[6][:25]  # the writer died mid-record
+    p = tmp_path / "cut.capture.jsonl"
+    p.write_text(text)
+    proc = run("check", str(p), "--json")
+    doc = json.loads(proc.stdout)
+    assert doc["events"] == 5
+    assert any("cut off" in w for w in doc["warnings"])
+    assert doc["end"]["reason"] == "interrupted"
+
+
+def test_curl_dash_i_output_with_crlf(tmp_path: Path) -> None:
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n"
+    body = b"".join(frames(EVENTS)).replace(b"\n", b"\r\n")
+    p = tmp_path / "curl.txt"
+    p.write_bytes(head + body)
+    doc = json.loads(run("check", str(p), "--json").stdout)
+    assert doc["format"] == "sse" and doc["finding_counts"] == {} and doc["http"]["status"] == 200
+
+
+def test_json_lines_with_several_responses(tmp_path: Path) -> None:
+    lines = [json.dumps({**e, "sequence_number": i}) for i, e in enumerate(EVENTS)]
+    p = tmp_path / "two.jsonl"
+    p.write_text("\n".join(lines + lines) + "\n")
+    doc = json.loads(run("check", str(p), "--json").stdout)
+    assert len(doc["streams"]) == 2 and doc["events"] == 2 * len(EVENTS)
+    assert doc["finding_counts"] == {}
+
+
+def test_rules_catalogue_is_generated_from_the_code(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["rules", "--markdown"]) == 0
+    markdown = capsys.readouterr().out
+    assert all(f"`{rule_id}`" in markdown for rule_id in RULES)
+    assert main(["rules", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [r["id"] for r in doc] == list(RULES)
+    assert all(set(r["severity"]) == {"openai", "open-responses", "codex"} for r in doc)
+    assert main(["rules", "--profile", "codex"]) == 0
+    assert "codex-idle-timeout" in capsys.readouterr().out
+
+
+def test_profiles_change_the_verdict(tmp_path: Path) -> None:
+    p = tmp_path / "no-done.sse"
+    p.write_bytes(b"".join(frames(EVENTS)))
+    assert main(["check", str(p), "--profile", "openai"]) == 0
+    assert main(["check", str(p), "--profile", "open-responses"]) == 1  # [DONE] is required there
