@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from httpx_sse._decoders import SSEDecoder, SSELineDecoder
 from hypothesis import HealthCheck, given, settings
@@ -182,9 +184,7 @@ def test_every_chunking_yields_the_same_frames(case: tuple[bytes, list[int]]) ->
     data, cuts = case
     whole = frames_of(data)
     bounds = [0, *cuts, len(data)]
-    chunks = [
-        (float(i), data[a:b]) for i, (a, b) in enumerate(zip(bounds, bounds[1:], strict=False))
-    ]
+    chunks = [(float(i), data[a:b]) for i, (a, b) in enumerate(itertools.pairwise(bounds))]
     split = frame_bytes(chunks)
     assert signature(split) == signature(whole)
     assert b"".join(f.raw for f in split) == data
@@ -228,7 +228,7 @@ def httpx_sse_events(text: str, cuts: list[int]) -> list[tuple[str, str]]:
     bounds = [0, *cuts, len(text)]
     events = []
     lines: list[str] = []
-    for a, b in zip(bounds, bounds[1:], strict=False):
+    for a, b in itertools.pairwise(bounds):
         if text[a:b]:
             lines += lines_dec.decode(text[a:b])
     lines += lines_dec.flush()
@@ -249,7 +249,7 @@ def test_matches_httpx_sse_on_spec_conformant_input(text: str, raw_cuts: list[in
     bounds = [0, *byte_cuts, len(data)]
     ours = [
         (f.event or "message", f.data)
-        for f in frame_bytes([(0.0, data[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)])
+        for f in frame_bytes([(0.0, data[a:b]) for a, b in itertools.pairwise(bounds)])
         if f.dispatched
     ]
     assert ours == theirs
