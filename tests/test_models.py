@@ -161,3 +161,50 @@ def test_items_parts_and_chat_chunks() -> None:
     )
     assert issues == [] and chunk is not None
     assert chunk.choices[0].delta.tool_calls[0].function.arguments == "{"  # type: ignore[index,union-attr]
+
+
+def test_quick_check_never_accepts_what_pydantic_rejects() -> None:
+    """The fast path in front of pydantic is conservative: accepted ⇒ valid."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    values = st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-2, 2),
+        st.floats(allow_nan=False),
+        st.text(max_size=3),
+        st.just([]),
+        st.lists(st.integers(), min_size=1, max_size=2),
+        st.just({}),
+        st.just({"a": 1}),
+    )
+    fields = [
+        "item_id",
+        "output_index",
+        "content_index",
+        "delta",
+        "logprobs",
+        "sequence_number",
+        "text",
+        "arguments",
+        "name",
+        "response",
+        "item",
+        "part",
+        "summary_index",
+        "message",
+        "code",
+    ]
+
+    @settings(max_examples=2000, deadline=None)
+    @given(
+        st.sampled_from(sorted(m.EVENT_MODELS)), st.dictionaries(st.sampled_from(fields), values)
+    )
+    def check(etype: str, payload: dict[str, Any]) -> None:
+        payload = {**payload, "type": etype}
+        model = m.EVENT_MODELS[etype]
+        if m.quick_valid(model, payload):
+            assert m.validate_event(payload)[1] == []
+
+    check()

@@ -17,7 +17,7 @@ from . import models as m
 from .codex import DEFAULT_IDLE_TIMEOUT, CodexModel, CodexPrediction
 from .events import Event, decode_frame
 from .findings import Finding, FindingLog
-from .rules import PROFILES, RULES, SEVERITY_RANK, Severity
+from .rules import PROFILES, RULES, Severity
 from .sse import Frame
 from .timing import Timing
 from .tree import ItemNode, PartNode, ResponseTree
@@ -167,8 +167,8 @@ class Checker:
         sev = rule.severity_in(self.profile)
         if sev is None:
             return None
-        if severity is not None and SEVERITY_RANK[severity] > SEVERITY_RANK[sev]:
-            sev = severity  # a case-specific downgrade, never an upgrade
+        if severity is not None:
+            sev = severity  # a case-specific severity (e.g. strict tools, vendor-prefixed types)
         finding = Finding(
             rule_id,
             sev,
@@ -267,7 +267,7 @@ class Checker:
             return self._new
         self.finished = True
         self.end_reason = end_reason
-        self.timing.t_end = t_end
+        self.timing.finish(t_end)
         http_ok = self.http_status is None or 200 <= self.http_status < 300
         if http_ok and end_reason != "connect-error":
             self._check_silence(t_end)
@@ -794,19 +794,40 @@ class Checker:
             return
         self._args_checked.add(node.position)
         name = item.get("name") or node.name
+        strict = self._strict_tool(name)
+        severity: Severity | None = "error" if strict and self.profile != "codex" else None
+        note = " (a strict tool: openai-python's get_final_response() raises)" if severity else ""
         if args.strip() == "":
             self.emit(
                 "arguments-empty",
-                f'{node.type} {name!r} has arguments {args!r} (use "{{}}" for no arguments)',
+                f'{node.type} {name!r} has arguments {args!r} (use "{{}}" for no arguments){note}',
                 ev,
+                severity=severity,
             )
             return
         try:
             json.loads(args)
         except ValueError as exc:
             self.emit(
-                "arguments-invalid-json", f"{node.type} {name!r}: {exc}: {_short(args, 60)!r}", ev
+                "arguments-invalid-json",
+                f"{node.type} {name!r}: {exc}: {_short(args, 60)!r}{note}",
+                ev,
+                severity=severity,
             )
+
+    def _strict_tool(self, name: Any) -> bool:
+        """Whether the response's tools declare ``name`` as a strict function tool."""
+        for source in (self.tree.snapshot, self.tree.created):
+            tools = source.get("tools") if isinstance(source, dict) else None
+            if isinstance(tools, list):
+                for tool in tools:
+                    if (
+                        isinstance(tool, dict)
+                        and tool.get("name") == name
+                        and tool.get("type") == "function"
+                    ):
+                        return tool.get("strict") is True
+        return False
 
     def _resolve(
         self,

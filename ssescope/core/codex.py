@@ -273,8 +273,8 @@ class CodexModel:
         out: list[tuple[str, str]] = []
         if self.ended:
             return out
-        if end_reason in ("max-wait", "interrupted"):
-            out.extend(self.tick(t_end))
+        # Whatever ended the read, Codex gave up first if the silence reached its idle timeout.
+        out.extend(self.tick(t_end))
         self.ended = True
         self.end_reason = end_reason
         if self.pending_error is not None and not self.stopped:

@@ -832,12 +832,89 @@ def _validate(
         return None, _issues(exc, prefix, model)
 
 
+# A plan per model for a quick, conservative check: it accepts only payloads that are certainly
+# valid (plain JSON types, empty nested lists); anything else goes through pydantic, which names
+# the issue. Generated from the models' own annotations so it cannot disagree with them. It exists
+# because deltas are most of a stream and pydantic costs more than the JSON parse per event.
+_STRICT_TYPES: dict[Any, tuple[type, ...]] = {
+    str: (str,),
+    int: (int,),
+    float: (int, float),
+    bool: (bool,),
+}
+
+
+def _plan(model: type[BaseModel]) -> tuple[tuple[str, tuple[type, ...], bool, bool], ...] | None:
+    import types
+    import typing
+
+    plan = []
+    for name, info in model.model_fields.items():
+        if name == "type":
+            continue
+        ann = info.annotation
+        nullable = False
+        origin = typing.get_origin(ann)
+        if origin in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(ann) if a is not type(None)]
+            nullable = len(args) < len(typing.get_args(ann))
+            if len(args) != 1:
+                return None
+            ann = args[0]
+            origin = typing.get_origin(ann)
+        if ann in _STRICT_TYPES:
+            allowed = _STRICT_TYPES[ann]
+        elif ann is dict or origin is dict:
+            allowed = (dict,)
+        elif ann is list or origin is list:
+            allowed = (list,)  # only empty lists pass the quick check
+        else:
+            return None
+        plan.append((name, allowed, info.is_required(), nullable))
+    return tuple(plan)
+
+
+_PLANS: dict[type[BaseModel], Any] = {}
+
+
+def quick_valid(model: type[BaseModel], payload: dict[str, Any]) -> bool:
+    """True only if ``payload`` is certainly valid for ``model`` (False: ask pydantic)."""
+    plan = _PLANS.get(model, False)
+    if plan is False:
+        plan = _PLANS[model] = _plan(model)
+    if plan is None:
+        return False
+    get = payload.get
+    for name, allowed, required, nullable in plan:
+        value = get(name)
+        if value is None:
+            if required and not nullable:
+                return False
+            if required and name not in payload:
+                return False
+            continue
+        vt = type(value)
+        if vt not in allowed:
+            return False
+        if vt is list and value:
+            return False
+    return True
+
+
 def validate_event(payload: dict[str, Any]) -> tuple[StreamEvent | None, list[FieldIssue]]:
     """Validate a decoded event payload against its model. Unknown types return ``(None, [])``."""
     model = EVENT_MODELS.get(payload.get("type"))  # type: ignore[arg-type]
     if model is None:
         return None, []
     return _validate(model, payload)
+
+
+def event_issues(payload: dict[str, Any]) -> tuple[FieldIssue, ...]:
+    """Only the issues (the hot path): skips building the model when the quick check passes."""
+    model = EVENT_MODELS.get(payload.get("type"))  # type: ignore[arg-type]
+    if model is None or quick_valid(model, payload):
+        return ()
+    return tuple(_validate(model, payload)[1])
 
 
 def validate_item(item: dict[str, Any], prefix: str = "item") -> list[FieldIssue]:

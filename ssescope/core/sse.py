@@ -14,7 +14,7 @@ returned by :meth:`SSEFramer.feed` and :meth:`SSEFramer.finish` gives back the i
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 BOM = b"\xef\xbb\xbf"
 
@@ -36,8 +36,8 @@ class Frame:
     """``data`` lines joined with LF; None when the frame had no ``data`` line (not dispatched)."""
     id: str | None = None
     retry: int | None = None
-    comments: list[str] = field(default_factory=list)
-    unknown_fields: list[str] = field(default_factory=list)
+    comments: tuple[str, ...] = ()
+    unknown_fields: tuple[str, ...] = ()
     terminated: bool = True
     """False for a final frame that EOF cut before its blank line (spec-following clients drop it)."""
     invalid_utf8: bool = False
@@ -103,6 +103,8 @@ class SSEFramer:
                 chunk = chunk[1:]
                 if not chunk:
                     return out
+            else:
+                self._ending_pending = False  # that CR was a line end of its own
         if not self._buf and not self._pieces:
             self._buf_t = t
         if self._start_checked and b"\n" not in chunk and b"\r" not in chunk:
@@ -168,6 +170,10 @@ class SSEFramer:
         n = len(data)
         first_t = self._buf_t
         has_cr = b"\r" in data
+        if not has_cr and not self._raw and not self._strip_bom:
+            pos = self._split_blocks(data, first_t, t, out)
+            if pos:
+                first_t = t
         find = data.find
         while pos < n:
             if has_cr:
@@ -197,6 +203,65 @@ class SSEFramer:
         self._buf = data[pos:] if pos < n else b""
         if self._buf and pos > 0:
             self._buf_t = t
+
+    def _split_blocks(self, data: bytes, first_t: float, t: float, out: list[Frame]) -> int:
+        """Fast path for the common case (LF line ends, whole frames in the chunk): parse each
+        ``…\n\n`` block in one go. Returns how far it got; the general per-line path does the
+        rest, so both paths yield identical frames (the chunking property test checks this)."""
+        find = data.find
+        pos = 0
+        count, offset = self._count, self._offset
+        while True:
+            end = find(b"\n\n", pos)
+            if end == -1 or data[pos] == 10:  # no whole block left, or a stray blank line
+                break
+            event = value_data = ident = retry = None
+            comments: list[str] | None = None
+            unknown: list[str] | None = None
+            invalid = False
+            for line in data[pos:end].split(b"\n"):
+                try:
+                    text = line.decode("utf-8")
+                except UnicodeDecodeError:
+                    text = line.decode("utf-8", errors="replace")
+                    invalid = True
+                if text[0] == ":":
+                    if comments is None:
+                        comments = []
+                    comments.append(text[1:])
+                    continue
+                name, sep, value = text.partition(":")
+                if sep and value[:1] == " ":
+                    value = value[1:]
+                if name == "data":
+                    value_data = value if value_data is None else f"{value_data}\n{value}"
+                elif name == "event":
+                    event = value
+                elif name == "id":
+                    if "\0" not in value:
+                        ident = value
+                elif name == "retry" and value.isascii() and value.isdigit():
+                    retry = int(value)
+                else:
+                    if unknown is None:
+                        unknown = []
+                    unknown.append(text)
+            raw = data[pos : end + 2]
+            frame = Frame(
+                count, offset, raw, first_t, t, event, value_data, ident, retry,
+                tuple(comments) if comments else (), tuple(unknown) if unknown else (),
+                True, invalid,
+            )  # fmt: skip
+            out.append(frame)
+            count += 1
+            offset += len(raw)
+            first_t = t
+            pos = end + 2
+        if pos:
+            self._count, self._offset = count, offset
+            self._consumed += pos
+            self._last_emitted = out[-1]
+        return pos
 
     def _line(self, line: bytes, term: bytes, t_line: float, t: float, out: list[Frame]) -> None:
         if self._t_first is None:
@@ -256,8 +321,8 @@ class SSEFramer:
             data="\n".join(self._data) if self._data is not None else None,
             id=self._id,
             retry=self._retry,
-            comments=self._comments,
-            unknown_fields=self._unknown,
+            comments=tuple(self._comments),
+            unknown_fields=tuple(self._unknown),
             terminated=terminated,
             invalid_utf8=self._invalid,
             bom=self._bom,

@@ -34,6 +34,7 @@ def _r(v: float | None) -> float | None:
 class Gap:
     seconds: float
     event_index: int | None
+    """The row that ended the gap (None: the stream ended silent)."""
     after: str | None
     """The type of the event before the gap (None: the request start)."""
 
@@ -96,6 +97,14 @@ class Timing:
         elif self.t_first_content is None and ev.type in CONTENT_DELTAS:
             self.t_first_content = t
         return gap
+
+    def finish(self, t_end: float) -> None:
+        """The silence from the last real event to the end counts as a gap too."""
+        self.t_end = t_end
+        start = self.t_last_progress if self.t_last_progress is not None else 0.0
+        trailing = t_end - start
+        if trailing > 0 and (self.longest is None or trailing > self.longest.seconds):
+            self.longest = Gap(trailing, None, self.last_progress_type)
 
     def since_last_byte(self, now: float) -> float:
         return now - (self.t_last_byte if self.t_last_byte is not None else 0.0)
