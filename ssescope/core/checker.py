@@ -293,6 +293,16 @@ class Checker:
     # =========================================================================================
 
     def _frame_rules(self, ev: Event, frame: Frame) -> None:
+        if frame.data is not None and frame.event is None and self.options.framed:
+            self._no_event_line += 1
+        if not (
+            frame.invalid_utf8
+            or frame.bom
+            or frame.unknown_fields
+            or frame.id is not None
+            or not frame.terminated
+        ):
+            return  # the common case: nothing odd about the framing
         if frame.invalid_utf8:
             self.emit("invalid-utf8", "bytes that are not UTF-8 (decoded as U+FFFD)", ev)
         if frame.bom:
@@ -315,8 +325,6 @@ class Checker:
                 "the stream ended inside this frame (no blank line after it): SSE clients discard it",
                 ev,
             )
-        if frame.data is not None and self.options.framed and frame.event is None:
-            self._no_event_line += 1
 
     def _after_done(self, ev: Event) -> None:
         if self._done_index is not None:

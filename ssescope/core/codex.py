@@ -64,12 +64,39 @@ _STRING_FIELDS = ("item_id", "call_id", "delta", "text")
 _INT_FIELDS = ("summary_index", "content_index")
 
 
+def _undeclared() -> dict[str, tuple[tuple[str, type], ...]]:
+    from .models import EVENT_MODELS
+
+    return {
+        etype: tuple(
+            (name, str if name in _STRING_FIELDS else int)
+            for name in (*_STRING_FIELDS, *_INT_FIELDS)
+            if name not in model.model_fields
+        )
+        for etype, model in EVENT_MODELS.items()
+    }
+
+
+_UNDECLARED = _undeclared()
+
+
 def _is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-def decode_error(payload: dict[str, Any]) -> str | None:
-    """Why Codex's serde decode of the event envelope fails, or None if it decodes."""
+def decode_error(payload: dict[str, Any], fields_valid: bool = False) -> str | None:
+    """Why Codex's serde decode of the event envelope fails, or None if it decodes.
+
+    ``fields_valid``: the payload passed its model, so only fields the model does not declare
+    need checking (the model already holds its own fields to the same JSON types)."""
+    if fields_valid:
+        names = _UNDECLARED.get(payload.get("type"))  # type: ignore[arg-type]
+        if names is not None:
+            for name, want in names:
+                v = payload.get(name)
+                if v is not None and (type(v) is not want):
+                    return f"`{name}` is not {'a string' if want is str else 'an integer'}"
+            return None
     for name in _STRING_FIELDS:
         v = payload.get(name)
         if v is not None and not isinstance(v, str):
@@ -206,7 +233,7 @@ class CodexModel:
             out.append(("codex-event-dropped", f"Codex skips this payload ({ev.error})"))
             return out
         payload = ev.payload
-        why = decode_error(payload)
+        why = decode_error(payload, fields_valid=not ev.issues)
         if why is not None:
             self.events_dropped += 1
             out.append(("codex-event-dropped", f"Codex skips {ev.type}: {why}"))

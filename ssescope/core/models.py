@@ -606,11 +606,16 @@ EVENT_ITEM_TYPES: dict[str, frozenset[str]] = {
 }
 
 
+_EXPECTED_CACHE: dict[str, frozenset[str] | None] = {}
+
+
 def expected_item_types(event_type: str) -> frozenset[str] | None:
-    for prefix, types in EVENT_ITEM_TYPES.items():
-        if event_type.startswith(prefix):
-            return types
-    return None
+    try:
+        return _EXPECTED_CACHE[event_type]
+    except KeyError:
+        found = next((t for p, t in EVENT_ITEM_TYPES.items() if event_type.startswith(p)), None)
+        _EXPECTED_CACHE[event_type] = found
+        return found
 
 
 # Retired, foreign and invented names (reference section 8): what each one is instead.

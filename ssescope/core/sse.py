@@ -170,8 +170,9 @@ class SSEFramer:
         n = len(data)
         first_t = self._buf_t
         has_cr = b"\r" in data
-        if not has_cr and not self._raw and not self._strip_bom:
-            pos = self._split_blocks(data, first_t, t, out)
+        fast = not has_cr and not self._strip_bom
+        if fast and not self._raw:
+            pos = self._split_blocks(data, 0, first_t, t, out)
             if pos:
                 first_t = t
         find = data.find
@@ -200,16 +201,20 @@ class SSEFramer:
             self._line(data[pos:end], data[end:term_end], first_t, t, out)
             first_t = t
             pos = term_end
+            if fast and not self._raw and pos < n:
+                pos = self._split_blocks(data, pos, t, t, out)  # back on a frame boundary
         self._buf = data[pos:] if pos < n else b""
         if self._buf and pos > 0:
             self._buf_t = t
 
-    def _split_blocks(self, data: bytes, first_t: float, t: float, out: list[Frame]) -> int:
+    def _split_blocks(
+        self, data: bytes, pos: int, first_t: float, t: float, out: list[Frame]
+    ) -> int:
         """Fast path for the common case (LF line ends, whole frames in the chunk): parse each
         ``…\n\n`` block in one go. Returns how far it got; the general per-line path does the
         rest, so both paths yield identical frames (the chunking property test checks this)."""
         find = data.find
-        pos = 0
+        start = pos
         count, offset = self._count, self._offset
         while True:
             end = find(b"\n\n", pos)
@@ -257,9 +262,9 @@ class SSEFramer:
             offset += len(raw)
             first_t = t
             pos = end + 2
-        if pos:
+        if pos > start:
             self._count, self._offset = count, offset
-            self._consumed += pos
+            self._consumed += pos - start
             self._last_emitted = out[-1]
         return pos
 
