@@ -134,6 +134,13 @@ def tree_section(result: dict[str, Any]) -> Tree:
 def timing_section(result: dict[str, Any]) -> Text:
     t = result["timing"]
     line = Text()
+    if result.get("format") in ("sse", "jsonl-events") and not t.get("duration"):
+        line.append("no arrival times in this format (a capture or a live URL has them)", "dim")
+        line.append(
+            f"\n{t['events']} events, {t['comments']} comment line(s), {t['keepalives']} keepalive(s), {t['bytes']} bytes",
+            "dim",
+        )
+        return line
     line.append("first byte ", "dim")
     line.append(_secs(t.get("time_to_first_byte")))
     line.append(" · response.created ", "dim")
@@ -144,9 +151,12 @@ def timing_section(result: dict[str, Any]) -> Text:
     if gap:
         line.append(" · longest gap ", "dim")
         line.append(_secs(gap["seconds"]))
-        line.append(
-            f" before row {gap['event_index']} (after {gap['after'] or 'the request'})", "dim"
+        where = (
+            f"before row {gap['event_index']}"
+            if gap["event_index"] is not None
+            else "until the end"
         )
+        line.append(f" {where} (after {gap['after'] or 'the request'})", "dim")
     line.append(
         f"\n{t['events']} events, {t['comments']} comment line(s), {t['keepalives']} keepalive(s), {t['bytes']} bytes",
         "dim",
