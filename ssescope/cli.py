@@ -123,12 +123,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-redact", action="store_true", help="keep Authorization/api-key headers in the capture"
     )
     _add_request_options(check)
+    check.set_defaults(func=cmd_check)
 
     rules = sub.add_parser("rules", help="print the rule catalogue")
     rules.add_argument("--profile", choices=PROFILES, help="only the severities of this profile")
     fmt = rules.add_mutually_exclusive_group()
     fmt.add_argument("--markdown", action="store_true", help="a Markdown document")
     fmt.add_argument("--json", action="store_true", help="JSON")
+    rules.set_defaults(func=cmd_rules)
+
+    # Shells register their own commands here (each module adds a subparser with func=...).
     return parser
 
 
@@ -139,11 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             parser.print_help()
             return EXIT_OK
-        if args.command == "check":
-            return cmd_check(args)
-        if args.command == "rules":
-            return cmd_rules(args)
-        raise UsageError(f"unknown command {args.command}")
+        return int(args.func(args))
     except UsageError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_UNREADABLE
