@@ -17,7 +17,7 @@ from . import models as m
 from .codex import DEFAULT_IDLE_TIMEOUT, CodexModel, CodexPrediction
 from .events import Event, decode_frame
 from .findings import Finding, FindingLog
-from .rules import PROFILES, RULES, Severity
+from .rules import PROFILES, RULES, SEVERITY_RANK, Severity
 from .sse import Frame
 from .timing import Timing
 from .tree import ItemNode, PartNode, ResponseTree
@@ -161,14 +161,17 @@ class Checker:
         *,
         t: float | None = None,
         severity: Severity | None = None,
+        escalate: bool = False,
     ) -> Finding | None:
         """Record a finding under the active profile (rules that are off there are dropped)."""
         rule = RULES[rule_id]
         sev = rule.severity_in(self.profile)
         if sev is None:
             return None
-        if severity is not None:
-            sev = severity  # a case-specific severity (e.g. strict tools, vendor-prefixed types)
+        if severity is not None and (escalate or SEVERITY_RANK[severity] > SEVERITY_RANK[sev]):
+            # A case-specific severity: a downgrade (vendor-prefixed types, …), or an explicit
+            # escalation where the case is worse than the rule's usual one (strict tools).
+            sev = severity
         finding = Finding(
             rule_id,
             sev,
@@ -293,8 +296,13 @@ class Checker:
     # =========================================================================================
 
     def _frame_rules(self, ev: Event, frame: Frame) -> None:
-        if frame.data is not None and frame.event is None and self.options.framed:
-            self._no_event_line += 1
+        if (
+            frame.event is None
+            and frame.data is not None
+            and frame.data != "[DONE]"
+            and self.options.framed
+        ):
+            self._no_event_line += 1  # [DONE] is data-only everywhere, even under Open Responses
         if not (
             frame.invalid_utf8
             or frame.bom
@@ -539,14 +547,15 @@ class Checker:
         self._terminal_status(ev, etype, response)
         self._usage(ev, etype, response)
         self._final_output(ev, response)
-        if etype == "response.completed":
-            for node in self.tree.items:
-                if not node.closed:
-                    self.emit(
-                        "item-not-closed",
-                        f"{node.type} item {node.position} ({node.id or node.call_id}) was never closed with output_item.done",
-                        ev,
-                    )
+        # completed closes every item; failed/incomplete may leave only the last one open (I5)
+        items = self.tree.items if etype == "response.completed" else self.tree.items[:-1]
+        for node in items:
+            if not node.closed:
+                self.emit(
+                    "item-not-closed",
+                    f"{node.type} item {node.position} ({node.id or node.call_id}) was never closed with output_item.done",
+                    ev,
+                )
 
     def _terminal_status(self, ev: Event, etype: str, response: dict[str, Any]) -> None:
         status = response.get("status")
@@ -643,9 +652,10 @@ class Checker:
     def _item_field_issues(self, ev: Event, item: dict[str, Any], where: str) -> None:
         itype = item.get("type")
         for issue in m.validate_item(item):
-            if issue.path == "item.call_id" and issue.kind == "missing":
+            absent = issue.kind == "missing" or issue.got == "null"
+            if issue.path == "item.call_id" and absent:
                 self.emit("call-id-missing", f"{itype} item in {where} has no call_id", ev)
-            elif issue.path == "item.id" and issue.kind == "missing":
+            elif issue.path == "item.id" and absent:
                 self.emit("item-id-missing", f"{itype} item in {where} has no id", ev)
             elif issue.kind == "missing":
                 self.emit("field-missing", f"{where}: {issue.describe()}", ev)
@@ -676,6 +686,14 @@ class Checker:
         if _is_int(oi) and oi != expected:
             self.emit("output-index-not-appended", f"output_index {oi}, expected {expected}", ev)
         self._item_field_issues(ev, item, "output_item.added")
+        for earlier in self.tree.items:
+            if earlier.closed and earlier.status == "incomplete":
+                self.emit(
+                    "item-status",
+                    f"item {earlier.position} ended incomplete, but item {expected} follows it "
+                    "(an incomplete item must be the last one)",
+                    ev,
+                )
         itype = item.get("type")
         iid = item.get("id")
         if isinstance(iid, str) and iid:
@@ -811,6 +829,7 @@ class Checker:
                 f'{node.type} {name!r} has arguments {args!r} (use "{{}}" for no arguments){note}',
                 ev,
                 severity=severity,
+                escalate=True,
             )
             return
         try:
@@ -821,6 +840,7 @@ class Checker:
                 f"{node.type} {name!r}: {exc}: {_short(args, 60)!r}{note}",
                 ev,
                 severity=severity,
+                escalate=True,
             )
 
     def _strict_tool(self, name: Any) -> bool:

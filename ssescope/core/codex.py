@@ -72,6 +72,7 @@ def _undeclared() -> dict[str, tuple[tuple[str, type], ...]]:
             (name, str if name in _STRING_FIELDS else int)
             for name in (*_STRING_FIELDS, *_INT_FIELDS)
             if name not in model.model_fields
+            or model.model_fields[name].annotation is not (str if name in _STRING_FIELDS else int)
         )
         for etype, model in EVENT_MODELS.items()
     }
@@ -239,7 +240,7 @@ class CodexModel:
             out.append(("codex-event-dropped", f"Codex skips {ev.type}: {why}"))
             return out
         etype = ev.type
-        if self.pending_error is not None and etype != "response.failed":
+        if self.pending_error is not None and etype not in ("response.failed", "keepalive"):
             out.append(("codex-error-hidden", self._hidden_message()))
             self.pending_error = None
         if etype == "response.output_text.delta":
