@@ -123,6 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-redact", action="store_true", help="keep Authorization/api-key headers in the capture"
     )
     _add_request_options(check)
+    from .health.command import add_health_options
+
+    add_health_options(check, check=True)
     check.set_defaults(func=cmd_check)
 
     rules = sub.add_parser("rules", help="print the rule catalogue")
@@ -133,6 +136,15 @@ def build_parser() -> argparse.ArgumentParser:
     rules.set_defaults(func=cmd_rules)
 
     # Shells register their own commands here (each module adds a subparser with func=...).
+    from .engine.command import register as _register_engine
+
+    _register_engine(sub)
+    from .health.command import register as register_health
+
+    register_health(sub)
+    from .tui.command import register as register_tui
+
+    register_tui(sub, _add_request_options, _add_judge_options)
     return parser
 
 
@@ -184,10 +196,21 @@ def _options(args: argparse.Namespace) -> CheckOptions:
 def cmd_check(args: argparse.Namespace) -> int:
     from .core.check import check_file, check_url
     from .core.live import build_request
+    from .health.command import config_from_args
 
     options = _options(args)
     source: str = args.source
-    if source.startswith(("http://", "https://")):
+    is_url = source.startswith(("http://", "https://"))
+    try:
+        health = config_from_args(args, source if is_url else None)
+    except ValueError as exc:
+        raise UsageError(f"ssescope check: {exc}") from None
+    if health is not None and not is_url:
+        raise UsageError(
+            "ssescope check: --server and GPU sources apply to URLs only "
+            "(a capture replays the samples it recorded)"
+        )
+    if is_url:
         spec = build_request(
             source,
             body_file=args.body,
@@ -205,6 +228,7 @@ def cmd_check(args: argparse.Namespace) -> int:
                 redact=not args.no_redact,
                 max_wait=args.max_wait,
                 grace=args.grace,
+                health=health,
             )
         ]
     else:
@@ -218,6 +242,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     else:
         from rich.console import Console
 
+        from .health.render import print_check_health
         from .report import print_report
 
         console = Console(highlight=False)
@@ -225,6 +250,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             if i:
                 console.rule()
             print_report(console, result, verbose=args.verbose)
+            print_check_health(console, result)
     has_errors = any(r["summary"]["errors"] for r in results)
     return EXIT_FINDINGS if has_errors else EXIT_OK
 
@@ -249,6 +275,7 @@ def _merge(results: list[dict[str, Any]]) -> dict[str, Any]:
         "codex": last["codex"],
         "response": last["response"],
         "warnings": last["warnings"],
+        "diagnosis": last.get("diagnosis"),
         "streams": results,
     }
 

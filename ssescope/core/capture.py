@@ -27,7 +27,7 @@ import datetime as _dt
 import json
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -206,6 +206,10 @@ class Source:
     warnings: list[str] = field(default_factory=list)
     end: tuple[float, str, str | None] | None = None
     """(t, reason, error) from the capture's end record, once iteration is over."""
+    records: list[dict[str, Any]] = field(default_factory=list)
+    """Other records of a capture (health samples: ``{"t", "sample"}``), in file order."""
+    on_record: Callable[[dict[str, Any]], None] | None = None
+    """Called with each such record as iteration reaches it (after the chunks before it)."""
     _iter: Iterator[tuple[float, bytes] | Boundary] | None = None
 
     @property
@@ -403,6 +407,10 @@ def _capture_chunks(fh: IO[bytes], src: Source) -> Iterator[tuple[float, bytes]]
                     src.warnings.append(f"line {lineno}: bad base64; skipped")
             elif "end" in record:
                 src.end = (t, str(record["end"]), record.get("error"))
+            elif "sample" in record:
+                src.records.append(record)
+                if src.on_record is not None:
+                    src.on_record(record)
     if src.end is None:
         src.end = (t, "interrupted", None)
         src.warnings.append("the capture has no end record (the recording was interrupted)")

@@ -6,12 +6,16 @@ Results are plain dicts so they print as JSON as they are; the human report is r
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+import time
+from typing import TYPE_CHECKING, Any
 
 from .capture import BOUNDARY, CaptureWriter, Source, SourceError, open_source
 from .checker import CheckOptions
 from .live import RequestSpec, run_live
 from .session import StreamSession
+
+if TYPE_CHECKING:
+    from ..health.monitor import HealthConfig
 
 CHAT_FORMATS = ("jsonl-chat", "sse-chat")
 
@@ -47,6 +51,10 @@ def check_source(src: Source, options: CheckOptions) -> list[dict[str, Any]]:
         )
     options.framed = src.framed
     results: list[dict[str, Any]] = []
+    from ..health.tracker import HealthTracker  # samples recorded in a capture, and the diagnosis
+
+    tracker = HealthTracker()
+    src.on_record = lambda record: tracker.on_record(record, session.checker)
 
     resp = src.response
     status = int(resp.get("status") or 0) if resp is not None else None
@@ -78,6 +86,7 @@ def check_source(src: Source, options: CheckOptions) -> list[dict[str, Any]]:
         if item is BOUNDARY:
             session.finish(t, "eof")
             results.append(result_of(session, src.path, src.format, []))
+            results[-1].update(tracker.result(session.checker))
             session = new_session()
             continue
         t, chunk = item  # type: ignore[misc]
@@ -85,6 +94,7 @@ def check_source(src: Source, options: CheckOptions) -> list[dict[str, Any]]:
     end_t, reason, error = src.end or (t, "eof", None)
     session.finish(max(end_t, t), reason, error)
     results.append(result_of(session, src.path, src.format, src.warnings))
+    results[-1].update(tracker.result(session.checker))
     if len(results) > 1:
         for i, r in enumerate(results):
             r["stream"] = i
@@ -103,10 +113,15 @@ def check_url(
     redact: bool = True,
     max_wait: float = 60.0,
     grace: float = 2.0,
+    health: HealthConfig | None = None,
 ) -> dict[str, Any]:
+    """Read a live stream; with ``health``, probe the server/GPUs while reading (samples go into
+    the result, the capture and the diagnosis)."""
+    from ..health.tracker import HealthTracker, SampleCaptureWriter
+
     writer = None
     if record:
-        writer = CaptureWriter(
+        writer = (SampleCaptureWriter if health is not None else CaptureWriter)(
             record,
             method=spec.method,
             url=spec.url,
@@ -115,9 +130,34 @@ def check_url(
             redact=redact,
         )
     session = StreamSession(options, writer=writer)
+    tracker = HealthTracker()
+    t0 = time.monotonic()
+
+    def clock() -> float:
+        return time.monotonic() - t0
+
+    async def read() -> None:
+        if health is None:
+            await run_live(spec, session, max_wait=max_wait, grace=grace, start=t0)
+            return
+        from ..health.monitor import HealthMonitor
+
+        def on_sample(sample: Any) -> None:
+            if isinstance(writer, SampleCaptureWriter):
+                writer.write_sample(sample)
+            tracker.on_sample(sample, session.checker, now=clock())
+
+        monitor = HealthMonitor.from_config(
+            health, clock=clock, history=tracker.history, on_sample=on_sample
+        )
+        async with monitor:
+            await run_live(spec, session, max_wait=max_wait, grace=grace, start=t0)
+
     try:
-        asyncio.run(run_live(spec, session, max_wait=max_wait, grace=grace))
+        asyncio.run(read())
     finally:
         if writer is not None:
             writer.close()
-    return result_of(session, spec.url, "live", [])
+    result = result_of(session, spec.url, "live", [])
+    result.update(tracker.result(session.checker))
+    return result

@@ -106,11 +106,12 @@ async def run_live(
     tick_interval: float = 0.5,
     clock: Callable[[], float] = time.monotonic,
     stop: asyncio.Event | None = None,
+    start: float | None = None,
 ) -> None:
     """POST the request and feed the session until EOF, a stall of ``max_wait`` seconds, the grace
     period after a terminal event, or ``stop``. Connection failures raise :class:`SourceError`
     after the session (and its capture) recorded them."""
-    t0 = clock()
+    t0 = clock() if start is None else start
 
     def now() -> float:
         return clock() - t0

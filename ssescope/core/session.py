@@ -15,6 +15,8 @@ from .findings import Finding
 from .sse import SSEFramer
 
 EventCallback = Callable[[Event, list[Finding]], None]
+ChunkCallback = Callable[[bytes, float], None]
+FindingsCallback = Callable[[list[Finding]], None]
 
 
 class StreamSession:
@@ -24,11 +26,16 @@ class StreamSession:
         *,
         writer: CaptureWriter | None = None,
         on_event: EventCallback | None = None,
+        on_chunk: ChunkCallback | None = None,
+        on_findings: FindingsCallback | None = None,
     ) -> None:
         self.checker = Checker(options)
         self.framer = SSEFramer()
         self.writer = writer
         self.on_event = on_event
+        self.on_chunk = on_chunk
+        self.on_findings = on_findings
+        """Called with findings that no frame caused: HTTP status, live ticks, the end."""
         self.request: dict[str, Any] | None = None
         self.response: dict[str, Any] | None = None
         self.end: tuple[float, str, str | None] | None = None
@@ -54,12 +61,14 @@ class StreamSession:
             self.writer.write_response(
                 status, headers, reason=reason, http_version=http_version, t=t
             )
-        return self.checker.on_http(status, headers, body, url, t)
+        return self._report(self.checker.on_http(status, headers, body, url, t))
 
     def feed(self, chunk: bytes, t: float) -> list[tuple[Event, list[Finding]]]:
         """One chunk as it arrived at ``t`` (seconds since the request started)."""
         if self.writer is not None:
             self.writer.write_chunk(t, chunk)
+        if self.on_chunk is not None:
+            self.on_chunk(chunk, t)
         self.checker.timing.on_chunk(t, len(chunk))
         status = self.checker.http_status
         if status is not None and not 200 <= status < 300:
@@ -69,7 +78,9 @@ class StreamSession:
     def _judge(self, frames: list[Any]) -> list[tuple[Event, list[Finding]]]:
         out = []
         checker = self.checker
+        tree = checker.tree
         for frame in frames:
+            tree.last_touched = None
             ev, findings = checker.feed_frame(frame)
             if self.terminal_seen_at is None and checker.tree.terminal_type is not None:
                 self.terminal_seen_at = ev.t
@@ -78,14 +89,19 @@ class StreamSession:
             out.append((ev, findings))
         return out
 
-    def tick(self, now: float) -> list[Finding]:
-        return self.checker.tick(now)
+    def _report(self, findings: list[Finding]) -> list[Finding]:
+        if findings and self.on_findings is not None:
+            self.on_findings(findings)
+        return findings
 
-    def finish(
-        self, t: float, reason: str = "eof", error: str | None = None
-    ) -> list[tuple[Event, list[Finding]]]:
-        out = self._judge(self.framer.finish(t))
-        self.checker.finish(t, reason)
+    def tick(self, now: float) -> list[Finding]:
+        return self._report(self.checker.tick(now))
+
+    def finish(self, t: float, reason: str = "eof", error: str | None = None) -> list[Finding]:
+        """End of the stream: the last frame (through ``on_event``), then the end-of-stream
+        findings, which are returned."""
+        self._judge(self.framer.finish(t))
+        out = self._report(self.checker.finish(t, reason))
         self.end = (t, reason, error)
         if self.writer is not None:
             self.writer.write_end(t, reason, error)

@@ -186,6 +186,8 @@ class ResponseTree:
         self.terminal_type: str | None = None
         self.terminal: dict[str, Any] | None = None
         self.track_events = track_events
+        self.last_touched: int | None = None
+        """Position of the item the latest event touched (the session resets it per frame)."""
 
     # -- lookup -----------------------------------------------------------------------------
 
@@ -209,6 +211,7 @@ class ResponseTree:
     # -- mutation ---------------------------------------------------------------------------
 
     def touch(self, node: ItemNode, event_index: int) -> None:
+        self.last_touched = node.position
         node.event_count += 1
         if node.first_event < 0:
             node.first_event = event_index

@@ -1,0 +1,293 @@
+"""A run: one session as an interactive view sees it (the TUI today, the proxy later).
+
+It couples a :class:`StreamSession` (the judgement) with a :class:`RowStore` (what is shown) and a
+clock, and knows how it is fed: live from the network, loaded from a file in the background, or
+replayed with the original timing. Everything here is UI-free and tested without a screen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .capture import BOUNDARY, CaptureWriter, SourceError, open_source
+from .checker import CheckOptions
+from .codex import CodexPrediction
+from .events import Event
+from .findings import Finding
+from .live import RequestSpec, run_live
+from .session import StreamSession
+from .store import RowStore
+
+
+@dataclass
+class RunInfo:
+    """What the header shows about a run."""
+
+    label: str
+    kind: str
+    """live | file | replay"""
+    request: dict[str, Any] | None = None
+    record_path: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+class Run:
+    def __init__(
+        self,
+        options: CheckOptions,
+        info: RunInfo,
+        *,
+        writer: CaptureWriter | None = None,
+        keep_chunks: bool = True,
+    ) -> None:
+        self.options = options
+        self.info = info
+        self.store = RowStore()
+        self.chunks: list[tuple[float, bytes]] | None = [] if keep_chunks else None
+        self.session = StreamSession(
+            options,
+            writer=writer,
+            on_event=self._on_event,
+            on_chunk=self._on_chunk,
+            on_findings=self.store.add_findings,
+        )
+        self.state = "waiting"
+        """waiting | streaming | done | failed"""
+        self.error: str | None = None
+        self.started_at = time.monotonic()
+        self.end_t: float | None = None
+        self.replay_clock: float | None = None
+        self.lock = threading.Lock()
+
+    # -- feeding --------------------------------------------------------------------------------
+
+    def _on_chunk(self, chunk: bytes, t: float) -> None:
+        self.store.append_bytes(chunk)
+        if self.chunks is not None:
+            self.chunks.append((t, chunk))
+
+    def _on_event(self, ev: Event, findings: list[Finding]) -> None:
+        self.store.add_row(ev, findings, self.session.checker.tree.last_touched)
+
+    def on_response(
+        self,
+        status: int,
+        headers: dict[str, str] | None = None,
+        *,
+        body: str = "",
+        url: str = "",
+        t: float = 0.0,
+        reason: str = "",
+    ) -> None:
+        self.session.on_response(status, headers, body=body, url=url, t=t, reason=reason)
+        self.state = "streaming"
+
+    def feed(self, chunk: bytes, t: float) -> None:
+        self.state = "streaming"
+        self.session.feed(chunk, t)
+
+    def tick(self, now: float | None = None) -> list[Finding]:
+        """Judge the silence so far (stall timers tick while nothing arrives)."""
+        if self.state in ("done", "failed"):
+            return []
+        return self.session.tick(self.now() if now is None else now)
+
+    def finish(self, t: float, reason: str = "eof", error: str | None = None) -> None:
+        if self.session.end is not None:
+            return
+        self.session.finish(t, reason, error)
+        self.end_t = t
+        self.state = "failed" if reason == "connect-error" else "done"
+        if error and reason == "connect-error":
+            self.error = error
+
+    # -- reading --------------------------------------------------------------------------------
+
+    @property
+    def checker(self):
+        return self.session.checker
+
+    def now(self) -> float:
+        """Seconds since the request started, on the stream's clock."""
+        if self.replay_clock is not None:
+            return self.replay_clock
+        if self.end_t is not None:
+            return self.end_t
+        return time.monotonic() - self.started_at
+
+    def prediction(self) -> CodexPrediction:
+        return self.session.checker.prediction()
+
+    @property
+    def http_status(self) -> int | None:
+        return None if self.session.response is None else self.session.response["status"]
+
+
+# -- live -----------------------------------------------------------------------------------------
+
+
+async def run_live_into(
+    run: Run,
+    spec: RequestSpec,
+    *,
+    max_wait: float = 3600.0,
+    grace: float = 2.0,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Read a live stream into ``run`` (inside the caller's event loop, e.g. the TUI's).
+
+    ``max_wait`` is long by default: in the debugger a person decides when to give up, and the
+    stall timers keep ticking meanwhile."""
+    run.started_at = time.monotonic()
+    try:
+        await run_live(
+            spec,
+            run.session,
+            max_wait=max_wait,
+            grace=grace,
+            stop=stop,
+            clock=time.monotonic,
+            start=run.started_at,
+        )
+    except SourceError as exc:
+        run.error = str(exc)
+        run.state = "failed"
+        run.end_t = run.now() if run.end_t is None else run.end_t
+        return
+    except Exception as exc:
+        run.error = f"{type(exc).__name__}: {exc}"
+        if run.session.end is None:
+            run.finish(time.monotonic() - run.started_at, "transport-error", run.error)
+        run.state = "failed"
+        return
+    if run.session.end is not None:
+        run.end_t = run.session.end[0]
+    run.state = "done"
+
+
+# -- files ----------------------------------------------------------------------------------------
+
+
+def load_file(
+    path: str,
+    options: CheckOptions,
+    *,
+    on_run: Callable[[Run], None],
+    cancel: threading.Event | None = None,
+) -> list[Run]:
+    """Load a file into one run per response (in a worker thread: rows appear as they are judged).
+
+    ``on_run`` is called with each new run as soon as it exists, so the first screen shows while
+    the rest is still being indexed."""
+    src = open_source(path)
+    if src.format in ("jsonl-chat", "sse-chat"):
+        raise SourceError(
+            f"{path}: this is a Chat Completions stream; ssescope judges Responses API streams"
+        )
+    options = CheckOptions(**{**options.__dict__, "framed": src.framed, "track_events": False})
+    runs: list[Run] = []
+
+    def new_run() -> Run:
+        run = Run(
+            options,
+            RunInfo(path, "file", request=src.request, warnings=src.warnings),
+            keep_chunks=False,
+        )
+        resp = src.response
+        if resp is not None:
+            run.on_response(
+                int(resp.get("status") or 0),
+                resp.get("headers") or {},
+                url=(src.request or {}).get("url", ""),
+                t=float(resp.get("t") or 0.0),
+                reason=str(resp.get("reason") or ""),
+            )
+        runs.append(run)
+        on_run(run)
+        return run
+
+    run = new_run()
+    t = 0.0
+    for item in src.chunks():
+        if cancel is not None and cancel.is_set():
+            run.finish(t, "interrupted")
+            return runs
+        if item is BOUNDARY:
+            run.finish(t, "eof")
+            run = new_run()
+            continue
+        t, chunk = item  # type: ignore[misc]
+        run.feed(chunk, t)
+    end_t, reason, error = src.end or (t, "eof", None)
+    run.finish(max(end_t, t), reason, error)
+    return runs
+
+
+class Replay:
+    """Feeds a recorded session into a fresh run with its original timing, on demand."""
+
+    def __init__(self, path: str, options: CheckOptions) -> None:
+        src = open_source(path)
+        self.source = src
+        self.chunks: list[tuple[float, bytes]] = [c for c in src.chunks() if c is not BOUNDARY]  # type: ignore[misc]
+        self.times = [t for t, _ in self.chunks]
+        self.end = src.end or ((self.times[-1] if self.times else 0.0), "eof", None)
+        opts = CheckOptions(**{**options.__dict__, "framed": src.framed})
+        self.run = Run(opts, RunInfo(path, "replay", request=src.request), keep_chunks=False)
+        resp = src.response
+        if resp is not None:
+            self.run.on_response(
+                int(resp.get("status") or 0),
+                resp.get("headers") or {},
+                t=float(resp.get("t") or 0.0),
+                reason=str(resp.get("reason") or ""),
+            )
+        self.position = 0
+        self.clock = 0.0
+        self.speed = 1.0
+        self.playing = False
+        self.run.replay_clock = 0.0
+
+    @property
+    def finished(self) -> bool:
+        return self.run.session.end is not None
+
+    def advance(self, wall_seconds: float) -> None:
+        """Move the play head by ``wall_seconds`` × speed and feed what arrived meanwhile."""
+        if self.finished:
+            return
+        self.clock += wall_seconds * self.speed
+        self._feed_until(bisect.bisect_right(self.times, self.clock))
+        self.run.replay_clock = self.clock
+        if self.position >= len(self.chunks) and self.clock >= self.end[0]:
+            self._end()
+        else:
+            self.run.tick(self.clock)
+
+    def step(self) -> None:
+        """Feed chunks until at least one new row appears (or the recording ends)."""
+        rows = len(self.run.store)
+        while self.position < len(self.chunks) and len(self.run.store) == rows:
+            self.clock = max(self.clock, self.times[self.position])
+            self._feed_until(self.position + 1)
+        self.run.replay_clock = self.clock
+        if self.position >= len(self.chunks):
+            self._end()
+
+    def _feed_until(self, stop: int) -> None:
+        while self.position < stop:
+            t, chunk = self.chunks[self.position]
+            self.run.feed(chunk, t)
+            self.position += 1
+
+    def _end(self) -> None:
+        self.clock = max(self.clock, self.end[0])
+        self.run.replay_clock = self.clock
+        self.run.finish(self.end[0], self.end[1], self.end[2])
+        self.playing = False

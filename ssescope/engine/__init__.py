@@ -1,0 +1,22 @@
+"""The bundled translating engine: a Chat Completions backend served as a Responses API stream.
+
+Many model servers speak only Chat Completions while Codex speaks only the Responses API. The
+engine sits between them:
+
+* :mod:`.translate` turns chat chunks into Responses events (pure, incremental);
+* :mod:`.request` turns a Responses request into a chat request (pure);
+* :mod:`.faults` is the catalogue of injectable faults and the Responses-side fault filter (pure);
+* :mod:`.mock` is a Chat Completions simulator (scenarios and chat-side faults), no model needed;
+* :mod:`.app` is the ASGI app (Starlette) that streams, and :mod:`.serve` runs it on uvicorn
+  (also in-process, for ``ssescope demo`` and the TUI);
+* :mod:`.command` is the ``ssescope engine`` command.
+
+Nothing here imports Textual.
+"""
+
+from __future__ import annotations
+
+from .request import ChatRequest, RequestError, to_chat
+from .translate import ChatToResponses
+
+__all__ = ["ChatRequest", "ChatToResponses", "RequestError", "to_chat"]

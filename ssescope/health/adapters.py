@@ -1,0 +1,273 @@
+"""Server adapters: which server this is, and the few numbers that explain a stall.
+
+Each adapter reads a :class:`MetricSet` (and, for llama.cpp and Ollama, their JSON endpoints)
+into the same fields: requests running and waiting, KV-cache usage, preemptions, a heartbeat
+counter (rises on every engine step: "is it generating") and a generated-token counter. Metric
+names change between releases; where one was renamed both are read, current name first
+(health-sources.md §2–§6). Pure functions: tested without sockets.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from .metrics import MetricSet
+from .samples import OllamaModel, ServerSample, Slot
+
+KINDS = ("vllm", "llamacpp", "sglang", "tgi", "ollama")
+
+# vLLM (vllm/v1/metrics/loggers.py); gpu_cache_usage_perc: deprecated in 0.9, later hidden.
+VLLM_KV = ("vllm:kv_cache_usage_perc", "vllm:gpu_cache_usage_perc")
+VLLM_HEARTBEAT = ("vllm:iteration_tokens_total_count",)
+VLLM_TOKENS = ("vllm:generation_tokens_total",)
+LLAMA_HEARTBEAT = ("llamacpp:n_decode_total",)
+LLAMA_TOKENS = ("llamacpp:tokens_predicted_total",)
+SGLANG_PREFIXES = ("sglang:", "sglang_")
+
+
+WANTED: dict[str, tuple[str, ...]] = {
+    "vllm": (
+        "vllm:num_requests_running",
+        "vllm:num_requests_waiting",
+        *VLLM_KV,
+        "vllm:num_preemptions_total",
+        *VLLM_HEARTBEAT,
+        *VLLM_TOKENS,
+    ),
+    "llamacpp": (
+        "llamacpp:requests_processing",
+        "llamacpp:requests_deferred",
+        "llamacpp:kv_cache_usage_ratio",
+        *LLAMA_HEARTBEAT,
+        *LLAMA_TOKENS,
+        "llamacpp:predicted_tokens_seconds",
+    ),
+    "sglang": tuple(
+        f"{p}{n}"
+        for p in SGLANG_PREFIXES
+        for n in (
+            "num_running_reqs",
+            "num_queue_reqs",
+            "token_usage",
+            "generation_tokens_total",
+            "gen_throughput",
+        )
+    ),
+    "tgi": (
+        "tgi_queue_size",
+        "tgi_batch_current_size",
+        "tgi_batch_inference_count",
+        "tgi_batch_current_max_tokens",
+    ),
+}
+"""The metrics each adapter reads: the poller parses only these on every scrape."""
+
+_PREFIX = re.compile(r"^(?:# (?:HELP|TYPE) )?(vllm:|llamacpp:|sglang[:_]|tgi_)", re.MULTILINE)
+_PREFIX_KIND = {"vllm:": "vllm", "llamacpp:": "llamacpp", "tgi_": "tgi"}
+
+
+def kind_from_text(text: str) -> str | None:
+    """The server behind a /metrics text, from its metric prefixes (no parsing)."""
+    m = _PREFIX.search(text)
+    if m is None:
+        return None
+    return _PREFIX_KIND.get(m.group(1), "sglang")
+
+
+def detect_kind(
+    metrics: MetricSet | None,
+    *,
+    health_body: str = "",
+    root_body: str = "",
+    slots: Any = None,
+) -> str:
+    """The server, from its metric prefixes first, then from what its endpoints answer."""
+    if metrics is not None and len(metrics):
+        if metrics.with_prefix("vllm:"):
+            return "vllm"
+        if metrics.with_prefix("llamacpp:"):
+            return "llamacpp"
+        if metrics.with_prefix(*SGLANG_PREFIXES):
+            return "sglang"
+        if metrics.with_prefix("tgi_"):
+            return "tgi"
+    if "Ollama is running" in root_body:
+        return "ollama"
+    if isinstance(slots, list) and slots and all(isinstance(s, dict) and "id" in s for s in slots):
+        return "llamacpp"
+    if "Loading model" in health_body:
+        return "llamacpp"
+    return "unknown"
+
+
+def _sg(m: MetricSet, name: str) -> float | None:
+    """SGLang: some versions and exporters spell ``sglang:x`` as ``sglang_x``."""
+    v = m.get(f"sglang:{name}")
+    return v if v is not None else m.get(f"sglang_{name}")
+
+
+def apply_metrics(sample: ServerSample, m: MetricSet) -> None:
+    """Fill the sample's numbers from a scrape, for the sample's ``kind``."""
+    kind = sample.kind
+    if kind == "vllm":
+        sample.running = m.get("vllm:num_requests_running")
+        sample.waiting = m.get("vllm:num_requests_waiting")
+        sample.kv_cache_metric, sample.kv_cache_usage = m.first(*VLLM_KV)
+        sample.preemptions = m.get("vllm:num_preemptions_total")
+        sample.heartbeat_metric, sample.heartbeat = m.first(*VLLM_HEARTBEAT, *VLLM_TOKENS)
+        sample.generated_metric, sample.generated_tokens = m.first(*VLLM_TOKENS)
+    elif kind == "llamacpp":
+        sample.running = m.get("llamacpp:requests_processing")
+        sample.waiting = m.get("llamacpp:requests_deferred")
+        sample.kv_cache_metric, sample.kv_cache_usage = m.first("llamacpp:kv_cache_usage_ratio")
+        sample.heartbeat_metric, sample.heartbeat = m.first(*LLAMA_HEARTBEAT, *LLAMA_TOKENS)
+        sample.generated_metric, sample.generated_tokens = m.first(*LLAMA_TOKENS)
+        tps = m.get("llamacpp:predicted_tokens_seconds")
+        if tps is not None:
+            sample.extra["predicted_tokens_seconds"] = tps
+    elif kind == "sglang":
+        sample.running = _sg(m, "num_running_reqs")
+        sample.waiting = _sg(m, "num_queue_reqs")
+        usage = _sg(m, "token_usage")
+        if usage is not None:
+            sample.kv_cache_usage = usage
+            sample.kv_cache_metric = (
+                "sglang:token_usage" if "sglang:token_usage" in m else "sglang_token_usage"
+            )
+        tokens = _sg(m, "generation_tokens_total")
+        if tokens is not None:
+            name = (
+                "sglang:generation_tokens_total"
+                if "sglang:generation_tokens_total" in m
+                else "sglang_generation_tokens_total"
+            )
+            sample.heartbeat, sample.heartbeat_metric = tokens, name
+            sample.generated_tokens, sample.generated_metric = tokens, name
+        gen = _sg(m, "gen_throughput")
+        if gen is not None:
+            sample.extra["gen_throughput"] = gen
+    elif kind == "tgi":
+        sample.waiting = m.get("tgi_queue_size")
+        sample.running = m.get("tgi_batch_current_size")
+        decode = m.get("tgi_batch_inference_count", method="decode")
+        if decode is not None:
+            sample.heartbeat = decode
+            sample.heartbeat_metric = 'tgi_batch_inference_count{method="decode"}'
+        max_tokens = m.get("tgi_batch_current_max_tokens")
+        if max_tokens is not None:
+            sample.extra["batch_current_max_tokens"] = max_tokens
+
+
+def parse_slots(data: Any) -> list[Slot] | None:
+    """llama.cpp ``/slots``: id, is_processing, next_token{n_decoded, n_remain}."""
+    if not isinstance(data, list):
+        return None
+    out: list[Slot] = []
+    for raw in data:
+        if not isinstance(raw, dict) or not isinstance(raw.get("id"), int):
+            continue
+        nt = raw.get("next_token")
+        if isinstance(nt, list):  # some builds: a list with one entry
+            nt = nt[0] if nt else {}
+        nt = nt if isinstance(nt, dict) else {}
+        processing = raw.get("is_processing")
+        if processing is None and "state" in raw:  # older builds: state 0 idle, 1 processing
+            processing = raw.get("state") != 0
+        out.append(
+            Slot(
+                id=raw["id"],
+                processing=bool(processing),
+                n_decoded=_int(nt.get("n_decoded")),
+                n_remain=_int(nt.get("n_remain")),
+                n_ctx=_int(raw.get("n_ctx")),
+                id_task=_int(raw.get("id_task")),
+            )
+        )
+    return out
+
+
+def apply_slots(sample: ServerSample, slots: list[Slot]) -> None:
+    """Per-request decode counters: without ``--metrics`` they are llama.cpp's only heartbeat."""
+    sample.slots = slots
+    busy = [s for s in slots if s.processing]
+    if sample.running is None:
+        sample.running = float(len(busy))
+    decoded = [s.n_decoded for s in busy if s.n_decoded is not None]
+    sample.extra["slots_processing"] = len(busy)
+    sample.extra["slots_total"] = len(slots)
+    if decoded:
+        sample.extra["slots_n_decoded"] = float(sum(decoded))
+    if sample.heartbeat is None and decoded:
+        sample.heartbeat = float(sum(decoded))
+        sample.heartbeat_metric = "/slots next_token.n_decoded (processing slots)"
+
+
+def parse_ollama_ps(data: Any) -> list[OllamaModel] | None:
+    """Ollama ``/api/ps``: loaded models; size_vram 0 = on the CPU, < size = partly offloaded."""
+    if not isinstance(data, dict) or not isinstance(data.get("models"), list):
+        return None
+    out = []
+    for raw in data["models"]:
+        if not isinstance(raw, dict):
+            continue
+        out.append(
+            OllamaModel(
+                name=str(raw.get("name") or raw.get("model") or "?"),
+                size=_int(raw.get("size")),
+                size_vram=_int(raw.get("size_vram")),
+                context_length=_int(raw.get("context_length")),
+            )
+        )
+    return out
+
+
+def parse_props(data: Any) -> dict[str, Any]:
+    """llama.cpp ``/props``: is_sleeping explains a slow first token (--sleep-idle-seconds)."""
+    if not isinstance(data, dict):
+        return {}
+    out: dict[str, Any] = {}
+    if "is_sleeping" in data:
+        out["is_sleeping"] = bool(data["is_sleeping"])
+    if isinstance(data.get("total_slots"), int):
+        out["total_slots"] = data["total_slots"]
+    return out
+
+
+def health_state(status: int | None, body: str) -> str:
+    """``/health`` status → state; llama.cpp answers 503 ``Loading model`` while it loads."""
+    if status is None:
+        return "unknown"
+    if 200 <= status < 300:
+        return "ok"
+    if status == 404:
+        return "absent"
+    if status == 503 and "loading model" in body.lower():
+        return "loading"
+    return "unhealthy"
+
+
+def health_detail(status: int | None, body: str) -> str:
+    text = body.strip()
+    try:
+        data = json.loads(text) if text else None
+    except ValueError:
+        data = None
+    if isinstance(data, dict):
+        err = data.get("error")
+        if isinstance(err, dict) and isinstance(err.get("message"), str):
+            return err["message"]
+        if isinstance(data.get("status"), str):
+            return data["status"]
+    return text[:120]
+
+
+def _int(v: Any) -> int | None:
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, int):
+        return v
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    return None

@@ -1,0 +1,213 @@
+"""Rich rendering of health samples and diagnoses (a shell concern: the TUI draws its own)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from .diagnosis import RULES
+from .samples import GpuSample, History, ServerSample
+
+SPARK = "▁▂▃▄▅▆▇█"
+STATE_STYLE = {
+    "ok": "green",
+    "loading": "yellow",
+    "absent": "dim",
+    "unhealthy": "red",
+    "not-answering": "bold red",
+    "refused": "bold red",
+    "error": "red",
+    "unavailable": "yellow",
+    "unknown": "dim",
+}
+SEV_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+
+
+def sparkline(values: list[float | None], width: int = 20) -> str:
+    """Text sparkline of the last ``width`` values (gaps as spaces)."""
+    vals = values[-width:]
+    nums = [v for v in vals if v is not None]
+    if not nums:
+        return ""
+    lo, hi = min(nums), max(nums)
+    span = hi - lo
+    out = []
+    for v in vals:
+        if v is None:
+            out.append(" ")
+        else:
+            level = (0 if v == 0 else 3) if span == 0 else min(7, int((v - lo) / span * 7.999))
+            out.append(SPARK[level])
+    return "".join(out)
+
+
+def _n(v: float | None, fmt: str = "{:g}") -> str:
+    return "–" if v is None else fmt.format(v)
+
+
+def _state(text: str) -> Text:
+    return Text(text, STATE_STYLE.get(text, ""))
+
+
+def server_table(s: ServerSample, history: History | None = None) -> Table:
+    table = Table(title=f"server {s.url}  [{s.kind}]", title_justify="left", expand=False)
+    table.add_column("what", style="dim", no_wrap=True, min_width=9)
+    table.add_column("now", overflow="fold")
+    table.add_column("history", no_wrap=True, min_width=12)
+    hist = history or History()
+
+    def row(label: str, value: str | Text, series: list[float | None] | None = None) -> None:
+        table.add_row(label, value, sparkline(series) if series else "")
+
+    h = s.health
+    health = _state(h.state)
+    if h.status is not None:
+        health.append(f"  {h.status}", "dim")
+    if h.latency is not None:
+        health.append(f"  {h.latency * 1000:.0f} ms", "dim")
+    if h.detail and h.state != "ok":
+        health.append(f"  {h.detail}", "dim")
+    row("/" if s.kind == "ollama" else "/health", health)
+    mtext = _state(s.metrics.state)
+    if s.stale:
+        mtext.append("  stale (previous scrape)", "yellow")
+    if s.metrics.detail:
+        mtext.append(f"  {s.metrics.detail}", "dim")
+    row("/metrics", mtext)
+    if s.running is not None or s.waiting is not None:
+        row("running", _n(s.running), hist.series("server", "running"))
+        row("waiting", _n(s.waiting), hist.series("server", "waiting"))
+    if s.kv_cache_usage is not None:
+        row(
+            "KV cache",
+            Text(f"{s.kv_cache_usage:.1%}") + Text(f"  {s.kv_cache_metric}", "dim"),
+            hist.series("server", "kv_cache_usage"),
+        )
+    if s.preemptions is not None:
+        row("preemptions", _n(s.preemptions))
+    if s.heartbeat is not None:
+        rates = hist.rates("server", "heartbeat")
+        rate = f"  (+{rates[-1]:.1f}/s)" if rates and rates[-1] is not None else ""
+        row("steps", Text(_n(s.heartbeat) + rate) + Text(f"  {s.heartbeat_metric}", "dim"), rates)
+    if s.generated_tokens is not None:
+        rates = hist.rates("server", "generated_tokens")
+        rate = f"  ({rates[-1]:.1f} tok/s)" if rates and rates[-1] is not None else ""
+        row("tokens", _n(s.generated_tokens) + rate, rates)
+    for slot in s.slots or []:
+        row(
+            f"slot {slot.id}",
+            ("processing" if slot.processing else "idle")
+            + (f"  n_decoded {slot.n_decoded}" if slot.n_decoded is not None else ""),
+        )
+    for m in s.models or []:
+        row(
+            f"model {m.name}",
+            f"{m.placement}  size_vram {_gib(m.size_vram)} of {_gib(m.size)}",
+        )
+    for k, v in s.extra.items():
+        if k not in ("slots_processing", "slots_total", "slots_n_decoded"):
+            row(k, str(v))
+    if s.metric_errors:
+        row("unparsable", Text(s.metric_errors[0], "yellow"))
+    return table
+
+
+def _gib(v: int | None) -> str:
+    return "–" if v is None else f"{v / 2**30:.1f} GiB"
+
+
+def gpu_table(g: GpuSample, history: History | None = None) -> RenderableType:
+    if g.state != "ok":
+        return Text.assemble(("GPU ", "bold"), _state(g.state), (f"  {g.detail}", "dim"))
+    hist = history or History()
+    table = Table(title=f"GPUs via {g.via}", title_justify="left")
+    for col in ("gpu", "name", "util", "mem", "temp", "power", "SM clock", "history"):
+        table.add_column(col, no_wrap=True)
+    for i, d in enumerate(g.devices):
+        mem = (
+            f"{_n(d.mem_used_mib, '{:.0f}')}/{_n(d.mem_total_mib, '{:.0f}')} MiB"
+            if d.mem_used_mib is not None
+            else "–"
+        )
+        power = _n(d.power_w, "{:.0f} W")
+        if d.power_limit_w is not None:
+            power += f"/{d.power_limit_w:.0f}"
+
+        def util_of(s: Any, i: int = i) -> float | None:
+            return s.devices[i].util if len(s.devices) > i else None
+
+        table.add_row(
+            d.label,
+            d.name,
+            _n(d.util, "{:.0f}%"),
+            mem,
+            _n(d.temp_c, "{:.0f}°C"),
+            power,
+            _n(d.sm_clock_mhz, "{:.0f} MHz"),
+            sparkline(hist.series("gpu", util_of)),
+        )
+    procs = [(d.label, p) for d in g.devices for p in d.processes]
+    if procs:
+        return Group(
+            table,
+            Text(
+                "processes: "
+                + ", ".join(
+                    f"{lbl}: {p.pid} {p.name}" + (f" {p.used_mib:.0f} MiB" if p.used_mib else "")
+                    for lbl, p in procs
+                ),
+                "dim",
+            ),
+        )
+    return table
+
+
+def snapshot(history: History) -> Group:
+    parts: list[RenderableType] = []
+    s = history.latest("server")
+    if isinstance(s, ServerSample):
+        parts.append(server_table(s, history))
+    g = history.latest("gpu")
+    if isinstance(g, GpuSample):
+        parts.append(gpu_table(g, history))
+    return Group(*parts)
+
+
+def diagnosis_text(d: dict[str, Any] | None) -> Text:
+    """A check result's ``diagnosis`` as a report line with its evidence."""
+    if d is None:
+        return Text("Diagnosis: no stall.", "green")
+    sev = d.get("severity") or RULES.get(d["rule"], ("info", ""))[0]
+    line = Text("Diagnosis ", "bold")
+    line.append(f"[{d['rule']}]", SEV_STYLE.get(sev, ""))
+    if not d.get("ongoing", True):
+        line.append(f" (at t={d['t']:.1f}s, resolved later)", "dim")
+    line.append(f": {d['sentence']}")
+    skip = {"after", "stalled_for"}
+    ev = ", ".join(f"{k}={v}" for k, v in (d.get("evidence") or {}).items() if k not in skip)
+    if ev:
+        line.append(f"\n  evidence: {ev}", "dim")
+    return line
+
+
+def print_check_health(console: Any, result: dict[str, Any]) -> None:
+    """The health part of ``ssescope check``'s report: the diagnosis and the last readings."""
+    diag = result.get("diagnosis")
+    health = result.get("health")
+    if diag is None and not health:
+        return
+    console.print()
+    console.print(diagnosis_text(diag))
+    if health and health.get("samples"):
+        history = History(len(health["samples"]) + 1)
+        from .samples import sample_from_dict
+
+        for raw in health["samples"]:
+            s = sample_from_dict(raw)
+            if s is not None:
+                history.add(s)
+        console.print(Text(f"Health ({len(history)} samples)", "bold underline"))
+        console.print(snapshot(history))

@@ -1,0 +1,548 @@
+"""The ssescope debugger: a live, keyboard-driven view of one or more stream sessions.
+
+The app owns no judgement: it drives :mod:`ssescope.core.run` objects (live, loaded or replayed)
+and redraws from them on timers, so a delta storm is batched into a few redraws a second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.css.query import NoMatches
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Footer, Markdown, Static
+
+from ..core.capture import CaptureWriter, SourceError
+from ..core.checker import CheckOptions
+from ..core.export import export_run
+from ..core.live import RequestSpec
+from ..core.rules import PROFILES
+from ..core.run import Replay, Run, RunInfo, load_file, run_live_into
+from . import render
+from .widgets import DetailPane, EventList, FindingsPanel, ItemTree, StallBar
+
+HELP = """\
+# ssescope
+
+A live debugger for OpenAI Responses API streams.
+
+| key | action |
+|---|---|
+| ↑ ↓ PgUp PgDn Home End | move in the event list (scrolling up stops following) |
+| `f` | follow the tail again |
+| `n` / `N` | next / previous row with a finding |
+| Enter (findings) | jump to the finding's event |
+| Enter (item tree) | select the item's events |
+| `p` | switch profile (openai → open-responses → codex) and re-judge |
+| `r` | send the same request again as a new session (connect) |
+| `[` / `]` | previous / next session |
+| space | replay with the original timing: play / pause (open) |
+| `+` / `-` | replay faster / slower |
+| `.` | replay one step (the next event) |
+| `e` | export the reconstructed response (JSON) and a findings report (Markdown) |
+| Tab | move between panes |
+| Ctrl+P | command palette (every action) |
+| `?` | this help |
+| `q` | quit |
+
+The stall clocks count **since the last byte** (comments included), **since the last event**
+(what Codex's idle timer sees: comments never reset it) and **since the last real event**
+(keepalives excluded). They turn amber past `--stall-warn` and red past Codex's idle timeout.
+"""
+
+
+@dataclass
+class AppConfig:
+    """What the command line asked for."""
+
+    options: CheckOptions
+    mode: str
+    """connect | open"""
+    spec: RequestSpec | None = None
+    path: str | None = None
+    record: str | None = None
+    """connect: where to record (None: no recording)."""
+    redact: bool = True
+    export_dir: str = "."
+    grace: float = 2.0
+    replay: bool = False
+    """open: start in replay mode (original timing) instead of everything at once."""
+    embedded: Any = None
+    """An async context manager the app enters first (e.g. the demo's mock + engine)."""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,question_mark", "dismiss", "Close")]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help"):
+            yield Markdown(HELP)
+
+
+class DebuggerScreen(Screen[None]):
+    """The main screen: events and detail on the left, tree and findings on the right."""
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="header")
+        yield StallBar(id="stall")
+        with Horizontal(id="body"):
+            with Vertical(id="left"):
+                yield EventList(id="events")
+                yield DetailPane(id="detail")
+            with Vertical(id="right"):
+                yield ItemTree(id="tree")
+                yield FindingsPanel(id="findings")
+        yield Static(id="codex")
+        yield Footer()
+
+
+class SseScopeApp(App[None]):
+    CSS_PATH = "ssescope.tcss"
+    TITLE = "ssescope"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Help"),
+        Binding("f", "follow", "Follow"),
+        Binding("n", "next_finding", "Next finding"),
+        Binding("N", "previous_finding", "Prev finding", key_display="N"),
+        Binding("p", "switch_profile", "Profile"),
+        Binding("r", "resend", "Resend"),
+        Binding("e", "export", "Export"),
+        Binding("space", "play_pause", "Play/pause", show=False),
+        Binding("plus,equals_sign", "speed(2)", "Faster", show=False),
+        Binding("minus", "speed(0.5)", "Slower", show=False),
+        Binding("full_stop", "step", "Step", show=False),
+        Binding("left_square_bracket", "session(-1)", "Prev session", show=False),
+        Binding("right_square_bracket", "session(1)", "Next session", show=False),
+    ]
+
+    def __init__(self, config: AppConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.options = config.options
+        self.runs: list[Run] = []
+        self.current = -1
+        self.replay: Replay | None = None
+        self._cancel = threading.Event()
+        self._stop_live: asyncio.Event | None = None
+        self._last_tree = 0.0
+        self._last_findings = 0.0
+        self._selected_row = -1
+        self._last_tick = time.monotonic()
+        self._screen_ready = False  # the debugger screen is composed
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self.push_screen(DebuggerScreen())
+        self.set_interval(1 / 20, self._refresh_views)
+        self.set_interval(0.25, self._tick)
+        self.call_after_refresh(self._start)
+
+    def _start(self) -> None:
+        self._screen_ready = True
+        if self.config.mode == "connect":
+            self.start_live()
+        elif self.config.mode == "open":
+            if self.config.replay:
+                self.start_replay()
+            else:
+                self.load()
+
+    @property
+    def current_run(self) -> Run | None:
+        return self.runs[self.current] if 0 <= self.current < len(self.runs) else None
+
+    def add_run(self, run: Run, *, select: bool = True) -> None:
+        self.runs.append(run)
+        if select or self.current < 0:
+            self.select_run(len(self.runs) - 1)
+
+    def select_run(self, index: int) -> None:
+        self.current = index
+        run = self.current_run
+        screen = self.screen
+        if not isinstance(screen, DebuggerScreen) or run is None:
+            return
+        events = screen.query_one(EventList)
+        events.following = run.info.kind != "file"  # live and replay follow the tail
+        events.set_store(run.store, run.options.stall_warn)
+        screen.query_one(ItemTree).sync(run)
+        screen.query_one(FindingsPanel).sync(run.store, force=True)
+        screen.query_one(DetailPane).clear()
+        self._selected_row = -1
+        self._refresh_views(force=True)
+
+    # -- feeding: live, file, replay ------------------------------------------------------------
+
+    def _new_live_run(self) -> Run:
+        spec = self.config.spec
+        assert spec is not None
+        writer = None
+        record = self.config.record
+        if record is not None:
+            path = record if len(self.runs) == 0 else _numbered(record, len(self.runs) + 1)
+            writer = CaptureWriter(
+                path,
+                method=spec.method,
+                url=spec.url,
+                headers=spec.headers,
+                body=spec.body,
+                redact=self.config.redact,
+            )
+        info = RunInfo(
+            spec.url,
+            "live",
+            request=spec.to_capture(),
+            record_path=str(writer.path) if writer else None,
+        )
+        return Run(self.options, info, writer=writer)
+
+    def start_live(self) -> None:
+        run = self._new_live_run()
+        self.add_run(run)
+        self._live_worker(run)
+
+    @work(exclusive=False, group="live")
+    async def _live_worker(self, run: Run) -> None:
+        assert self.config.spec is not None
+        self._stop_live = asyncio.Event()
+        embedded = self.config.embedded
+        await run_live_into(run, self.config.spec, grace=self.config.grace, stop=self._stop_live)
+        del embedded
+        if run.error and run is self.current_run:
+            self.notify(run.error, title="connection", severity="error", timeout=8)
+
+    def load(self) -> None:
+        self._load_worker()
+
+    @work(thread=True, exclusive=True, group="load")
+    def _load_worker(self) -> None:
+        path = self.config.path
+        assert path is not None
+        first = True
+
+        def on_run(run: Run) -> None:
+            nonlocal first
+            self.call_from_thread(self.add_run, run, select=first)
+            first = False
+
+        try:
+            load_file(path, self.options, on_run=on_run, cancel=self._cancel)
+        except SourceError as exc:
+            self.call_from_thread(
+                self.notify, str(exc), title="cannot open", severity="error", timeout=10
+            )
+
+    def start_replay(self) -> None:
+        assert self.config.path is not None
+        try:
+            self.replay = Replay(self.config.path, self.options)
+        except SourceError as exc:
+            self.notify(str(exc), title="cannot replay", severity="error")
+            return
+        self.add_run(self.replay.run)
+        self.replay.playing = True
+
+    # -- timers -------------------------------------------------------------------------------
+
+    def _tick(self) -> None:
+        now = time.monotonic()
+        dt, self._last_tick = now - self._last_tick, now
+        if self.replay is not None and self.replay.playing:
+            self.replay.advance(dt)
+        for run in self.runs:
+            if run.info.kind == "live" and run.state in ("waiting", "streaming"):
+                run.tick()
+        self._refresh_views(force=True)
+
+    def _refresh_views(self, force: bool = False) -> None:
+        screen = self.screen
+        if not self._screen_ready or not isinstance(screen, DebuggerScreen):
+            return
+        try:
+            self._redraw(screen, force)
+        except NoMatches:  # a timer that fires while the app is shutting down
+            return
+
+    def _redraw(self, screen: DebuggerScreen, force: bool) -> None:
+        """Batch the views' updates: rows, tree and findings on their own throttles."""
+        run = self.current_run
+        events = screen.query_one(EventList)
+        events.sync()
+        now = time.monotonic()
+        if run is not None and (force or now - self._last_tree > 0.25):
+            self._last_tree = now
+            screen.query_one(ItemTree).sync(run)
+        if run is not None and (force or now - self._last_findings > 0.5):
+            self._last_findings = now
+            screen.query_one(FindingsPanel).sync(run.store)
+        screen.query_one(StallBar).show(
+            run, self.options.stall_warn, self.options.codex_idle_timeout
+        )
+        screen.query_one("#header", Static).update(self._header(run))
+        screen.query_one("#codex", Static).update(
+            render.prediction_text(run.prediction()) if run else ""
+        )
+        if run is not None and events.cursor != self._selected_row and len(run.store):
+            self._show_row(events.cursor)
+
+    def _header(self, run: Run | None) -> Text:
+        text = Text("ssescope ", "bold")
+        if run is None:
+            text.append(
+                self.config.path or (self.config.spec.url if self.config.spec else ""), "dim"
+            )
+            text.append("  loading…" if self.config.mode == "open" else "  connecting…", "dim")
+            return text
+        text.append(run.info.label)
+        status = run.http_status
+        state = run.state if status is None else f"HTTP {status} · {run.state}"
+        text.append(
+            f"  {state}",
+            "bold red" if run.state == "failed" or (status and status >= 400) else "dim",
+        )
+        store = run.store
+        counts = run.checker.log
+        text.append(f"  {len(store):,} rows  ", "dim")
+        text.append(f"✗{counts.count('error')} ", "red")
+        text.append(f"!{counts.count('warning')} ", "yellow")
+        text.append(f"profile {self.options.profile}", "magenta")
+        if len(self.runs) > 1:
+            text.append(f"  session {self.current + 1}/{len(self.runs)}", "bold")
+        if self.replay is not None and run is self.replay.run:
+            text.append(
+                f"  replay {'▶' if self.replay.playing else '⏸'} ×{self.replay.speed:g} "
+                f"t={self.replay.clock:.2f}s",
+                "cyan",
+            )
+        if run.info.record_path:
+            text.append(f"\nrecording to {run.info.record_path}", "dim")
+        if run.error:
+            text.append(f"\n{run.error}", "bold red")
+        for w in run.info.warnings:
+            text.append(f"\nwarning: {w}", "yellow")
+        return text
+
+    def _show_row(self, row: int) -> None:
+        run = self.current_run
+        if run is None or not isinstance(self.screen, DebuggerScreen):
+            return
+        self._selected_row = row
+        self.screen.query_one(DetailPane).show(run.store, row)
+
+    # -- messages -----------------------------------------------------------------------------
+
+    @on(EventList.RowSelected)
+    def _row_selected(self, message: EventList.RowSelected) -> None:
+        if message.row != self._selected_row:
+            self._show_row(message.row)
+
+    @on(FindingsPanel.JumpTo)
+    def _jump(self, message: FindingsPanel.JumpTo) -> None:
+        run = self.current_run
+        if run is None or not isinstance(self.screen, DebuggerScreen):
+            return
+        events = self.screen.query_one(EventList)
+        row = message.row if message.row is not None else len(run.store) - 1
+        events.go_to(row)
+        events.focus()
+
+    @on(ItemTree.ItemChosen)
+    def _item_chosen(self, message: ItemTree.ItemChosen) -> None:
+        run = self.current_run
+        if run is None or not isinstance(self.screen, DebuggerScreen):
+            return
+        rows = run.store.rows_of_item(message.position)
+        events = self.screen.query_one(EventList)
+        events.highlight = set(rows)
+        if rows:
+            events.go_to(rows[0])
+        events.refresh()
+
+    # -- actions ------------------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def _events(self) -> EventList | None:
+        return self.screen.query_one(EventList) if isinstance(self.screen, DebuggerScreen) else None
+
+    def action_follow(self) -> None:
+        events = self._events()
+        if events is not None:
+            events.action_to_end()
+
+    def _finding_step(self, step: int) -> None:
+        run, events = self.current_run, self._events()
+        if run is None or events is None:
+            return
+        row = run.store.next_marked(events.cursor, step)
+        if row is None:
+            self.notify("no more findings in that direction", timeout=2)
+            return
+        events.go_to(row)
+
+    def action_next_finding(self) -> None:
+        self._finding_step(1)
+
+    def action_previous_finding(self) -> None:
+        self._finding_step(-1)
+
+    def action_switch_profile(self) -> None:
+        profile = PROFILES[(PROFILES.index(self.options.profile) + 1) % len(PROFILES)]
+        self.options = CheckOptions(**{**self.options.__dict__, "profile": profile})
+        self.notify(f"profile {profile}: re-judging", timeout=2)
+        self._rejudge()
+
+    def _rejudge(self) -> None:
+        """Judge every session again under the new profile, from what was received (no re-run)."""
+        rejudged: list[Run] = []
+        for old in self.runs:
+            if old.chunks is None:
+                continue
+            new = Run(self.options, old.info, keep_chunks=True)
+            resp = old.session.response
+            if resp is not None:
+                new.on_response(resp["status"], resp["headers"], url=old.info.label, t=resp["t"])
+            for t, chunk in old.chunks:
+                new.feed(chunk, t)
+            if old.session.end is not None:
+                new.finish(*old.session.end)
+            else:
+                new.started_at = old.started_at
+            new.state, new.error = old.state, old.error
+            rejudged.append(new)
+        if rejudged and len(rejudged) == len(self.runs):
+            self.runs = rejudged
+            self.select_run(self.current)
+        elif self.config.mode == "open" and self.config.path:
+            self.runs = []
+            self.current = -1
+            self.replay = None
+            if self.config.replay:
+                self.start_replay()
+            else:
+                self.load()
+        else:
+            self.notify("live sessions keep judging under the new profile from now on", timeout=3)
+
+    def action_resend(self) -> None:
+        if self.config.mode != "connect":
+            self.notify("r re-sends a live request (ssescope connect)", timeout=2)
+            return
+        self.start_live()
+
+    def action_session(self, step: int) -> None:
+        if self.runs:
+            self.select_run((self.current + step) % len(self.runs))
+
+    def action_play_pause(self) -> None:
+        if self.replay is None:
+            if self.config.mode != "open":
+                return
+            self.runs, self.current = [], -1
+            self.start_replay()
+            return
+        self.replay.playing = not self.replay.playing
+
+    def action_speed(self, factor: float) -> None:
+        if self.replay is not None:
+            self.replay.speed = min(64.0, max(1 / 16, self.replay.speed * factor))
+
+    def action_step(self) -> None:
+        if self.replay is None and self.config.mode == "open":
+            self.runs, self.current = [], -1
+            self.start_replay()
+            assert self.replay is not None
+            self.replay.playing = False
+        if self.replay is not None:
+            self.replay.playing = False
+            self.replay.step()
+            self._refresh_views(force=True)
+
+    def action_export(self) -> None:
+        run = self.current_run
+        if run is None:
+            return
+        paths = export_run(run, self.config.export_dir)
+        self.notify("\n".join(str(p) for p in paths), title="exported", timeout=6)
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand(
+            "Follow the tail", "Jump to the newest event and keep following", self.action_follow
+        )
+        yield SystemCommand(
+            "Next finding", "Move to the next row with a finding", self.action_next_finding
+        )
+        yield SystemCommand(
+            "Previous finding",
+            "Move to the previous row with a finding",
+            self.action_previous_finding,
+        )
+        yield SystemCommand(
+            "Switch profile",
+            "openai → open-responses → codex, and re-judge",
+            self.action_switch_profile,
+        )
+        yield SystemCommand(
+            "Resend request", "Send the same request again as a new session", self.action_resend
+        )
+        yield SystemCommand(
+            "Previous session", "Show the previous session", lambda: self.action_session(-1)
+        )
+        yield SystemCommand("Next session", "Show the next session", lambda: self.action_session(1))
+        yield SystemCommand(
+            "Replay: play/pause", "Replay with the original timing", self.action_play_pause
+        )
+        yield SystemCommand("Replay: step", "Replay the next event", self.action_step)
+        yield SystemCommand(
+            "Replay: faster", "Double the replay speed", lambda: self.action_speed(2)
+        )
+        yield SystemCommand(
+            "Replay: slower", "Halve the replay speed", lambda: self.action_speed(0.5)
+        )
+        yield SystemCommand(
+            "Export",
+            "Write the reconstructed response (JSON) and a findings report (Markdown)",
+            self.action_export,
+        )
+        yield SystemCommand("Help", "Keys and what the stall clocks mean", self.action_help)
+
+    async def action_quit(self) -> None:
+        self._cancel.set()
+        if self._stop_live is not None:
+            self._stop_live.set()
+        self.exit()
+
+
+def _numbered(path: str, n: int) -> str:
+    p = Path(path)
+    return str(p.with_name(f"{p.stem}-{n}{p.suffix}"))
+
+
+def dump_state(app: SseScopeApp) -> dict[str, Any]:
+    """A compact view of the app's state, for tests and debugging."""
+    run = app.current_run
+    return {
+        "runs": len(app.runs),
+        "rows": len(run.store) if run else 0,
+        "profile": app.options.profile,
+        "rules": sorted(run.store.rule_counts) if run else [],
+        "state": run.state if run else None,
+        "codex": json.loads(json.dumps(run.prediction().to_dict())) if run else None,
+    }

@@ -1,0 +1,111 @@
+"""`ssescope connect` and `ssescope open`: the command-line side of the debugger.
+
+Textual is imported only when a command runs, so `ssescope check` never pays for it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from platformdirs import user_data_dir
+
+from ..core.checker import CheckOptions
+
+
+def default_record_path(url: str) -> str:
+    """Captures go to the user's data directory unless --record says otherwise."""
+    host = (urlsplit(url).netloc or "stream").replace(":", "_")
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return str(Path(user_data_dir("ssescope")) / "captures" / f"{stamp}-{host}.jsonl")
+
+
+def register(sub: argparse._SubParsersAction, add_request: object, add_judge: object) -> None:  # type: ignore[type-arg]
+    connect = sub.add_parser(
+        "connect",
+        help="debug a live stream in the terminal UI",
+        description="POST a Responses request and debug the stream live.",
+    )
+    connect.add_argument("url", metavar="URL", help="the server's /v1/responses (or base /v1) URL")
+    add_judge(connect)  # type: ignore[operator]
+    add_request(connect)  # type: ignore[operator]
+    rec = connect.add_mutually_exclusive_group()
+    rec.add_argument(
+        "--record", metavar="FILE", help="capture file (default: in the user data directory)"
+    )
+    rec.add_argument("--no-record", action="store_true", help="do not record a capture")
+    connect.add_argument("--no-redact", action="store_true", help="keep secrets in the capture")
+    connect.add_argument(
+        "--grace",
+        type=float,
+        default=2.0,
+        metavar="SECONDS",
+        help="keep reading this long after the terminal event (default 2)",
+    )
+    connect.add_argument(
+        "--export-dir", default=".", metavar="DIR", help="where `e` writes exports"
+    )
+    connect.set_defaults(func=cmd_connect)
+
+    open_ = sub.add_parser(
+        "open",
+        help="open a capture, raw SSE or JSON-lines file in the terminal UI",
+        description="Browse a recorded stream; replay it with the original timing.",
+    )
+    open_.add_argument("path", metavar="FILE")
+    add_judge(open_)  # type: ignore[operator]
+    open_.add_argument(
+        "--replay", action="store_true", help="start replaying with the original timing"
+    )
+    open_.add_argument("--export-dir", default=".", metavar="DIR", help="where `e` writes exports")
+    open_.set_defaults(func=cmd_open)
+
+
+def _options(args: argparse.Namespace) -> CheckOptions:
+    return CheckOptions(
+        profile=args.profile,
+        stall_warn=args.stall_warn,
+        codex_idle_timeout=args.codex_idle_timeout,
+        keep_per_rule=None,
+    )
+
+
+def cmd_connect(args: argparse.Namespace) -> int:
+    from ..core.live import build_request
+    from .app import AppConfig, SseScopeApp
+
+    spec = build_request(
+        args.url,
+        body_file=args.body,
+        model=args.model,
+        input_text=args.input_text,
+        instructions=args.instructions,
+        header_lines=args.headers,
+        api_key_env=args.api_key_env,
+    )
+    record = None if args.no_record else (args.record or default_record_path(spec.url))
+    config = AppConfig(
+        _options(args),
+        "connect",
+        spec=spec,
+        record=record,
+        redact=not args.no_redact,
+        export_dir=args.export_dir,
+        grace=args.grace,
+    )
+    SseScopeApp(config).run()
+    return 0
+
+
+def cmd_open(args: argparse.Namespace) -> int:
+    from ..core.capture import open_source
+    from .app import AppConfig, SseScopeApp
+
+    open_source(args.path)  # a bad file fails here, with a one-line message, before the UI starts
+    config = AppConfig(
+        _options(args), "open", path=args.path, export_dir=args.export_dir, replay=args.replay
+    )
+    SseScopeApp(config).run()
+    return 0

@@ -1,0 +1,347 @@
+"""The debugger's widgets. The event list is virtualized (Line API): it draws only visible rows,
+so a million rows cost nothing until someone scrolls to them."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.widgets import OptionList, Static, Tree
+from textual.widgets.option_list import Option
+
+from ..core.rules import RULES, SEVERITY_RANK
+from ..core.run import Run
+from ..core.store import RowStore
+from . import render
+
+_MARK_STYLE = {
+    0: Style(),
+    1: Style(color="cyan"),
+    2: Style(color="yellow"),
+    3: Style(color="red", bold=True),
+}
+_MARK_CHAR = {0: " ", 1: "i", 2: "!", 3: "✗"}
+_DIM = Style(dim=True)
+_GAP_WARN = Style(color="yellow", bold=True)
+_GAP_BAD = Style(color="red", bold=True)
+_CURSOR = Style(reverse=True)
+_HILITE = Style(bgcolor="grey23")
+_TYPE = Style(color="cyan")
+
+
+class EventList(ScrollView, can_focus=True):
+    """One row per event and per comment/keep-alive frame; follows the tail while live."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up,k", "cursor(-1)", "Up", show=False),
+        Binding("down,j", "cursor(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home", "to_start", "First", show=False),
+        Binding("end", "to_end", "Last", show=False),
+    ]
+
+    cursor: reactive[int] = reactive(0, always_update=True)
+    following: reactive[bool] = reactive(True)
+
+    class RowSelected(Message):
+        """The cursor moved (bursts collapse into the latest one)."""
+
+        def __init__(self, row: int) -> None:
+            super().__init__()
+            self.row = row
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, EventList.RowSelected)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.store: RowStore | None = None
+        self.stall_warn = 10.0
+        self.highlight: set[int] = set()
+        self._rows = 0
+
+    def set_store(self, store: RowStore | None, stall_warn: float) -> None:
+        self.store = store
+        self.stall_warn = stall_warn
+        self.highlight = set()
+        self._rows = -1
+        self.cursor = 0
+        self.sync()
+
+    def sync(self) -> None:
+        """Pick up rows that arrived since the last call (called on a timer: batched)."""
+        rows = len(self.store) if self.store is not None else 0
+        if rows == self._rows:
+            return
+        self._rows = rows
+        self.virtual_size = Size(self.size.width, rows)
+        if self.following and rows:
+            self.cursor = rows - 1
+            self.scroll_end(animate=False, immediate=True)
+        self.refresh()
+
+    # -- drawing ------------------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        row = scroll_y + y
+        store = self.store
+        width = self.size.width
+        if store is None or row >= self._rows or row < 0:
+            return Strip.blank(width)
+        mark = store.marks[row]
+        kind = store.kind[row]
+        seq = store.seq[row]
+        gap = store.gap[row]
+        dim = kind in (2, 4)  # comments and blank lines are dimmed
+        base = _DIM if dim else Style()
+        gap_style = (
+            _GAP_BAD if gap > self.stall_warn else _GAP_WARN if gap > self.stall_warn / 4 else _DIM
+        )
+        etype = store.type_of(row) or {
+            1: "[DONE]",
+            2: ": comment",
+            3: "(undecodable)",
+            4: "(blank)",
+        }.get(kind, "")
+        segments = [
+            Segment(_MARK_CHAR[mark], _MARK_STYLE[mark]),
+            Segment(f"{row:>7} ", _DIM),
+            Segment(f"{seq:>6} " if seq >= 0 else "     – ", _DIM),
+            Segment(f"{store.t[row]:>9.3f} ", base),
+            Segment(f"+{render.secs(gap):>7} ", gap_style),
+            Segment(f"{etype[:38]:<38} ", base + _TYPE if not dim else base),
+            Segment(store.summary(row), base),
+        ]
+        strip = Strip(segments)
+        if row == self.cursor:
+            strip = strip.apply_style(_CURSOR)
+        elif row in self.highlight:
+            strip = strip.apply_style(_HILITE)
+        return strip.crop_extend(scroll_x, scroll_x + width, None)
+
+    # -- cursor ---------------------------------------------------------------------------------
+
+    def watch_cursor(self, old: int, new: int) -> None:
+        self.refresh()
+        if self._rows > 0:
+            self.post_message(self.RowSelected(new))
+
+    def go_to(self, row: int, *, follow: bool = False) -> None:
+        if self._rows <= 0:
+            return
+        self.following = follow
+        self.cursor = max(0, min(row, self._rows - 1))
+        self.scroll_to_row(self.cursor)
+
+    def scroll_to_row(self, row: int) -> None:
+        top = self.scroll_offset.y
+        height = max(1, self.size.height)
+        if row < top or row >= top + height:
+            self.scroll_to(y=max(0, row - height // 2), animate=False, immediate=True)
+
+    def action_cursor(self, step: int) -> None:
+        self.go_to(self.cursor + step, follow=step > 0 and self.cursor + step >= self._rows - 1)
+
+    def action_page(self, step: int) -> None:
+        self.go_to(self.cursor + step * max(1, self.size.height - 1))
+
+    def action_to_start(self) -> None:
+        self.go_to(0)
+
+    def action_to_end(self) -> None:
+        self.go_to(self._rows - 1, follow=True)
+
+    def on_mouse_scroll_up(self) -> None:
+        self.following = False  # scrolling up stops following; `f` follows again
+
+
+class DetailPane(VerticalScroll):
+    """The selected row: raw bytes as received, pretty JSON, and its findings with why."""
+
+    def compose(self):
+        yield Static(id="detail-head")
+        yield Static(id="detail-findings")
+        yield Static(id="detail-raw")
+        yield Static(id="detail-json")
+
+    def show(self, store: RowStore, row: int) -> None:
+        if row < 0 or row >= len(store):
+            return
+        ev = store.event(row)
+        self.query_one("#detail-head", Static).update(render.row_header(ev, store, row))
+        self.query_one("#detail-findings", Static).update(
+            render.finding_text(store.by_row.get(row, []))
+        )
+        raw = Text()
+        raw.append("raw bytes", "bold underline")
+        raw.append("\n")
+        raw.append_text(render.visible_bytes(ev.frame.raw))
+        self.query_one("#detail-raw", Static).update(raw)
+        self.query_one("#detail-json", Static).update(render.pretty_json(ev))
+
+    def clear(self) -> None:
+        for child in self.query(Static):
+            child.update("")
+
+
+class ItemTree(Tree[Any]):
+    """The live reconstruction: items → parts → text or arguments, status per node."""
+
+    class ItemChosen(Message):
+        def __init__(self, position: int) -> None:
+            super().__init__()
+            self.position = position
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__("response", **kwargs)
+        self.show_root = True
+        self._signature: tuple[Any, ...] = ()
+
+    def sync(self, run: Run | None) -> None:
+        if run is None:
+            self.clear()
+            self._signature = ()
+            return
+        tree = run.checker.tree
+        snapshot = tree.terminal or tree.snapshot or {}
+        signature = (
+            len(tree.items),
+            snapshot.get("status"),
+            tree.terminal_type,
+            tuple((n.status, len(n.parts), len(n.summary), n.event_count) for n in tree.items),
+        )
+        if signature == self._signature:
+            return
+        self._signature = signature
+        label = Text("response ", "bold")
+        label.append(str(snapshot.get("id", "(no response.created yet)"))[:40])
+        label.append(f"  {snapshot.get('status', '')}", "dim")
+        self.root.set_label(label)
+        expanded = {n.data for n in self.root.children if n.is_expanded}
+        self.root.remove_children()
+        for node in tree.items:
+            child = self.root.add(
+                render.item_label(node),
+                data=node.position,
+                expand=not expanded or node.position in expanded or True,
+            )
+            for sub_label, data in render.item_children(node):
+                child.add_leaf(sub_label, data=data)
+        self.root.expand()
+
+    def on_tree_node_selected(self, event: Tree.NodeSelected[Any]) -> None:
+        data = event.node.data
+        position = data if isinstance(data, int) else data[1] if isinstance(data, tuple) else None
+        if position is not None:
+            self.post_message(self.ItemChosen(position))
+
+
+class FindingsPanel(OptionList):
+    """All findings grouped by rule; Enter jumps to the event."""
+
+    class JumpTo(Message):
+        def __init__(self, row: int | None) -> None:
+            super().__init__()
+            self.row = row
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._version = -1
+        self._rows: dict[str, int | None] = {}
+
+    def sync(self, store: RowStore | None, *, force: bool = False) -> None:
+        if store is None:
+            self.clear_options()
+            self._version = -1
+            return
+        if store.version == self._version and not force:
+            return
+        self._version = store.version
+        grouped: dict[str, list[Any]] = {}
+        for f in store.findings:
+            grouped.setdefault(f.rule, []).append(f)
+        order = sorted(grouped, key=lambda r: (SEVERITY_RANK[grouped[r][0].severity], r))
+        highlighted = self.highlighted
+        self.clear_options()
+        self._rows = {}
+        options: list[Option] = []
+        for rule_id in order:
+            items = grouped[rule_id]
+            sev = items[0].severity
+            head = Text(
+                f"{render.SEV_MARK[sev]} {rule_id} ×{store.rule_counts.get(rule_id, len(items))}",
+                render.SEV_STYLE[sev],
+            )
+            head.append(f"  {RULES[rule_id].title}", "dim")
+            options.append(Option(head, id=f"rule:{rule_id}", disabled=True))
+            for i, f in enumerate(items[:200]):
+                where = f"row {f.event_index}" if f.event_index is not None else "end"
+                option_id = f"f:{rule_id}:{i}"
+                self._rows[option_id] = f.event_index
+                options.append(Option(Text(f"   {where}: ", "dim") + Text(f.message), id=option_id))
+        self.add_options(options)
+        if highlighted is not None and highlighted < self.option_count:
+            self.highlighted = highlighted
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        option_id = event.option.id or ""
+        if option_id in self._rows:
+            self.post_message(self.JumpTo(self._rows[option_id]))
+
+
+class StallBar(Static):
+    """The stall clocks, always visible; they tick while nothing arrives."""
+
+    def show(self, run: Run | None, stall_warn: float, idle_timeout: float) -> None:
+        if run is None:
+            self.update("")
+            return
+        now = run.now()
+        timing = run.checker.timing
+        since_byte = timing.since_last_byte(now) if timing.t_last_byte is not None else now
+        since_event = timing.since_last_event(now)
+        since_progress = timing.since_last_progress(now)
+        last_content = timing.t_first_content
+        text = Text()
+
+        def clock(label: str, value: float | None, *, judge: bool = False) -> None:
+            style = ""
+            if judge and value is not None:
+                style = (
+                    "bold red"
+                    if value >= idle_timeout
+                    else "bold yellow"
+                    if value > stall_warn
+                    else "green"
+                )
+            text.append(f"{label} ", "dim")
+            text.append(render.secs(value), style)
+            text.append("  │  ", "dim")
+
+        live = run.state in ("waiting", "streaming")
+        clock("last byte", since_byte, judge=live)
+        clock("last event", since_event, judge=live)
+        clock("last real event", since_progress, judge=live)
+        clock("TTFT", last_content)
+        left = run.checker.codex.seconds_until_timeout(now) if live else None
+        if left is not None:
+            style = "bold red" if left < idle_timeout - stall_warn else "dim"
+            text.append(f"Codex gives up in {int(left // 60)}:{int(left % 60):02d}", style)
+        else:
+            text.append(run.state, "dim")
+        worst = since_progress if live else 0.0
+        self.set_class(live and worst > stall_warn, "-amber")
+        self.set_class(live and worst >= idle_timeout, "-red")
+        self.update(text)
