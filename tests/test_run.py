@@ -1,0 +1,108 @@
+"""The UI-free side of the debugger: the row store, runs loaded from files, replay, live runs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+from ssescope.core.checker import CheckOptions
+from ssescope.core.live import build_request
+from ssescope.core.run import Replay, Run, RunInfo, load_file, run_live_into
+from ssescope.core.store import RowStore, summarize
+from tests.scripted_server import Reply, ScriptedServer
+from tests.test_live import EVENTS, frames
+
+STALL = "sample_streams/stall-after-created.capture.jsonl"
+
+
+def test_store_keeps_every_row_compactly_and_decodes_on_demand() -> None:
+    (run,) = load_file("sample_streams/crlf-comments.sse", CheckOptions(), on_run=lambda r: None)
+    store = run.store
+    kinds = {store.kind_of(r) for r in range(len(store))}
+    assert kinds == {"event", "comment"}
+    comment = next(r for r in range(len(store)) if store.kind_of(r) == "comment")
+    assert store.summary(comment) == ": keepalive"
+    assert store.raw(comment).endswith(b"\r\n\r\n")
+    first = store.event(0)
+    assert first.type == "response.created" and first.payload is not None
+    assert b"".join(store.raw(r) for r in range(len(store))) == bytes(store.data)
+
+
+def test_marks_and_next_finding() -> None:
+    (run,) = load_file("sample_streams/tool-call-delta.sse", CheckOptions(), on_run=lambda r: None)
+    store = run.store
+    marked = [r for r in range(len(store)) if store.marks[r]]
+    assert len(marked) == 3 and {store.mark_of(r) for r in marked} == {"error"}
+    assert store.next_marked(-1) == marked[0]
+    assert store.next_marked(marked[0]) == marked[1]
+    assert store.next_marked(marked[-1]) is None
+    assert store.next_marked(marked[1], -1) == marked[0]
+    assert all(store.by_row[r][0].rule == "unknown-event-type" for r in marked)
+
+
+def test_rows_know_their_item() -> None:
+    (run,) = load_file("sample_streams/parallel-calls.sse", CheckOptions(), on_run=lambda r: None)
+    store = run.store
+    second = store.rows_of_item(1)
+    assert second and all(
+        json.loads(store.event(r).frame.data or "{}").get("output_index") == 1 for r in second
+    )
+
+
+def test_summaries_say_what_matters() -> None:
+    (run,) = load_file("sample_streams/delta-object.sse", CheckOptions(), on_run=lambda r: None)
+    texts = [summarize(run.store.event(r)) for r in range(len(run.store))]
+    assert '{"text": " 42"}' in texts
+    assert any(t.startswith("message msg_") for t in texts)
+
+
+def test_a_file_with_several_responses_becomes_several_runs(tmp_path: Path) -> None:
+    lines = [json.dumps({**e, "sequence_number": i}) for i, e in enumerate(EVENTS)]
+    p = tmp_path / "two.jsonl"
+    p.write_text("\n".join(lines + lines) + "\n")
+    seen: list[Run] = []
+    runs = load_file(str(p), CheckOptions(), on_run=seen.append)
+    assert runs == seen and len(runs) == 2
+    assert all(
+        r.state == "done" and len(r.store) == len(EVENTS) and not r.store.rule_counts for r in runs
+    )
+
+
+def test_replay_reproduces_the_recorded_timing() -> None:
+    replay = Replay(STALL, CheckOptions(stall_warn=10))
+    replay.advance(0.06)  # created and in_progress arrived by 0.052 s
+    assert len(replay.run.store) == 2 and replay.run.now() == 0.06
+    replay.advance(10)
+    assert len(replay.run.store) == 4  # keepalive comments at 5.052 and 10.052 s
+    assert "stall-after-created" in replay.run.store.rule_counts  # judged live, at 10.06 s
+    replay.step()
+    assert len(replay.run.store) == 5 and replay.clock == replay.times[replay.position - 1]
+    replay.speed = 100
+    replay.advance(1)
+    assert replay.finished and replay.run.end_t == replay.end[0]
+    (loaded,) = load_file(STALL, CheckOptions(stall_warn=10), on_run=lambda r: None)
+    assert replay.run.store.rule_counts == loaded.store.rule_counts
+
+
+def test_live_run_in_the_callers_event_loop() -> None:
+    server = ScriptedServer(Reply(chunks=frames(EVENTS), chunked=True))
+    with server.running():
+        run = Run(CheckOptions(), RunInfo(server.url, "live"))
+        asyncio.run(run_live_into(run, build_request(server.url), grace=0.1))
+    assert run.state == "done" and len(run.store) == len(EVENTS)
+    assert run.chunks and b"".join(c for _, c in run.chunks) == b"".join(frames(EVENTS))
+    assert run.prediction().outcome == "ok"
+    frozen = run.now()
+    assert run.now() == frozen  # a finished run's clock stops at its end
+
+
+def test_store_caps_findings_but_marks_every_row() -> None:
+    store = RowStore(keep_findings_per_rule=2)
+    (run,) = load_file(
+        "sample_streams/no-sequence-numbers.sse", CheckOptions(), on_run=lambda r: None
+    )
+    for f in run.store.findings:
+        store.add_findings([f])
+    assert store.rule_counts["sequence-missing"] == run.store.rule_counts["sequence-missing"] > 2
+    assert sum(1 for f in store.findings if f.rule == "sequence-missing") == 2
