@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -63,7 +62,6 @@ class Run:
         self.started_at = time.monotonic()
         self.end_t: float | None = None
         self.replay_clock: float | None = None
-        self.lock = threading.Lock()
 
     # -- feeding --------------------------------------------------------------------------------
 
@@ -174,29 +172,38 @@ async def run_live_into(
 # -- files ----------------------------------------------------------------------------------------
 
 
-def load_file(
-    path: str,
-    options: CheckOptions,
-    *,
-    on_run: Callable[[Run], None],
-    cancel: threading.Event | None = None,
-) -> list[Run]:
-    """Load a file into one run per response (in a worker thread: rows appear as they are judged).
+class FileLoader:
+    """Loads a file into one run per response, a time slice at a time.
 
-    ``on_run`` is called with each new run as soon as it exists, so the first screen shows while
-    the rest is still being indexed."""
-    src = open_source(path)
-    if src.format in ("jsonl-chat", "sse-chat"):
-        raise SourceError(
-            f"{path}: this is a Chat Completions stream; ssescope judges Responses API streams"
+    The TUI calls :meth:`step` from its event loop between key presses and redraws, so a
+    million-row capture shows its first screen at once and the UI stays responsive while the rest
+    is indexed (a loader thread would fight the UI for the GIL)."""
+
+    def __init__(
+        self, path: str, options: CheckOptions, *, on_run: Callable[[Run], None] | None = None
+    ) -> None:
+        src = open_source(path)
+        if src.format in ("jsonl-chat", "sse-chat"):
+            raise SourceError(
+                f"{path}: this is a Chat Completions stream; ssescope judges Responses API streams"
+            )
+        self.source = src
+        self.path = path
+        self.options = CheckOptions(
+            **{**options.__dict__, "framed": src.framed, "track_events": False}
         )
-    options = CheckOptions(**{**options.__dict__, "framed": src.framed, "track_events": False})
-    runs: list[Run] = []
+        self.on_run = on_run
+        self.runs: list[Run] = []
+        self._chunks = src.chunks()
+        self._t = 0.0
+        self.done = False
+        self.run = self._new_run()
 
-    def new_run() -> Run:
+    def _new_run(self) -> Run:
+        src = self.source
         run = Run(
-            options,
-            RunInfo(path, "file", request=src.request, warnings=src.warnings),
+            self.options,
+            RunInfo(self.path, "file", request=src.request, warnings=src.warnings),
             keep_chunks=False,
         )
         resp = src.response
@@ -208,25 +215,45 @@ def load_file(
                 t=float(resp.get("t") or 0.0),
                 reason=str(resp.get("reason") or ""),
             )
-        runs.append(run)
-        on_run(run)
+        self.runs.append(run)
+        if self.on_run is not None:
+            self.on_run(run)
         return run
 
-    run = new_run()
-    t = 0.0
-    for item in src.chunks():
-        if cancel is not None and cancel.is_set():
-            run.finish(t, "interrupted")
-            return runs
-        if item is BOUNDARY:
-            run.finish(t, "eof")
-            run = new_run()
-            continue
-        t, chunk = item  # type: ignore[misc]
-        run.feed(chunk, t)
-    end_t, reason, error = src.end or (t, "eof", None)
-    run.finish(max(end_t, t), reason, error)
-    return runs
+    def step(self, budget: float = 0.01) -> bool:
+        """Judge chunks for about ``budget`` seconds; True once the whole file is loaded."""
+        if self.done:
+            return True
+        deadline = time.perf_counter() + budget
+        run = self.run
+        for n, item in enumerate(self._chunks):
+            if item is BOUNDARY:
+                run.finish(self._t, "eof")
+                run = self.run = self._new_run()
+            else:
+                self._t, chunk = item  # type: ignore[misc]
+                run.feed(chunk, self._t)
+            if n % 64 == 63 and time.perf_counter() > deadline:
+                return False
+        end_t, reason, error = self.source.end or (self._t, "eof", None)
+        run.finish(max(end_t, self._t), reason, error)
+        self.done = True
+        return True
+
+    def cancel(self) -> None:
+        if not self.done:
+            self.run.finish(self._t, "interrupted")
+            self.done = True
+
+
+def load_file(
+    path: str, options: CheckOptions, *, on_run: Callable[[Run], None] | None = None
+) -> list[Run]:
+    """Load a whole file at once (one run per response in it)."""
+    loader = FileLoader(path, options, on_run=on_run)
+    while not loader.step(1.0):
+        pass
+    return loader.runs
 
 
 class Replay:

@@ -11,7 +11,15 @@ engine sits between them:
   (also in-process, for ``ssescope demo`` and the TUI);
 * :mod:`.command` is the ``ssescope engine`` command.
 
-Nothing here imports Textual.
+Embedding (``ssescope demo``, the TUI)::
+
+    from ssescope.engine.serve import mock_engine
+
+    async with mock_engine(faults=["stall-after-created"]) as base_url:
+        ...  # point a Responses client (or Codex's base_url) at base_url
+
+This package's ``__init__`` stays light (no uvicorn, no Starlette) because every ``ssescope``
+command imports it to register ``ssescope engine``. Nothing here imports Textual.
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import ssl
 import time
 import uuid
 from collections import OrderedDict
@@ -77,6 +78,8 @@ class EngineConfig:
     """End with ``data: [DONE]`` as Open Responses requires (OpenAI does not send it)."""
     reasoning: str = "text"
     """Stream upstream reasoning as ``reasoning_text`` (``text``) or as a summary (``summary``)."""
+    refusal: str = "part"
+    """Upstream refusals as a ``refusal`` part (``part``) or as text (``text``; Codex shows it)."""
     max_tokens_field: str = "max_tokens"
     heartbeat: float = 15.0
     """Seconds of upstream silence before a ``keepalive`` event (0: never)."""
@@ -85,6 +88,8 @@ class EngineConfig:
     finish_grace: float = 2.0
     """Seconds to wait for the usage chunk or ``[DONE]`` after ``finish_reason``."""
     connect_timeout: float = 10.0
+    ca_file: str | None = None
+    """Trust this CA bundle for an https upstream (a self-signed internal server)."""
     faults: tuple[str, ...] = ()
     mock: MockOptions | None = None
     """Serve the mock backend under ``/mock/v1`` and use it as the upstream."""
@@ -182,7 +187,12 @@ class Engine:
 
     @contextlib.asynccontextmanager
     async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
-        self.client = UpstreamClient(connect_timeout=self.config.connect_timeout)
+        context = None
+        if self.config.ca_file:
+            context = ssl.create_default_context(cafile=self.config.ca_file)
+        self.client = UpstreamClient(
+            connect_timeout=self.config.connect_timeout, ssl_context=context
+        )
         self.started.set()
         try:
             yield
@@ -297,6 +307,7 @@ class Engine:
             chat.echo,
             model=str(chat.echo.get("model") or ""),
             reasoning=self.config.reasoning,
+            refusal=self.config.refusal,
             on_warning=lambda w: log.warning("translation: %s", w),
         )
         rfaults = ResponsesFaults(faults)
@@ -335,6 +346,8 @@ class Engine:
         assert self.client is not None
         gone = asyncio.Event()
         watcher = asyncio.create_task(_watch_disconnect(receive, gone))
+        waiter = asyncio.create_task(gone.wait())
+        opening: asyncio.Task[UpstreamResponse] | None = None
         try:
             opening = asyncio.create_task(
                 self.client.request(
@@ -344,13 +357,8 @@ class Engine:
                     headers=upstream_headers,
                 )
             )
-            waiter = asyncio.create_task(gone.wait())
             await asyncio.wait({opening, waiter}, return_when=asyncio.FIRST_COMPLETED)
-            waiter.cancel()
             if not opening.done():
-                opening.cancel()
-                with contextlib.suppress(BaseException):
-                    await opening
                 return "client went away before the upstream answered"
             try:
                 upstream = opening.result()
@@ -371,15 +379,28 @@ class Engine:
                         send, upstream.status, upstream_error_body(upstream.status, raw)
                     )
                     return f"upstream HTTP {upstream.status}"
-                if not stream:
-                    return await self._collect(upstream, translator, send)
-                return await self._stream(upstream, translator, rfaults, send, gone)
+                if stream:
+                    return await self._stream(upstream, translator, rfaults, send, gone)
+                collect = asyncio.create_task(self._collect(upstream, translator, send))
+                await asyncio.wait({collect, waiter}, return_when=asyncio.FIRST_COMPLETED)
+                if not collect.done():
+                    collect.cancel()
+                    with contextlib.suppress(BaseException):
+                        await collect
+                    return "client went away (upstream request cancelled)"
+                return collect.result()
             finally:
                 if translator.status in ("completed", "incomplete") and not gone.is_set():
                     await upstream.drain()  # the client has everything: keep the connection
                 await upstream.aclose()
         finally:
+            # Whatever ended this (the client, a shutdown), nothing is left running upstream.
             watcher.cancel()
+            waiter.cancel()
+            if opening is not None and not opening.done():
+                opening.cancel()  # closes the half-open upstream request
+                with contextlib.suppress(BaseException):
+                    await opening
 
     async def _collect(
         self, upstream: UpstreamResponse, translator: ChatToResponses, send: Send
@@ -416,10 +437,16 @@ class Engine:
         try:
             async for chunk in upstream.chunks():
                 events: list[Event] = []
-                for frame in framer.feed(chunk, 0.0):
-                    if frame.data is not None:
-                        events += feed(frame.data)
+                failure: Exception | None = None
+                try:
+                    for frame in framer.feed(chunk, 0.0):
+                        if frame.data is not None:
+                            events += feed(frame.data)
+                except Exception as exc:
+                    failure = exc  # send what was translated before it, then fail
                 yield events
+                if failure is not None:
+                    raise failure
                 if translator.done:
                     return
             events = []

@@ -7,8 +7,6 @@ imported only when the command runs, so ``ssescope check`` stays fast to start.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import logging
 import os
 import sys
 from typing import Any
@@ -75,6 +73,7 @@ def register(sub: Any) -> None:
         metavar="'Name: value'",
         help="extra header for upstream requests (repeatable)",
     )
+    p.add_argument("--ca-file", metavar="PEM", help="trust this CA bundle for an https upstream")
     p.add_argument("--model", help="send this model upstream whatever the client asks for")
     p.add_argument(
         "--done",
@@ -87,6 +86,13 @@ def register(sub: Any) -> None:
         default="text",
         help="stream upstream reasoning as reasoning_text (default) or as a reasoning summary "
         "(which Codex shows without show_raw_agent_reasoning)",
+    )
+    p.add_argument(
+        "--refusal",
+        choices=("part", "text"),
+        default="part",
+        help="stream upstream refusals as a refusal part (default, as OpenAI) or as text "
+        "(Codex drops messages with refusal parts, so it shows nothing otherwise)",
     )
     p.add_argument(
         "--max-tokens-field",
@@ -170,6 +176,8 @@ def build_config(args: argparse.Namespace) -> Any:
         api_key = os.environ.get(args.api_key_env)
         if not api_key:
             raise _Usage(f"--api-key-env: ${args.api_key_env} is not set")
+    if args.ca_file and not os.path.isfile(args.ca_file):
+        raise _Usage(f"--ca-file {args.ca_file!r}: no such file")
     for name, value in (
         ("--heartbeat", args.heartbeat),
         ("--upstream-idle-timeout", args.upstream_idle_timeout),
@@ -181,9 +189,11 @@ def build_config(args: argparse.Namespace) -> Any:
         upstream=args.upstream,
         api_key=api_key,
         upstream_headers=dict(_header(h) for h in args.upstream_headers),
+        ca_file=args.ca_file,
         model=args.model,
         done_marker=args.done,
         reasoning=args.reasoning,
+        refusal=args.refusal,
         max_tokens_field=args.max_tokens_field,
         heartbeat=args.heartbeat,
         upstream_idle_timeout=args.upstream_idle_timeout,
@@ -193,6 +203,9 @@ def build_config(args: argparse.Namespace) -> Any:
 
 
 def cmd_engine(args: argparse.Namespace) -> int:
+    import asyncio
+    import logging
+
     from ..cli import EXIT_OK, EXIT_UNREADABLE, UsageError
 
     if args.list_faults:
@@ -228,8 +241,6 @@ async def _run(config: Any, host: str, port: int) -> None:
 
     async with serve(config, host, port, signals=True, log_level="warning") as running:
         print(_banner(running), file=sys.stderr, flush=True)
-        server_task = asyncio.current_task()
-        assert server_task is not None
         await running.engine.stopping.wait()
 
 

@@ -270,7 +270,8 @@ class ChatToResponses:
     ``response`` holds the Response fields echoed from the request (``request.to_chat`` builds
     them); ``reasoning`` chooses how reasoning text is streamed: ``"text"`` (a ``reasoning_text``
     content part, OpenAI's raw-reasoning form) or ``"summary"`` (a summary part, which Codex shows
-    by default).
+    by default). ``refusal`` streams upstream refusals as a ``refusal`` part (``"part"``, as
+    OpenAI does) or as ordinary text (``"text"``): Codex drops messages with refusal parts.
     """
 
     def __init__(
@@ -281,10 +282,14 @@ class ChatToResponses:
         ids: IdFactory = random_id,
         clock: Callable[[], float] = time.time,
         reasoning: str = "text",
+        refusal: str = "part",
         on_warning: Callable[[str], None] | None = None,
     ) -> None:
         if reasoning not in ("text", "summary"):
             raise ValueError(f"reasoning must be 'text' or 'summary', not {reasoning!r}")
+        if refusal not in ("part", "text"):
+            raise ValueError(f"refusal must be 'part' or 'text', not {refusal!r}")
+        self._refusal_kind = "refusal" if refusal == "part" else "content"
         self._ids = ids
         self._clock = clock
         self._reasoning_part = "reasoning_text" if reasoning == "text" else "summary_text"
@@ -499,7 +504,7 @@ class ChatToResponses:
             if not isinstance(refusal, str):
                 self._malformed("`delta.refusal` is not a string")
                 return
-            self._route(("text", "refusal", refusal, None))
+            self._route(("text", self._refusal_kind, refusal, None))
         calls = get("tool_calls")
         if calls:
             if not isinstance(calls, list):

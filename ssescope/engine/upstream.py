@@ -223,11 +223,17 @@ class UpstreamResponse:
 class UpstreamClient:
     """Opens streamed requests; keeps idle keep-alive connections per host."""
 
-    def __init__(self, *, connect_timeout: float = 10.0, max_idle: int = 8) -> None:
+    def __init__(
+        self,
+        *,
+        connect_timeout: float = 10.0,
+        max_idle: int = 8,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
         self.connect_timeout = connect_timeout
         self.max_idle = max_idle
         self._idle: dict[tuple[str, str, int], list[_Protocol]] = {}
-        self._ssl: ssl.SSLContext | None = None
+        self._ssl = ssl_context
         self.open_connections: set[_Protocol] = set()
 
     async def request(

@@ -29,7 +29,7 @@ from ..core.checker import CheckOptions
 from ..core.export import export_run
 from ..core.live import RequestSpec
 from ..core.rules import PROFILES
-from ..core.run import Replay, Run, RunInfo, load_file, run_live_into
+from ..core.run import FileLoader, Replay, Run, RunInfo, run_live_into
 from . import render
 from .widgets import DetailPane, EventList, FindingsPanel, ItemTree, StallBar
 
@@ -136,6 +136,7 @@ class SseScopeApp(App[None]):
         self.runs: list[Run] = []
         self.current = -1
         self.replay: Replay | None = None
+        self.loader: FileLoader | None = None
         self._cancel = threading.Event()
         self._stop_live: asyncio.Event | None = None
         self._last_tree = 0.0
@@ -227,25 +228,28 @@ class SseScopeApp(App[None]):
             self.notify(run.error, title="connection", severity="error", timeout=8)
 
     def load(self) -> None:
-        self._load_worker()
-
-    @work(thread=True, exclusive=True, group="load")
-    def _load_worker(self) -> None:
-        path = self.config.path
-        assert path is not None
-        first = True
-
-        def on_run(run: Run) -> None:
-            nonlocal first
-            self.call_from_thread(self.add_run, run, select=first)
-            first = False
-
         try:
-            load_file(path, self.options, on_run=on_run, cancel=self._cancel)
-        except SourceError as exc:
-            self.call_from_thread(
-                self.notify, str(exc), title="cannot open", severity="error", timeout=10
+            self.loader = FileLoader(
+                self.config.path or "",
+                self.options,
+                on_run=lambda run: self.add_run(run, select=not self.runs),
             )
+        except SourceError as exc:
+            self.notify(str(exc), title="cannot open", severity="error", timeout=10)
+            return
+        self._load_worker(self.loader)
+
+    @work(exclusive=True, group="load")
+    async def _load_worker(self, loader: FileLoader) -> None:
+        """Index the file in time slices between key presses and redraws.
+
+        A key press travels through several message queues, each hop one turn of the event loop:
+        sleeping (not just yielding) between slices lets a whole hop chain finish meanwhile."""
+        while not loader.step(0.012):
+            if self._cancel.is_set():
+                loader.cancel()
+                return
+            await asyncio.sleep(0.004)
 
     def start_replay(self) -> None:
         assert self.config.path is not None
@@ -293,9 +297,10 @@ class SseScopeApp(App[None]):
         screen.query_one(StallBar).show(
             run, self.options.stall_warn, self.options.codex_idle_timeout
         )
-        screen.query_one("#header", Static).update(self._header(run))
-        screen.query_one("#codex", Static).update(
-            render.prediction_text(run.prediction()) if run else ""
+        _update(screen.query_one("#header", Static), self._header(run))
+        _update(
+            screen.query_one("#codex", Static),
+            render.prediction_text(run.prediction()) if run else Text(),
         )
         if run is not None and events.cursor != self._selected_row and len(run.store):
             self._show_row(events.cursor)
@@ -329,12 +334,12 @@ class SseScopeApp(App[None]):
                 f"t={self.replay.clock:.2f}s",
                 "cyan",
             )
-        if run.info.record_path:
-            text.append(f"\nrecording to {run.info.record_path}", "dim")
         if run.error:
             text.append(f"\n{run.error}", "bold red")
-        for w in run.info.warnings:
-            text.append(f"\nwarning: {w}", "yellow")
+        elif run.info.warnings:
+            text.append(f"\nwarning: {'; '.join(run.info.warnings)}", "yellow")
+        elif run.info.record_path:
+            text.append(f"\nrecording to {run.info.record_path}", "dim")
         return text
 
     def _show_row(self, row: int) -> None:
@@ -528,6 +533,14 @@ class SseScopeApp(App[None]):
         if self._stop_live is not None:
             self._stop_live.set()
         self.exit()
+
+
+def _update(widget: Static, text: Text) -> None:
+    """Update a Static only when its text changed: every update re-lays-out the screen."""
+    key = (text.plain, tuple((s.start, s.end, str(s.style)) for s in text.spans), str(text.style))
+    if getattr(widget, "_ssescope_key", None) != key:
+        widget._ssescope_key = key  # type: ignore[attr-defined]
+        widget.update(text)
 
 
 def _numbered(path: str, n: int) -> str:

@@ -3,6 +3,7 @@ so a million rows cost nothing until someone scrolls to them."""
 
 from __future__ import annotations
 
+import time
 from typing import Any, ClassVar
 
 from rich.segment import Segment
@@ -69,6 +70,7 @@ class EventList(ScrollView, can_focus=True):
         self.stall_warn = 10.0
         self.highlight: set[int] = set()
         self._rows = 0
+        self._synced_at = 0.0
 
     def set_store(self, store: RowStore | None, stall_warn: float) -> None:
         self.store = store
@@ -83,6 +85,10 @@ class EventList(ScrollView, can_focus=True):
         rows = len(self.store) if self.store is not None else 0
         if rows == self._rows:
             return
+        now = time.monotonic()
+        if not self.following and self._rows > 0 and now - self._synced_at < 0.5:
+            return  # indexing in the background: grow the scrollbar twice a second, not 20 times
+        self._synced_at = now
         self._rows = rows
         self.virtual_size = Size(self.size.width, rows)
         if self.following and rows:
@@ -215,30 +221,33 @@ class ItemTree(Tree[Any]):
             return
         tree = run.checker.tree
         snapshot = tree.terminal or tree.snapshot or {}
-        signature = (
-            len(tree.items),
-            snapshot.get("status"),
-            tree.terminal_type,
-            tuple((n.status, len(n.parts), len(n.summary), n.event_count) for n in tree.items),
-        )
-        if signature == self._signature:
-            return
-        self._signature = signature
         label = Text("response ", "bold")
         label.append(str(snapshot.get("id", "(no response.created yet)"))[:40])
         label.append(f"  {snapshot.get('status', '')}", "dim")
-        self.root.set_label(label)
-        expanded = {n.data for n in self.root.children if n.is_expanded}
-        self.root.remove_children()
-        for node in tree.items:
-            child = self.root.add(
-                render.item_label(node),
-                data=node.position,
-                expand=not expanded or node.position in expanded or True,
-            )
-            for sub_label, data in render.item_children(node):
-                child.add_leaf(sub_label, data=data)
-        self.root.expand()
+        if self.root.label != label:
+            self.root.set_label(label)
+        structure = tuple(
+            (n.position, len(n.parts), len(n.summary), bool(n.progress)) for n in tree.items
+        )
+        if structure != self._signature:
+            # Items or parts were added: rebuild (rare: a handful of times per response).
+            self._signature = structure
+            self.root.remove_children()
+            for node in tree.items:
+                child = self.root.add(render.item_label(node), data=node.position, expand=True)
+                for sub_label, data in render.item_children(node):
+                    child.add_leaf(sub_label, data=data)
+            self.root.expand()
+            return
+        # Same shape: refresh the labels (accumulated text, statuses) in place.
+        for child, node in zip(self.root.children, tree.items, strict=False):
+            item = render.item_label(node)
+            if child.label != item:
+                child.set_label(item)
+            children = render.item_children(node)
+            for leaf, (sub_label, _data) in zip(child.children, children, strict=False):
+                if leaf.label != sub_label:
+                    leaf.set_label(sub_label)
 
     def on_tree_node_selected(self, event: Tree.NodeSelected[Any]) -> None:
         data = event.node.data
@@ -337,11 +346,13 @@ class StallBar(Static):
         clock("TTFT", last_content)
         left = run.checker.codex.seconds_until_timeout(now) if live else None
         if left is not None:
-            style = "bold red" if left < idle_timeout - stall_warn else "dim"
+            style = "bold red" if since_event > stall_warn else "dim"
             text.append(f"Codex gives up in {int(left // 60)}:{int(left % 60):02d}", style)
         else:
             text.append(run.state, "dim")
         worst = since_progress if live else 0.0
         self.set_class(live and worst > stall_warn, "-amber")
-        self.set_class(live and worst >= idle_timeout, "-red")
-        self.update(text)
+        self.set_class(live and since_event >= idle_timeout, "-red")
+        if text.plain != getattr(self, "_last_plain", None):
+            self._last_plain = text.plain
+            self.update(text)

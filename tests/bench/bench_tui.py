@@ -1,0 +1,249 @@
+"""Benchmark of the terminal debugger (not a pytest test).
+
+    python tests/bench/bench_tui.py [--sizes 100000,1000000] [--live-rate 5000] [--live-seconds 10]
+
+Measures, each in a fresh child process running the real Textual app headless:
+* open: time from launch to the first screen with rows, the UI's key-press latency while the
+  rest is still being indexed in the background, the time to index everything, and peak memory;
+* live: a local server on 127.0.0.1 sends N events/s for S seconds; the lag between a row's
+  arrival and the refresh that puts it on screen (p50/p99/max), and whether every row arrived.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE))
+
+
+def make_capture(sse: Path, out: Path, step: float = 0.0002) -> int:
+    """An ssescope capture of ``sse``: one chunk record per frame, ``step`` seconds apart."""
+    data = sse.read_bytes()
+    frames = data.split(b"\n\n")
+    n = 0
+    with open(out, "w", encoding="utf-8") as fh:
+        header = {
+            "format": "ssescope-capture",
+            "version": 1,
+            "request": {"method": "POST", "url": "bench"},
+            "response": {
+                "status": 200,
+                "headers": {"content-type": "text/event-stream"},
+                "t": 0.001,
+            },
+        }
+        fh.write(json.dumps(header) + "\n")
+        for i, frame in enumerate(frames):
+            if not frame:
+                continue
+            fh.write(
+                json.dumps({"t": round(0.002 + i * step, 6), "text": frame.decode() + "\n\n"})
+                + "\n"
+            )
+            n += 1
+        fh.write(json.dumps({"t": round(0.002 + n * step, 6), "end": "eof"}) + "\n")
+    return n
+
+
+# -- child: open ----------------------------------------------------------------------------------
+
+
+def child_open(path: str, launched: float) -> None:
+    from ssescope.core.checker import CheckOptions
+    from ssescope.tui.app import AppConfig, SseScopeApp
+    from ssescope.tui.widgets import EventList
+
+    t0 = time.perf_counter()
+    app = SseScopeApp(AppConfig(CheckOptions(keep_per_rule=5000), "open", path=path))
+    result: dict[str, object] = {}
+
+    async def pilot_run(pilot) -> None:  # type: ignore[no-untyped-def]
+        events = app.screen.query_one(EventList) if app.screen.query(EventList) else None
+        while events is None or events._rows <= 0:
+            await asyncio.sleep(0.005)
+            events = app.screen.query_one(EventList) if app.screen.query(EventList) else None
+        result["first_screen_s"] = time.time() - launched  # from the command's launch
+        result["first_screen_in_app_s"] = time.perf_counter() - t0
+        run = app.current_run
+        result["rows_at_first_screen"] = len(run.store) if run else 0
+        latencies = []
+        events.focus()
+        for _ in range(20):
+            # What a person feels: from the key arriving to the cursor having moved (Pilot's own
+            # press() also waits for the whole app to go idle, which a busy indexer delays).
+            before = events.cursor
+            start = time.perf_counter()
+            app.simulate_key("down")
+            while events.cursor == before:
+                await asyncio.sleep(0.001)
+            latencies.append(time.perf_counter() - start)
+            await asyncio.sleep(0.05)
+        result["keypress_ms_p50"] = statistics.median(latencies) * 1000
+        result["keypress_ms_max"] = max(latencies) * 1000
+        result["rows_during_keypresses"] = len(run.store) if run else 0
+        while app.workers or run is None or run.state != "done":
+            await asyncio.sleep(0.05)
+            run = app.current_run
+        result["indexed_s"] = time.perf_counter() - t0
+        result["rows"] = len(run.store)
+        app.exit()
+
+    app.run(headless=True, size=(160, 45), auto_pilot=pilot_run)
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(result))
+
+
+# -- child: live ----------------------------------------------------------------------------------
+
+
+def child_live(rate: int, seconds: float) -> None:
+    import threading
+
+    from ssescope.core.checker import CheckOptions
+    from ssescope.core.live import build_request
+    from ssescope.tui.app import AppConfig, SseScopeApp
+    from ssescope.tui.widgets import EventList
+    from tests.scripted_server import Reply, ScriptedServer
+    from tests.test_live import EVENTS, frames
+
+    total = int(rate * seconds)
+    head = frames(EVENTS[:4])
+    delta = EVENTS[4]
+    body = [json.dumps({**delta, "sequence_number": 4 + i, "delta": "tok "}) for i in range(total)]
+    chunks = head + [f"event: response.output_text.delta\ndata: {b}\n\n".encode() for b in body]
+
+    class PacedServer(ScriptedServer):
+        async def _handle(self, reader, writer):  # type: ignore[no-untyped-def]
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(
+                b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n"
+            )
+            for c in head:
+                writer.write(c)
+            await writer.drain()
+            start = time.monotonic()
+            batch = max(1, rate // 200)  # 200 writes a second
+            sent = 0
+            while sent < total:
+                for c in chunks[len(head) + sent : len(head) + sent + batch]:
+                    writer.write(c)
+                sent += batch
+                await writer.drain()
+                delay = start + sent / rate - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            writer.close()
+
+    server = PacedServer(Reply())
+    lags: list[float] = []
+    result: dict[str, object] = {}
+    with server.running():
+        app = SseScopeApp(
+            AppConfig(CheckOptions(), "connect", spec=build_request(server.url), record=None)
+        )
+        original = EventList.sync
+
+        def timed_sync(self: EventList) -> None:
+            before = self._rows
+            original(self)
+            run = app.current_run
+            if run is not None and self._rows > max(before, 0):
+                now = time.monotonic() - run.started_at
+                lags.append(now - run.store.t[self._rows - 1])
+
+        EventList.sync = timed_sync  # type: ignore[method-assign]
+
+        async def pilot_run(pilot) -> None:  # type: ignore[no-untyped-def]
+            while app.current_run is None or app.current_run.state != "done":
+                await asyncio.sleep(0.05)
+            result["rows"] = len(app.current_run.store)
+            app.exit()
+
+        t0 = time.perf_counter()
+        app.run(headless=True, size=(160, 45), auto_pilot=pilot_run)
+        result["wall_s"] = time.perf_counter() - t0
+    del threading
+    lags.sort()
+    result["expected_rows"] = total + len(head)
+    result["refreshes"] = len(lags)
+    result["lag_ms_p50"] = statistics.median(lags) * 1000
+    result["lag_ms_p99"] = lags[int(len(lags) * 0.99) - 1] * 1000
+    result["lag_ms_max"] = lags[-1] * 1000
+    print(json.dumps(result))
+
+
+# -- parent ---------------------------------------------------------------------------------------
+
+
+def child(*args: str) -> dict[str, object]:
+    out = subprocess.run(
+        [sys.executable, __file__, *args], capture_output=True, text=True, cwd=ROOT, check=False
+    )
+    if out.returncode != 0:
+        raise SystemExit(f"child {args} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", default="100000,1000000")
+    parser.add_argument("--live-rate", type=int, default=5000)
+    parser.add_argument("--live-seconds", type=float, default=10.0)
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        if args.child[0] == "open":
+            child_open(args.child[1], float(args.child[2]))
+        else:
+            child_live(int(args.child[1]), float(args.child[2]))
+        return 0
+
+    from bench_check import gen_text
+
+    print(f"# ssescope TUI benchmark ({os.cpu_count()} cores, Python {sys.version.split()[0]})\n")
+    print(
+        "| capture | rows | first screen | rows then | key press p50 / max while indexing | all indexed | peak RSS |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in [int(s) for s in args.sizes.split(",")]:
+            sse = Path(tmp) / f"text-{n}.sse"
+            gen_text(sse, n)
+            cap = Path(tmp) / f"text-{n}.capture.jsonl"
+            make_capture(sse, cap)
+            sse.unlink()
+            r = child("--child", "open", str(cap), str(time.time()))
+            print(
+                f"| {n:,} deltas ({cap.stat().st_size / 1e6:.0f} MB) | {r['rows']:,} | {r['first_screen_s']:.2f} s "
+                f"| {r['rows_at_first_screen']:,} | {r['keypress_ms_p50']:.1f} / {r['keypress_ms_max']:.1f} ms "
+                f"| {r['indexed_s']:.1f} s | {r['peak_rss_mb']:.0f} MB |",
+                flush=True,
+            )
+            cap.unlink()
+    r = child("--child", "live", str(args.live_rate), str(args.live_seconds))
+    print(
+        f"\nLive: {args.live_rate:,} events/s for {args.live_seconds:g} s → {r['rows']:,} of "
+        f"{r['expected_rows']:,} rows shown; arrival → display lag p50 {r['lag_ms_p50']:.0f} ms, "
+        f"p99 {r['lag_ms_p99']:.0f} ms, max {r['lag_ms_max']:.0f} ms over {r['refreshes']} refreshes "
+        f"(wall {r['wall_s']:.1f} s)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
