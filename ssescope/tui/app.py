@@ -11,7 +11,7 @@ import json
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -22,7 +22,8 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.css.query import NoMatches
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Markdown, Static
+from textual.widgets import Footer, Markdown, OptionList, Static
+from textual.widgets.option_list import Option
 
 from ..core.capture import CaptureWriter, SourceError
 from ..core.checker import CheckOptions
@@ -52,6 +53,7 @@ A live debugger for OpenAI Responses API streams.
 | `+` / `-` | replay faster / slower |
 | `.` | replay one step (the next event) |
 | `e` | export the reconstructed response (JSON) and a findings report (Markdown) |
+| `d` | demo: pick the next scenario or fault for the embedded mock server |
 | Tab | move between panes |
 | Ctrl+P | command palette (every action) |
 | `?` | this help |
@@ -79,9 +81,56 @@ class AppConfig:
     grace: float = 2.0
     replay: bool = False
     """open: start in replay mode (original timing) instead of everything at once."""
-    embedded: Any = None
-    """An async context manager the app enters first (e.g. the demo's mock + engine)."""
-    extra: dict[str, Any] = field(default_factory=dict)
+    demo_scenario: str = "text"
+    demo_faults: tuple[str, ...] = ()
+    demo_delay: float = 0.03
+
+
+DEMO_SCENARIOS = {
+    "text": "a short text answer",
+    "reasoning": "reasoning, then the answer",
+    "tool": "one tool call",
+    "parallel": "two tool calls",
+    "refusal": "a refusal",
+    "length": "an answer cut by max_output_tokens (response.incomplete)",
+}
+DEMO_PROMPTS = {
+    "text": "Say hello.",
+    "reasoning": "Think about it, then say hello.",
+    "tool": "Run `echo hello` for me.",
+    "parallel": "Check the weather in two cities in parallel.",
+    "refusal": "Please refuse this.",
+    "length": "Write something long.",
+}
+
+
+class DemoPicker(ModalScreen[tuple[str, str | None] | None]):
+    """Pick what the embedded mock server should do next: a scenario, or a fault to inject."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "Close")]
+
+    def compose(self) -> ComposeResult:
+        from ..engine.faults import FAULTS
+
+        options: list[Option] = [Option(Text("Scenarios", "bold"), disabled=True)]
+        options += [
+            Option(f"  {name}: {what}", id=f"s:{name}") for name, what in DEMO_SCENARIOS.items()
+        ]
+        options.append(
+            Option(Text("Faults from the field (on a matching scenario)", "bold"), disabled=True)
+        )
+        options += [
+            Option(f"  {f.name} ({f.side}): {f.does}", id=f"f:{f.name}") for f in FAULTS.values()
+        ]
+        with Vertical(id="picker"):
+            yield Static(
+                "Next session: pick a scenario or a fault (Enter), Esc to close", id="picker-title"
+            )
+            yield OptionList(*options, id="picker-list")
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        kind, _, name = (event.option.id or "").partition(":")
+        self.dismiss(("scenario", name) if kind == "s" else ("fault", name))
 
 
 class HelpScreen(ModalScreen[None]):
@@ -121,6 +170,7 @@ class SseScopeApp(App[None]):
         Binding("p", "switch_profile", "Profile"),
         Binding("r", "resend", "Resend"),
         Binding("e", "export", "Export"),
+        Binding("d", "demo_pick", "Demo: pick", show=False),
         Binding("space", "play_pause", "Play/pause", show=False),
         Binding("plus,equals_sign", "speed(2)", "Faster", show=False),
         Binding("minus", "speed(0.5)", "Slower", show=False),
@@ -138,7 +188,7 @@ class SseScopeApp(App[None]):
         self.replay: Replay | None = None
         self.loader: FileLoader | None = None
         self._cancel = threading.Event()
-        self._stop_live: asyncio.Event | None = None
+        self._stop_live = asyncio.Event()  # set on quit: every live read stops
         self._last_tree = 0.0
         self._last_findings = 0.0
         self._selected_row = -1
@@ -155,7 +205,9 @@ class SseScopeApp(App[None]):
 
     def _start(self) -> None:
         self._screen_ready = True
-        if self.config.mode == "connect":
+        if self.config.mode == "demo":
+            self._demo_worker()
+        elif self.config.mode == "connect":
             self.start_live()
         elif self.config.mode == "open":
             if self.config.replay:
@@ -215,17 +267,50 @@ class SseScopeApp(App[None]):
     def start_live(self) -> None:
         run = self._new_live_run()
         self.add_run(run)
-        self._live_worker(run)
+        assert self.config.spec is not None
+        self._live_worker(run, self.config.spec)
 
     @work(exclusive=False, group="live")
-    async def _live_worker(self, run: Run) -> None:
-        assert self.config.spec is not None
-        self._stop_live = asyncio.Event()
-        embedded = self.config.embedded
-        await run_live_into(run, self.config.spec, grace=self.config.grace, stop=self._stop_live)
-        del embedded
+    async def _live_worker(self, run: Run, spec: RequestSpec) -> None:
+        await run_live_into(run, spec, grace=self.config.grace, stop=self._stop_live)
         if run.error and run is self.current_run:
             self.notify(run.error, title="connection", severity="error", timeout=8)
+
+    @work(exclusive=False, group="demo")
+    async def _demo_worker(self) -> None:
+        """The mock backend and the engine, in-process, for as long as the app runs."""
+        from ..engine.serve import mock_engine
+
+        self._demo_stop = asyncio.Event()
+        async with mock_engine(delay=self.config.demo_delay) as base_url:
+            self._demo_base = base_url
+            self._demo_session(self.config.demo_scenario, self.config.demo_faults)
+            await self._demo_stop.wait()
+
+    def _demo_session(self, scenario: str, faults: tuple[str, ...]) -> None:
+        from ..core.live import build_request
+
+        model = "mock-" + scenario + "".join(f"+{f}" for f in faults)
+        self.config.spec = build_request(
+            self._demo_base, model=model, input_text=DEMO_PROMPTS.get(scenario, "Say hello.")
+        )
+        self.start_live()
+
+    def action_demo_pick(self) -> None:
+        if self.config.mode != "demo":
+            self.notify("d picks a scenario or fault in `ssescope demo`", timeout=2)
+            return
+
+        def chosen(choice: tuple[str, str | None] | None) -> None:
+            if choice is None:
+                return
+            kind, name = choice
+            if kind == "scenario" and name:
+                self._demo_session(name, ())
+            elif name:
+                self._demo_session(_scenario_for_fault(name), (name,))
+
+        self.push_screen(DemoPicker(), chosen)
 
     def load(self) -> None:
         try:
@@ -446,7 +531,7 @@ class SseScopeApp(App[None]):
             self.notify("live sessions keep judging under the new profile from now on", timeout=3)
 
     def action_resend(self) -> None:
-        if self.config.mode != "connect":
+        if self.config.mode not in ("connect", "demo"):
             self.notify("r re-sends a live request (ssescope connect)", timeout=2)
             return
         self.start_live()
@@ -527,12 +612,33 @@ class SseScopeApp(App[None]):
             self.action_export,
         )
         yield SystemCommand("Help", "Keys and what the stall clocks mean", self.action_help)
+        if self.config.mode == "demo":
+            yield SystemCommand(
+                "Demo: pick a scenario or fault",
+                "Start a new session against the mock",
+                self.action_demo_pick,
+            )
 
     async def action_quit(self) -> None:
         self._cancel.set()
-        if self._stop_live is not None:
-            self._stop_live.set()
+        self._stop_live.set()
+        demo_stop = getattr(self, "_demo_stop", None)
+        if demo_stop is not None:
+            demo_stop.set()
         self.exit()
+
+
+def _scenario_for_fault(fault: str) -> str:
+    """A scenario on which ``fault`` shows (a tool fault needs a tool call, …)."""
+    if (
+        "call" in fault
+        or "arguments" in fault
+        or fault in ("args-before-name", "empty-id-continuation", "one-chunk-call")
+    ):
+        return "parallel" if fault == "interleaved-calls" else "tool"
+    if fault == "incomplete-in-completed":
+        return "length"
+    return "text"
 
 
 def _update(widget: Static, text: Text) -> None:

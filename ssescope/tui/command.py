@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from platformdirs import user_data_dir
 
+from ..core.capture import SourceError
 from ..core.checker import CheckOptions
 
 
@@ -62,6 +63,37 @@ def register(sub: argparse._SubParsersAction, add_request: object, add_judge: ob
     open_.add_argument("--export-dir", default=".", metavar="DIR", help="where `e` writes exports")
     open_.set_defaults(func=cmd_open)
 
+    demo = sub.add_parser(
+        "demo",
+        help="everything on an embedded mock server: no network, no GPU",
+        description="Start the bundled mock Chat Completions backend and the translating engine "
+        "in-process and debug their stream. Press d to pick a scenario or a fault.",
+    )
+    demo.add_argument(
+        "--scenario",
+        default="text",
+        choices=["text", "reasoning", "tool", "parallel", "refusal", "length"],
+        help="what the mock answers first (default text)",
+    )
+    demo.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="inject a fault from the field (repeatable; `ssescope engine --list-faults`)",
+    )
+    demo.add_argument(
+        "--delay",
+        type=float,
+        default=0.03,
+        metavar="SECONDS",
+        help="the mock's time between tokens (default 0.03)",
+    )
+    add_judge(demo)  # type: ignore[operator]
+    demo.add_argument("--record", metavar="FILE", help="also record the sessions to this capture")
+    demo.add_argument("--export-dir", default=".", metavar="DIR", help="where `e` writes exports")
+    demo.set_defaults(func=cmd_demo)
+
 
 def _options(args: argparse.Namespace) -> CheckOptions:
     return CheckOptions(
@@ -106,6 +138,27 @@ def cmd_open(args: argparse.Namespace) -> int:
     open_source(args.path)  # a bad file fails here, with a one-line message, before the UI starts
     config = AppConfig(
         _options(args), "open", path=args.path, export_dir=args.export_dir, replay=args.replay
+    )
+    SseScopeApp(config).run()
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from ..engine.faults import parse_faults
+    from .app import AppConfig, SseScopeApp
+
+    try:
+        faults = parse_faults(args.fault)
+    except ValueError as exc:
+        raise SourceError(str(exc)) from None
+    config = AppConfig(
+        _options(args),
+        "demo",
+        record=args.record,
+        export_dir=args.export_dir,
+        demo_scenario=args.scenario,
+        demo_faults=faults,
+        demo_delay=args.delay,
     )
     SseScopeApp(config).run()
     return 0

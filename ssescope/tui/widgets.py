@@ -299,6 +299,8 @@ class FindingsPanel(OptionList):
                 option_id = f"f:{rule_id}:{i}"
                 self._rows[option_id] = f.event_index
                 options.append(Option(Text(f"   {where}: ", "dim") + Text(f.message), id=option_id))
+        if not options:
+            options.append(Option(Text("No findings.", "green"), disabled=True))
         self.add_options(options)
         if highlighted is not None and highlighted < self.option_count:
             self.highlighted = highlighted

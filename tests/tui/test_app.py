@@ -27,7 +27,7 @@ async def test_open_a_fault_lists_the_finding_and_enter_jumps_to_it() -> None:
         store = app.current_run.store  # type: ignore[union-attr]
         bad_row = next(f.event_index for f in store.findings if f.rule == "delta-not-string")
         findings = app.screen.query_one(FindingsPanel)
-        await wait_for(pilot, lambda: findings.option_count > 0)
+        await wait_for(pilot, lambda: findings.option_count > 1)
         findings.focus()
         await pilot.press("home", "enter")  # the first finding of the first (error) rule
         events = app.screen.query_one(EventList)
@@ -146,13 +146,15 @@ async def test_http_500_is_shown_in_the_ui() -> None:
             header = app.screen.query_one("#header")
             await wait_for(pilot, lambda: "HTTP 500" in str(header.render()))
             findings = app.screen.query_one(FindingsPanel)
-            await wait_for(pilot, lambda: findings.option_count > 0)
-            texts = [
-                str(findings.get_option_at_index(i).prompt) for i in range(findings.option_count)
-            ]
-            assert any("http-status" in t for t in texts) and any(
-                "engine crashed" in t for t in texts
-            )
+
+            def texts() -> list[str]:
+                return [
+                    str(findings.get_option_at_index(i).prompt)
+                    for i in range(findings.option_count)
+                ]
+
+            await wait_for(pilot, lambda: any("http-status" in t for t in texts()))
+            assert any("engine crashed" in t for t in texts())
             codex = app.screen.query_one("#codex")
             await wait_for(pilot, lambda: "high demand" in str(codex.render()))
 
