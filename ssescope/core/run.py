@@ -62,6 +62,9 @@ class Run:
         self.started_at = time.monotonic()
         self.end_t: float | None = None
         self.replay_clock: float | None = None
+        self.health: Any = None
+        """A ``ssescope.health.tracker.HealthTracker`` when server/GPU samples come with the run
+        (live probes, or sample records in a capture)."""
 
     # -- feeding --------------------------------------------------------------------------------
 
@@ -137,12 +140,14 @@ async def run_live_into(
     max_wait: float = 3600.0,
     grace: float = 2.0,
     stop: asyncio.Event | None = None,
+    keep_start: bool = False,
 ) -> None:
     """Read a live stream into ``run`` (inside the caller's event loop, e.g. the TUI's).
 
     ``max_wait`` is long by default: in the debugger a person decides when to give up, and the
     stall timers keep ticking meanwhile."""
-    run.started_at = time.monotonic()
+    if not keep_start:
+        run.started_at = time.monotonic()
     try:
         await run_live(
             spec,
@@ -194,6 +199,7 @@ class FileLoader:
         )
         self.on_run = on_run
         self.runs: list[Run] = []
+        src.on_record = self._on_record
         self._chunks = src.chunks()
         self._t = 0.0
         self.done = False
@@ -219,6 +225,17 @@ class FileLoader:
         if self.on_run is not None:
             self.on_run(run)
         return run
+
+    def _on_record(self, record: dict[str, Any]) -> None:
+        """A capture's health sample: replayed into the current run's tracker, in file order."""
+        if "sample" not in record:
+            return
+        run = self.run
+        if run.health is None:
+            from ..health.tracker import HealthTracker  # only captures with samples pay for it
+
+            run.health = HealthTracker()
+        run.health.on_record(record, run.checker)
 
     def step(self, budget: float = 0.01) -> bool:
         """Judge chunks for about ``budget`` seconds; True once the whole file is loaded."""

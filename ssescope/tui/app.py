@@ -32,7 +32,7 @@ from ..core.live import RequestSpec
 from ..core.rules import PROFILES
 from ..core.run import FileLoader, Replay, Run, RunInfo, run_live_into
 from . import render
-from .widgets import DetailPane, EventList, FindingsPanel, ItemTree, StallBar
+from .widgets import DetailPane, EventList, FindingsPanel, HealthPanel, ItemTree, StallBar
 
 HELP = """\
 # ssescope
@@ -81,6 +81,8 @@ class AppConfig:
     grace: float = 2.0
     replay: bool = False
     """open: start in replay mode (original timing) instead of everything at once."""
+    health: Any = None
+    """A ``ssescope.health.monitor.HealthConfig``: probe a server/GPUs during live sessions."""
     demo_scenario: str = "text"
     demo_faults: tuple[str, ...] = ()
     demo_delay: float = 0.03
@@ -147,11 +149,13 @@ class DebuggerScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static(id="header")
         yield StallBar(id="stall")
+        yield Static(id="diagnosis")
         with Horizontal(id="body"):
             with Vertical(id="left"):
                 yield EventList(id="events")
                 yield DetailPane(id="detail")
             with Vertical(id="right"):
+                yield HealthPanel(id="health")
                 yield ItemTree(id="tree")
                 yield FindingsPanel(id="findings")
         yield Static(id="codex")
@@ -248,7 +252,12 @@ class SseScopeApp(App[None]):
         record = self.config.record
         if record is not None:
             path = record if len(self.runs) == 0 else _numbered(record, len(self.runs) + 1)
-            writer = CaptureWriter(
+            writer_cls: type[CaptureWriter] = CaptureWriter
+            if self.config.health is not None:
+                from ..health.tracker import SampleCaptureWriter
+
+                writer_cls = SampleCaptureWriter
+            writer = writer_cls(
                 path,
                 method=spec.method,
                 url=spec.url,
@@ -272,9 +281,39 @@ class SseScopeApp(App[None]):
 
     @work(exclusive=False, group="live")
     async def _live_worker(self, run: Run, spec: RequestSpec) -> None:
-        await run_live_into(run, spec, grace=self.config.grace, stop=self._stop_live)
+        if self.config.health is None:
+            await run_live_into(run, spec, grace=self.config.grace, stop=self._stop_live)
+        else:
+            await self._live_with_health(run, spec)
         if run.error and run is self.current_run:
             self.notify(run.error, title="connection", severity="error", timeout=8)
+
+    async def _live_with_health(self, run: Run, spec: RequestSpec) -> None:
+        """Probe the server and GPUs while the stream is read; samples share the stream's clock,
+        go into the capture, and feed the diagnosis in the stall area."""
+        from ..health.monitor import HealthMonitor
+        from ..health.tracker import HealthTracker
+
+        tracker = run.health = HealthTracker()
+        writer = run.session.writer
+
+        def clock() -> float:
+            return time.monotonic() - run.started_at
+
+        def on_sample(sample: Any) -> None:
+            tracker.on_sample(sample, run.checker, now=clock())
+            write = getattr(writer, "write_sample", None)
+            if write is not None:
+                write(sample)
+
+        run.started_at = time.monotonic()
+        monitor = HealthMonitor.from_config(
+            self.config.health, clock=clock, history=tracker.history, on_sample=on_sample
+        )
+        async with monitor:
+            await run_live_into(
+                run, spec, grace=self.config.grace, stop=self._stop_live, keep_start=True
+            )
 
     @work(exclusive=False, group="demo")
     async def _demo_worker(self) -> None:
@@ -383,6 +422,8 @@ class SseScopeApp(App[None]):
             run, self.options.stall_warn, self.options.codex_idle_timeout
         )
         _update(screen.query_one("#header", Static), self._header(run))
+        _update(screen.query_one("#diagnosis", Static), render.diagnosis_line(run))
+        screen.query_one(HealthPanel).show(run)
         _update(
             screen.query_one("#codex", Static),
             render.prediction_text(run.prediction()) if run else Text(),

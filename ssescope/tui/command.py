@@ -48,6 +48,9 @@ def register(sub: argparse._SubParsersAction, add_request: object, add_judge: ob
     connect.add_argument(
         "--export-dir", default=".", metavar="DIR", help="where `e` writes exports"
     )
+    from ..health.command import add_health_options
+
+    add_health_options(connect, check=True)
     connect.set_defaults(func=cmd_connect)
 
     open_ = sub.add_parser(
@@ -117,6 +120,12 @@ def cmd_connect(args: argparse.Namespace) -> int:
         header_lines=args.headers,
         api_key_env=args.api_key_env,
     )
+    from ..health.command import config_from_args
+
+    try:
+        health = config_from_args(args, spec.url)
+    except ValueError as exc:
+        raise SourceError(str(exc)) from None
     record = None if args.no_record else (args.record or default_record_path(spec.url))
     config = AppConfig(
         _options(args),
@@ -126,6 +135,7 @@ def cmd_connect(args: argparse.Namespace) -> int:
         redact=not args.no_redact,
         export_dir=args.export_dir,
         grace=args.grace,
+        health=health,
     )
     SseScopeApp(config).run()
     return 0

@@ -180,3 +180,18 @@ def item_children(node: ItemNode) -> list[tuple[Text, Any]]:
             (Text("progress " + " → ".join(node.progress), "dim"), ("progress", node.position, 0))
         )
     return rows
+
+
+def diagnosis_line(run: Any) -> Text:
+    """One sentence on why the stream is stalled (empty while it is not)."""
+    if run is None:
+        return Text()
+    from ..health.diagnosis import diagnose
+
+    history = run.health.history if run.health is not None else None
+    found = diagnose(run.checker, history, run.now())
+    if found is None:
+        return Text()
+    out = Text("Diagnosis: ", "bold")
+    out.append(found.sentence)
+    return out

@@ -358,3 +358,36 @@ class StallBar(Static):
         if text.plain != getattr(self, "_last_plain", None):
             self._last_plain = text.plain
             self.update(text)
+
+
+class HealthPanel(Static):
+    """The server and GPU readings next to the stream, with sparklines over the session.
+
+    Hidden when the run has no samples (no --server/--gpu, or a capture without them)."""
+
+    def on_mount(self) -> None:
+        self.display = False
+        self._seen = -1
+
+    def show(self, run: Run | None) -> None:
+        tracker = run.health if run is not None else None
+        count = len(tracker.history) if tracker is not None else 0
+        if count == self._seen:
+            return
+        self._seen = count
+        self.display = count > 0
+        if not count:
+            return
+        from rich.console import Group
+
+        from ..health.render import gpu_table, server_table
+
+        history = tracker.history
+        parts: list[Any] = []
+        server = history.latest("server")
+        if server is not None:
+            parts.append(server_table(server, history))
+        gpu = history.latest("gpu")
+        if gpu is not None:
+            parts.append(gpu_table(gpu, history))
+        self.update(Group(*parts))
