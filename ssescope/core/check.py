@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 from .capture import BOUNDARY, CaptureWriter, Source, SourceError, open_source
 from .checker import CheckOptions
-from .live import RequestSpec, run_live
 from .session import StreamSession
 
 if TYPE_CHECKING:
     from ..health.monitor import HealthConfig
+    from .live import RequestSpec
 
 CHAT_FORMATS = ("jsonl-chat", "sse-chat")
 
@@ -118,6 +118,7 @@ def check_url(
     """Read a live stream; with ``health``, probe the server/GPUs while reading (samples go into
     the result, the capture and the diagnosis)."""
     from ..health.tracker import HealthTracker, SampleCaptureWriter
+    from .live import run_live  # httpx only when a URL is read: a file check starts faster
 
     writer = None
     if record:

@@ -114,6 +114,7 @@ class Checker:
         self._ids: dict[str, int] = {}
         self._call_ids: dict[tuple[str, str], int] = {}
         self._args_checked: set[int] = set()
+        self._incomplete_items: list[int] = []  # positions of items that ended incomplete
         self.http_status: int | None = None
         self.finished = False
         self.end_reason: str | None = None
@@ -686,14 +687,13 @@ class Checker:
         if _is_int(oi) and oi != expected:
             self.emit("output-index-not-appended", f"output_index {oi}, expected {expected}", ev)
         self._item_field_issues(ev, item, "output_item.added")
-        for earlier in self.tree.items:
-            if earlier.closed and earlier.status == "incomplete":
-                self.emit(
-                    "item-status",
-                    f"item {earlier.position} ended incomplete, but item {expected} follows it "
-                    "(an incomplete item must be the last one)",
-                    ev,
-                )
+        for position in self._incomplete_items:
+            self.emit(
+                "item-status",
+                f"item {position} ended incomplete, but item {expected} follows it "
+                "(an incomplete item must be the last one)",
+                ev,
+            )
         itype = item.get("type")
         iid = item.get("id")
         if isinstance(iid, str) and iid:
@@ -757,15 +757,16 @@ class Checker:
         status = item.get("status")
         if status == "in_progress":
             self.emit("item-status", f"{node.type} done with status 'in_progress'", ev)
-        if status == "incomplete":
-            later = [n for n in self.tree.items if n.position > node.position]
-            if later:
-                self.emit(
-                    "item-status", f"item {node.position} is incomplete but not the last item", ev
-                )
+        if status == "incomplete" and node.position < len(self.tree.items) - 1:
+            # a later item was already added
+            self.emit(
+                "item-status", f"item {node.position} is incomplete but not the last item", ev
+            )
         self._done_mismatch(ev, node, item)
         self._check_arguments(ev, node, item)
         node.done_item = item
+        if item.get("status") == "incomplete":
+            self._incomplete_items.append(node.position)
 
     def _done_mismatch(self, ev: Event, node: ItemNode, item: dict[str, Any]) -> None:
         """T4: the .done item against what was streamed into the item."""

@@ -52,7 +52,7 @@ def _loads(data: str) -> Any:
     """jiter (pydantic-core's parser) is about twice as fast as json.loads; json.loads decides
     only when jiter refuses (e.g. a lone surrogate escape, which Python's json accepts)."""
     try:
-        return from_json(data)
+        return from_json(data, cache_strings="keys")  # values would fill its cache: memory
     except ValueError:
         return json.loads(data)
 
