@@ -145,6 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .tui.command import register as register_tui
 
     register_tui(sub, _add_request_options, _add_judge_options)
+    from .proxy.command import register as register_proxy
+
+    register_proxy(sub, _add_judge_options)
     return parser
 
 
@@ -238,7 +241,9 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     if args.json:
         doc = results[0] if len(results) == 1 else _merge(results)
-        sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+        # Pretty for a person; compact (the C encoder, several times faster) for a pipe.
+        indent = 2 if sys.stdout.isatty() else None
+        sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=indent) + "\n")
     else:
         from rich.console import Console
 

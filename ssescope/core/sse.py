@@ -225,6 +225,14 @@ class SSEFramer:
             unknown: list[str] | None = None
             invalid = False
             for line in data[pos:end].split(b"\n"):
+                if line[:6] == b"data: ":  # the common line: decode only the value (big events)
+                    try:
+                        value = line[6:].decode("utf-8")
+                    except UnicodeDecodeError:
+                        value = line[6:].decode("utf-8", errors="replace")
+                        invalid = True
+                    value_data = value if value_data is None else f"{value_data}\n{value}"
+                    continue
                 try:
                     text = line.decode("utf-8")
                 except UnicodeDecodeError:
@@ -265,7 +273,7 @@ class SSEFramer:
         if pos > start:
             self._count, self._offset = count, offset
             self._consumed += pos - start
-            self._last_emitted = out[-1]
+            self._last_emitted = None  # LF-only frames: no split CRLF can extend them
         return pos
 
     def _line(self, line: bytes, term: bytes, t_line: float, t: float, out: list[Frame]) -> None:
@@ -336,7 +344,9 @@ class SSEFramer:
         )
         self._count += 1
         self._offset += len(raw)
-        self._last_emitted = frame
+        # Kept only while a split CRLF could still extend it (holding every last frame would keep
+        # a 50 MB event alive).
+        self._last_emitted = frame if raw.endswith(b"\r") else None
         out.append(frame)
         self._reset_frame()
 

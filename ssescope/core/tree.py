@@ -19,13 +19,15 @@ from typing import Any
 class TextBuffer:
     """Append-only text that does not keep one Python object per delta.
 
-    A list of a million one-token strings costs ~60 bytes each on top of the text; joining every
-    1024 pieces keeps memory close to the size of the text itself.
+    A list of a million one-token strings costs ~60 bytes each on top of the text. Every 1024
+    pieces are joined into one block (never the whole text: re-joining everything so far would
+    be quadratic); ``value`` joins the blocks once and keeps the result.
     """
 
-    __slots__ = ("_len", "_parts")
+    __slots__ = ("_blocks", "_len", "_parts")
 
     def __init__(self, text: str = "") -> None:
+        self._blocks: list[str] = []
         self._parts: list[str] = [text] if text else []
         self._len = len(text)
 
@@ -33,15 +35,19 @@ class TextBuffer:
         parts = self._parts
         parts.append(text)
         self._len += len(text)
-        if len(parts) > 1024:
-            self._parts = ["".join(parts)]
+        if len(parts) >= 1024:
+            self._blocks.append("".join(parts))
+            self._parts = []
 
     @property
     def value(self) -> str:
-        parts = self._parts
-        if len(parts) > 1:
-            self._parts = parts = ["".join(parts)]
-        return parts[0] if parts else ""
+        if self._parts:
+            self._blocks.append("".join(self._parts))
+            self._parts = []
+        blocks = self._blocks
+        if len(blocks) > 1:
+            self._blocks = blocks = ["".join(blocks)]
+        return blocks[0] if blocks else ""
 
     def __len__(self) -> int:
         return self._len

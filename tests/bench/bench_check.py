@@ -63,6 +63,11 @@ QUICK_SIZES = (10_000, 40_000)
 DEFAULT_TOOLS = (1000, 100)  # function_call items x argument deltas per item
 QUICK_TOOLS = (100, 100)
 
+SMALL_EVENTS = 150_000
+SMALL_RUNS = 5
+"""Streams up to SMALL_EVENTS events get at least SMALL_RUNS floor and ssescope runs (unless
+a single run was asked for: --quick, --repeat 1)."""
+
 TARGET_FLOOR_RATIO = 4.0
 TARGET_SCALING = 4.5  # 4x the events costs at most this much time
 TARGET_TEXT_COPIES = 6.0
@@ -517,12 +522,15 @@ class Run:
     status: int
     stdout: str = ""
     timed_out: bool = False
+    cpu: float = 0.0
+    """User + system CPU seconds of the measured process: steadier than wall time when other
+    work shares the machine."""
 
 
 GNU_TIME = "/usr/bin/time"
 
 # Fallback when GNU time is missing: a tiny wrapper (no site, nothing imported) that forks, execs
-# the command and reports the child's own ru_maxrss from wait4.
+# the command and reports the child's own ru_maxrss, user and system time from wait4.
 WRAPPER_CODE = """\
 import os, sys
 out, argv = sys.argv[1], sys.argv[2:]
@@ -534,7 +542,7 @@ if pid == 0:
         os._exit(127)
 _, status, usage = os.wait4(pid, 0)
 with open(out, "w") as fh:
-    fh.write(str(usage.ru_maxrss))
+    fh.write(f"{usage.ru_maxrss} {usage.ru_utime} {usage.ru_stime}")
 sys.exit(os.waitstatus_to_exitcode(status) & 0xFF)
 """
 
@@ -584,7 +592,7 @@ def _run_child(
     fd, rss_path = tempfile.mkstemp(prefix="bench_rss_")
     os.close(fd)
     if RSS_METHOD == "gnu-time":
-        full = [GNU_TIME, "-f", "%M", "-o", rss_path, *argv]
+        full = [GNU_TIME, "-f", "%M %U %S", "-o", rss_path, *argv]
     else:
         full = [sys.executable, "-S", "-c", WRAPPER_CODE, rss_path, *argv]
     try:
@@ -623,8 +631,15 @@ def _run_child(
             err = err_fh.read().decode("utf-8", errors="replace")[-2000:]
             raise RuntimeError(f"{argv[:4]}... exited {proc.returncode}:\n{err}")
         with open(rss_path) as fh:
-            maxrss = int(fh.read().split()[-1])  # GNU time may put a status note first
-        return Run(wall, maxrss, proc.returncode, stdout, False)
+            fields = fh.read().split()[-3:]  # GNU time may put a status note first
+        return Run(
+            wall,
+            int(fields[0]),
+            proc.returncode,
+            stdout,
+            False,
+            cpu=float(fields[1]) + float(fields[2]),
+        )
     finally:
         os.unlink(rss_path)
 
@@ -633,6 +648,7 @@ def _run_child(
 class Measure:
     walls: list[float] = field(default_factory=list)
     rss_kb: list[int] = field(default_factory=list)
+    cpus: list[float] = field(default_factory=list)
     statuses: list[int] = field(default_factory=list)
     timed_out: float | None = None
     skipped: str | None = None
@@ -640,6 +656,7 @@ class Measure:
     def add(self, run: Run) -> None:
         self.walls.append(run.wall)
         self.rss_kb.append(run.maxrss_kb)
+        self.cpus.append(run.cpu)
         self.statuses.append(run.status)
 
     @property
@@ -648,6 +665,9 @@ class Measure:
 
     def median(self, startup: float) -> float | None:
         return statistics.median(self.walls) - startup if self.ok else None
+
+    def median_cpu(self, startup_cpu: float) -> float | None:
+        return statistics.median(self.cpus) - startup_cpu if self.ok and self.cpus else None
 
     @property
     def peak_mb(self) -> float | None:
@@ -658,6 +678,7 @@ class Measure:
         return {
             "wall_s": self.walls,
             "maxrss_kb": self.rss_kb,
+            "cpu_s": self.cpus,
             "exit": self.statuses,
             "timed_out_after_s": self.timed_out,
             "skipped": self.skipped,
@@ -692,7 +713,7 @@ def _parse_tools(text: str) -> tuple[int, int] | None:
     items, _, frags = text.lower().partition("x")
     n_items, n_frags = _parse_n(items), _parse_n(frags)
     if n_frags < 6:
-        raise argparse.ArgumentTypeError("need at least 6 fragments per call")
+        raise argparse.ArgumentTypeError("--tools: need at least 6 fragments per call")
     return n_items, n_frags
 
 
@@ -820,17 +841,21 @@ def main(argv: list[str] | None = None) -> int:
         print(_report_from_json(Path(args.from_json)))
         return 0
 
-    sizes = (
-        [_parse_n(s) for s in args.sizes.split(",")]
-        if args.sizes
-        else list(QUICK_SIZES if args.quick else DEFAULT_SIZES)
-    )
-    sizes = sorted(set(sizes))
-    tools = (
-        _parse_tools(args.tools)
-        if args.tools is not None
-        else (QUICK_TOOLS if args.quick else DEFAULT_TOOLS)
-    )
+    try:
+        sizes = sorted(
+            {_parse_n(n) for n in args.sizes.split(",")}
+            if args.sizes
+            else set(QUICK_SIZES if args.quick else DEFAULT_SIZES)
+        )
+        tools = (
+            _parse_tools(args.tools)
+            if args.tools is not None
+            else (QUICK_TOOLS if args.quick else DEFAULT_TOOLS)
+        )
+    except (ValueError, argparse.ArgumentTypeError) as exc:
+        ap.error(str(exc))
+    if not sizes or min(sizes) < 1:
+        ap.error("--sizes: give positive delta counts")
     repeat = args.repeat or (1 if args.quick else 3)
     repo = str(Path(__file__).resolve().parents[2])
     global RSS_METHOD
@@ -887,17 +912,20 @@ def _bench(
                 log(f"WARNING: ssescope on {s.name}: {problem}")
 
     source_before = _source_fingerprint(repo)
+    load_start = os.getloadavg()[0]
     log(f"ssescope measured: {source_before}")
 
-    # 3. empty-interpreter start-up
-    startup_runs = [
-        run_child([sys.executable, "-c", STARTUP_CODE], capture=False).wall
-        for _ in range(max(5, repeat))
-    ]
-    startup = statistics.median(startup_runs)
-    log(
-        f"empty interpreter start-up: {startup * 1000:.1f} ms (median of {len(startup_runs)}), subtracted from every time"
-    )
+    # 3. empty-interpreter start-up, sampled again before every stream's runs
+    def sample_startup(n: int) -> None:
+        for _ in range(n):
+            run = run_child([sys.executable, "-c", STARTUP_CODE], capture=False)
+            startup_runs.append(run.wall)
+            startup_cpus.append(run.cpu)
+
+    startup_runs: list[float] = []
+    startup_cpus: list[float] = []
+    sample_startup(5)
+    log(f"empty interpreter start-up: {statistics.median(startup_runs) * 1000:.1f} ms so far")
 
     # 4. the measurements, interleaved per repeat
     timeouts = {"floor": args.timeout, "ssescope": args.timeout, "sdk": args.sdk_timeout}
@@ -910,14 +938,19 @@ def _bench(
         for prog in PROGRAMS:
             if (prog, s.kind) in given_up:
                 m[prog].skipped = "a smaller stream timed out"
-        # the 1-delta runs are cheap and every "excl. fixed" figure leans on them: take more
-        runs = max(5, repeat) if s is streams[0] else repeat
+        # Short runs are the noisiest and cheap: floor and ssescope get at least SMALL_RUNS of
+        # them (the "excl. fixed" figures lean on the 1-delta stream); the slow SDK gets `repeat`.
+        runs = max(SMALL_RUNS, repeat) if s.events <= SMALL_EVENTS and repeat > 1 else repeat
         for r in range(runs):
+            sample_startup(1)
             cells = []
             for prog in PROGRAMS:
                 meas = m[prog]
                 if meas.skipped is not None or meas.timed_out is not None:
-                    cells.append(f"{prog} {meas.skipped or 'timed out'}")
+                    if r < repeat:
+                        cells.append(f"{prog} {meas.skipped or 'timed out'}")
+                    continue
+                if prog == "sdk" and r >= repeat:
                     continue
                 run = run_child(
                     _argv(prog, s.path),
@@ -934,6 +967,12 @@ def _bench(
                 meas.add(run)
                 cells.append(f"{prog} {run.wall:.3f} s")
             log(f"  {s.name} run {r + 1}/{runs}: " + ", ".join(cells))
+    startup = statistics.median(startup_runs)
+    startup_cpu = statistics.median(startup_cpus)
+    log(
+        f"empty interpreter start-up: {startup * 1000:.1f} ms (median of {len(startup_runs)}, "
+        "taken between the runs), subtracted from every time"
+    )
 
     source_after = _source_fingerprint(repo)
     if source_after != source_before:
@@ -943,6 +982,8 @@ def _bench(
         "python": f"{platform.python_implementation()} {platform.python_version()}",
         "cpus": os.cpu_count(),
         "rss_method": RSS_METHOD,
+        "loadavg_1min": [round(load_start, 2), round(os.getloadavg()[0], 2)],
+        "startup_cpu_s": startup_cpu,
     }
     report = _report(streams, results, sizes, startup, repeat, source_before, env)
     print(report)
@@ -954,11 +995,14 @@ def _bench(
             "platform": platform.platform(),
             "repeat": repeat,
             "startup_s": startup_runs,
+            "startup_cpu_s": startup_cpus,
+            "startup_cpu_median_s": startup_cpu,
             "startup_median_s": startup,
             "rss_method": RSS_METHOD,
             "ssescope_source": source_before,
             "ssescope_source_changed_during_run": source_after != source_before,
-            "times": "wall seconds per run; medians in the report have startup_median_s subtracted",
+            "times": "wall_s: wall seconds per run, cpu_s: user+system CPU seconds; the report "
+            "subtracts startup_median_s / startup_cpu_median_s from the medians",
             "streams": [
                 {
                     "name": s.name,
@@ -1004,6 +1048,7 @@ def _report_from_json(path: Path) -> str:
             k: Measure(
                 walls=d[k]["wall_s"],
                 rss_kb=d[k]["maxrss_kb"],
+                cpus=d[k].get("cpu_s", []),
                 statuses=d[k]["exit"],
                 timed_out=d[k]["timed_out_after_s"],
                 skipped=d[k]["skipped"],
@@ -1011,7 +1056,8 @@ def _report_from_json(path: Path) -> str:
             for k in PROGRAMS
         }
     sizes = sorted(s.deltas for s in streams[1:] if s.kind == "text")
-    env = {k: raw[k] for k in ("python", "cpus", "rss_method")}
+    env = {k: raw.get(k) for k in ("python", "cpus", "rss_method", "loadavg_1min")}
+    env["startup_cpu_s"] = raw.get("startup_cpu_median_s")
     return _report(
         streams,
         results,
@@ -1061,7 +1107,12 @@ def _report(
     dirty = " + uncommitted changes" if source.get("uncommitted_ssescope_changes") else ""
     lines = [
         f"### `ssescope check --json` throughput ({env['python']}, {env['cpus']} CPUs, "
-        f"median of {repeat} runs, of {max(5, repeat)} for the 1-delta stream)",
+        + (
+            f"median of {repeat} runs; floor and ssescope: of {max(SMALL_RUNS, repeat)} up to "
+            f"{SMALL_EVENTS // 1000}k events)"
+            if repeat > 1
+            else "1 run each)"
+        ),
         "",
         "Times are wall seconds of a fresh child process minus the start-up of an empty "
         f"interpreter ({startup * 1000:.0f} ms, subtracted from every time), so each includes that "
@@ -1069,15 +1120,23 @@ def _report(
         "Floor: read the file and `json.loads` every `data:` line (same interpreter). "
         "openai SDK: `client.responses.stream()` over a mock transport serving the same bytes, "
         "iterated to `get_final_response()`. "
-        '"excl. fixed" subtracts each program\'s time on a 1-delta stream (imports, set-up). '
+        '"excl. fixed" subtracts each program\'s time on a 1-delta stream (imports, set-up); '
+        '"CPU ratio" divides user+system CPU seconds instead of wall time (start-up CPU '
+        "subtracted too), a cross-check that other load on the machine hardly moves. "
         f"Peak RSS of the measured process, read with "
         f"{'GNU time' if env['rss_method'] == 'gnu-time' else 'a fork/exec wrapper'}. "
         f"ssescope at {source.get('git_head', '?')}{dirty} "
-        f"(sources sha256 {source['sources_sha256']}).",
+        f"(sources sha256 {source['sources_sha256']})."
+        + (
+            f" Load average (1 min) at start/end: {env['loadavg_1min'][0]:g}/"
+            f"{env['loadavg_1min'][1]:g} on {env['cpus']} CPUs: other work inflates wall times."
+            if env.get("loadavg_1min")
+            else ""
+        ),
         "",
-        "| stream | events | floor s | ssescope s | ratio to floor | excl. fixed | events/s "
-        "| peak MB ssescope | openai SDK s | SDK ratio to floor |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| stream | events | floor s | ssescope s | ratio to floor | excl. fixed | CPU ratio "
+        "| events/s | peak MB ssescope | openai SDK s | SDK ratio to floor |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     rows: dict[str, dict[str, Any]] = {}
     for s in streams:
@@ -1087,13 +1146,20 @@ def _report(
         marg = None
         if s is not fixed and None not in (ss, fl, fx["ssescope"], fx["floor"]):
             d_floor = fl - fx["floor"]  # type: ignore[operator]
-            if d_floor >= 0.01:  # below that, start-up noise decides the ratio
-                marg = _ratio(ss - fx["ssescope"], d_floor)  # type: ignore[operator]
+            d_ss = ss - fx["ssescope"]  # type: ignore[operator]
+            if d_floor >= 0.01 and d_ss >= 0.01:  # below that, start-up noise decides the ratio
+                marg = _ratio(d_ss, d_floor)
         eps = s.events / ss if ss and ss > 0 else None
+        cpu_ratio = None
+        if env.get("startup_cpu_s") is not None:
+            cpu_ratio = _ratio(
+                m["ssescope"].median_cpu(env["startup_cpu_s"]),
+                m["floor"].median_cpu(env["startup_cpu_s"]),
+            )
         rows[s.name] = {"floor": fl, "ssescope": ss, "sdk": sdk, "ratio": ratio, "marginal": marg}
         lines.append(
             f"| {s.name} | {s.events:,} | {_cell(m['floor'], fl)} | {_cell(m['ssescope'], ss)} "
-            f"| {_x(ratio)} | {'–' if s is fixed else _x(marg)} "
+            f"| {_x(ratio)} | {'–' if s is fixed else _x(marg)} | {_x(cpu_ratio)} "
             f"| {'n/a' if eps is None else f'{eps:,.0f}'} | {_mb(m['ssescope'].peak_mb)} "
             f"| {_cell(m['sdk'], sdk)} | {_x(_ratio(sdk, fl))} |"
         )
