@@ -62,6 +62,8 @@ class Run:
         self.started_at = time.monotonic()
         self.end_t: float | None = None
         self.replay_clock: float | None = None
+        self.upstream: list[tuple[float, bytes]] = []
+        """Raw upstream chunks behind this run when a translating engine sits in between."""
         self.health: Any = None
         """A ``ssescope.health.tracker.HealthTracker`` when server/GPU samples come with the run
         (live probes, or sample records in a capture)."""

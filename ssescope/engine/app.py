@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import json
 import logging
 import ssl
@@ -91,6 +92,10 @@ class EngineConfig:
     ca_file: str | None = None
     """Trust this CA bundle for an https upstream (a self-signed internal server)."""
     faults: tuple[str, ...] = ()
+    tap: Callable[[str, bytes | None], None] | None = None
+    """Sees every upstream chat chunk as it arrives (None: the upstream response ended), keyed
+    by the client's ``X-Ssescope-Session`` header: how ``connect --via-engine`` shows the raw
+    upstream stream next to the translated one."""
     mock: MockOptions | None = None
     """Serve the mock backend under ``/mock/v1`` and use it as the upstream."""
 
@@ -103,6 +108,10 @@ class EngineConfig:
     def models_url(self) -> str:
         base = (self.upstream or "").rstrip("/")
         return f"{base.removesuffix('/chat/completions')}/models"
+
+
+SESSION_HEADER = "x-ssescope-session"
+_TAP_KEY: contextvars.ContextVar[str] = contextvars.ContextVar("ssescope_tap_key", default="")
 
 
 def error_body(
@@ -258,6 +267,7 @@ class Engine:
             await _send_json(send, 400, error_body("the request body is not valid JSON"))
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        _TAP_KEY.set(headers.get(SESSION_HEADER, ""))
         try:
             faults = parse_faults([*self.config.faults, headers.get(FAULT_HEADER, "")])
             if (
@@ -433,9 +443,12 @@ class Engine:
             return
         framer = SSEFramer()
         feed = translator.feed_data
+        tap, key = self.config.tap, _TAP_KEY.get()
         yield translator.start()
         try:
             async for chunk in upstream.chunks():
+                if tap is not None:
+                    tap(key, chunk)
                 events: list[Event] = []
                 failure: Exception | None = None
                 try:
@@ -456,6 +469,9 @@ class Engine:
             yield events + translator.finish("eof")
         except UpstreamError as exc:
             yield translator.fail("upstream_disconnected", f"the upstream connection broke: {exc}")
+        finally:
+            if tap is not None:
+                tap(key, None)
 
     async def _stream(
         self,

@@ -22,7 +22,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.css.query import NoMatches
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Markdown, OptionList, Static
+from textual.widgets import Footer, Log, Markdown, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ..core.capture import CaptureWriter, SourceError
@@ -54,6 +54,8 @@ A live debugger for OpenAI Responses API streams.
 | `.` | replay one step (the next event) |
 | `e` | export the reconstructed response (JSON) and a findings report (Markdown) |
 | `d` | demo: pick the next scenario or fault for the embedded mock server |
+| `u` | `connect --via-engine`: the raw upstream chat chunks of this session |
+| `m` | `connect --server`: the server's raw /metrics scrape |
 | Tab | move between panes |
 | Ctrl+P | command palette (every action) |
 | `?` | this help |
@@ -81,6 +83,9 @@ class AppConfig:
     grace: float = 2.0
     replay: bool = False
     """open: start in replay mode (original timing) instead of everything at once."""
+    via_engine: str | None = None
+    """connect --via-engine: the chat server the in-process engine translates from."""
+    upstream_api_key: str | None = None
     health: Any = None
     """A ``ssescope.health.monitor.HealthConfig``: probe a server/GPUs during live sessions."""
     demo_scenario: str = "text"
@@ -135,6 +140,51 @@ class DemoPicker(ModalScreen[tuple[str, str | None] | None]):
         self.dismiss(("scenario", name) if kind == "s" else ("fault", name))
 
 
+class TextScreen(ModalScreen[None]):
+    """A long text (the raw /metrics scrape) in a scrollable log."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,m", "dismiss", "Close")]
+
+    def __init__(self, title: str, text: str) -> None:
+        super().__init__()
+        self.title_text = title
+        self.text = text
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="upstream"):
+            yield Static(f"{self.title_text} · Esc closes", id="upstream-title")
+            yield Log(id="text-log", highlight=False)
+
+    def on_mount(self) -> None:
+        self.query_one(Log).write_lines(self.text.splitlines())
+
+
+class UpstreamScreen(ModalScreen[None]):
+    """The raw chat chunks the engine translated, with their arrival times (connect --via-engine)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,u,q", "dismiss", "Close")]
+
+    def __init__(self, run: Run) -> None:
+        super().__init__()
+        self.run = run
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="upstream"):
+            yield Static(
+                f"Upstream chat chunks ({len(self.run.upstream)}) · Esc closes", id="upstream-title"
+            )
+            yield Log(id="upstream-log", highlight=False)
+
+    def on_mount(self) -> None:
+        log = self.query_one(Log)
+        for t, chunk in self.run.upstream:
+            text = chunk.decode("utf-8", errors="replace").replace("\r", "␍")
+            lines = text.split("\n")
+            log.write_line(f"{t:10.3f}  {lines[0]}")
+            for line in lines[1:]:
+                log.write_line(f"{'':10}  {line}")
+
+
 class HelpScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,question_mark", "dismiss", "Close")]
 
@@ -175,6 +225,8 @@ class SseScopeApp(App[None]):
         Binding("r", "resend", "Resend"),
         Binding("e", "export", "Export"),
         Binding("d", "demo_pick", "Demo: pick", show=False),
+        Binding("u", "upstream", "Upstream chunks", show=False),
+        Binding("m", "raw_metrics", "Raw metrics", show=False),
         Binding("space", "play_pause", "Play/pause", show=False),
         Binding("plus,equals_sign", "speed(2)", "Faster", show=False),
         Binding("minus", "speed(0.5)", "Slower", show=False),
@@ -211,6 +263,8 @@ class SseScopeApp(App[None]):
         self._screen_ready = True
         if self.config.mode == "demo":
             self._demo_worker()
+        elif self.config.via_engine is not None:
+            self._engine_worker()
         elif self.config.mode == "connect":
             self.start_live()
         elif self.config.mode == "open":
@@ -325,6 +379,54 @@ class SseScopeApp(App[None]):
             self._demo_base = base_url
             self._demo_session(self.config.demo_scenario, self.config.demo_faults)
             await self._demo_stop.wait()
+
+    @work(exclusive=False, group="engine")
+    async def _engine_worker(self) -> None:
+        """The translating engine in-process in front of a real chat server (--via-engine)."""
+        from ..engine.app import SESSION_HEADER, EngineConfig
+        from ..engine.serve import serve
+
+        self._demo_stop = asyncio.Event()
+        config = EngineConfig(
+            upstream=self.config.via_engine, api_key=self.config.upstream_api_key, tap=self._tap
+        )
+        try:
+            async with serve(config) as running:
+                spec = self.config.spec
+                assert spec is not None
+                spec.url = running.responses_url
+                spec.headers[SESSION_HEADER] = "1"
+                self.start_live()
+                await self._demo_stop.wait()
+        except OSError as exc:
+            self.notify(f"the engine could not start: {exc}", severity="error", timeout=10)
+
+    def _tap(self, key: str, chunk: bytes | None) -> None:
+        """An upstream chat chunk for the session ``key`` (its position, from 1)."""
+        if chunk is None or not key.isdigit() or not 0 < int(key) <= len(self.runs):
+            return
+        run = self.runs[int(key) - 1]
+        run.upstream.append((time.monotonic() - run.started_at, chunk))
+
+    def action_raw_metrics(self) -> None:
+        run = self.current_run
+        sample = run.health.history.latest("server") if run is not None and run.health else None
+        if sample is None:
+            self.notify("m shows the server's raw /metrics (connect --server)", timeout=2)
+            return
+        text = (
+            sample.raw_text or "(no /metrics text in this sample: a capture keeps only the numbers)"
+        )
+        self.push_screen(
+            TextScreen(f"{sample.url}/metrics ({sample.kind}) at t={sample.t:.2f}s", text)
+        )
+
+    def action_upstream(self) -> None:
+        run = self.current_run
+        if run is None or self.config.via_engine is None:
+            self.notify("u shows the raw upstream chunks under connect --via-engine", timeout=2)
+            return
+        self.push_screen(UpstreamScreen(run))
 
     def _demo_session(self, scenario: str, faults: tuple[str, ...]) -> None:
         from ..core.live import build_request
@@ -575,6 +677,10 @@ class SseScopeApp(App[None]):
         if self.config.mode not in ("connect", "demo"):
             self.notify("r re-sends a live request (ssescope connect)", timeout=2)
             return
+        if self.config.via_engine is not None and self.config.spec is not None:
+            from ..engine.app import SESSION_HEADER
+
+            self.config.spec.headers[SESSION_HEADER] = str(len(self.runs) + 1)
         self.start_live()
 
     def action_session(self, step: int) -> None:

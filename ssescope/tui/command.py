@@ -29,7 +29,15 @@ def register(sub: argparse._SubParsersAction, add_request: object, add_judge: ob
         help="debug a live stream in the terminal UI",
         description="POST a Responses request and debug the stream live.",
     )
-    connect.add_argument("url", metavar="URL", help="the server's /v1/responses (or base /v1) URL")
+    connect.add_argument(
+        "url", metavar="URL", nargs="?", help="the server's /v1/responses (or base /v1) URL"
+    )
+    connect.add_argument(
+        "--via-engine",
+        metavar="UPSTREAM",
+        help="a Chat Completions server (http://host:port/v1): run the bundled engine "
+        "in-process in front of it and debug the translated stream (u: raw chunks)",
+    )
     add_judge(connect)  # type: ignore[operator]
     add_request(connect)  # type: ignore[operator]
     rec = connect.add_mutually_exclusive_group()
@@ -111,22 +119,35 @@ def cmd_connect(args: argparse.Namespace) -> int:
     from ..core.live import build_request
     from .app import AppConfig, SseScopeApp
 
+    via = args.via_engine
+    if (args.url is None) == (via is None):
+        raise SourceError("ssescope connect: give a URL, or --via-engine UPSTREAM (not both)")
+    upstream_key = None
+    if via is not None:
+        if not via.startswith(("http://", "https://")):
+            raise SourceError(f"--via-engine {via}: not an http(s) URL")
+        if args.api_key_env:  # the key is the upstream's: the engine sends it, not us
+            import os
+
+            upstream_key = os.environ.get(args.api_key_env)
+            if not upstream_key:
+                raise SourceError(f"--api-key-env {args.api_key_env}: the variable is not set")
     spec = build_request(
-        args.url,
+        args.url or "http://127.0.0.1:1/v1",  # --via-engine: the engine's address, once it runs
         body_file=args.body,
         model=args.model,
         input_text=args.input_text,
         instructions=args.instructions,
         header_lines=args.headers,
-        api_key_env=args.api_key_env,
+        api_key_env=None if via else args.api_key_env,
     )
     from ..health.command import config_from_args
 
     try:
-        health = config_from_args(args, spec.url)
+        health = config_from_args(args, via or spec.url)
     except ValueError as exc:
         raise SourceError(str(exc)) from None
-    record = None if args.no_record else (args.record or default_record_path(spec.url))
+    record = None if args.no_record else (args.record or default_record_path(via or spec.url))
     config = AppConfig(
         _options(args),
         "connect",
@@ -136,6 +157,8 @@ def cmd_connect(args: argparse.Namespace) -> int:
         export_dir=args.export_dir,
         grace=args.grace,
         health=health,
+        via_engine=via,
+        upstream_api_key=upstream_key,
     )
     SseScopeApp(config).run()
     return 0

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from textual.widgets import Log
+
 from ssescope.core.checker import CheckOptions
 from ssescope.core.live import build_request
 from ssescope.health.monitor import HealthConfig
-from ssescope.tui.app import AppConfig, SseScopeApp
+from ssescope.tui.app import AppConfig, SseScopeApp, TextScreen
 from ssescope.tui.widgets import HealthPanel
 from tests.health import fixtures as fx
 from tests.health.fake_servers import FakeServer, Route
@@ -47,6 +49,13 @@ async def test_live_panels_diagnose_a_server_at_capacity_and_record_samples(tmp_
             assert "3 waiting" in str(diagnosis.render())
             latest = app.current_run.health.history.latest("server")  # type: ignore[union-attr]
             assert latest is not None and latest.kind == "vllm" and latest.kv_cache_usage == 0.97
+            await pilot.press("m")  # the raw /metrics, one key away
+            await wait_for(pilot, lambda: isinstance(app.screen, TextScreen))
+            log = app.screen.query_one(Log)
+            await wait_for(
+                pilot, lambda: any("vllm:num_requests_waiting" in line for line in log.lines)
+            )
+            await pilot.press("escape")
             await pilot.press("q")
     samples = [json.loads(line) for line in record.read_text().splitlines() if '"sample"' in line]
     assert any(s["sample"].get("waiting") == 3 for s in samples)
