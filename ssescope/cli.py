@@ -198,7 +198,6 @@ def _options(args: argparse.Namespace) -> CheckOptions:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from .core.check import check_file, check_url
-    from .core.live import build_request
     from .health.command import config_from_args
 
     options = _options(args)
@@ -214,6 +213,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             "(a capture replays the samples it recorded)"
         )
     if is_url:
+        from .core.live import build_request  # httpx: only for URLs
+
         spec = build_request(
             source,
             body_file=args.body,

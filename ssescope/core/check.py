@@ -5,7 +5,6 @@ Results are plain dicts so they print as JSON as they are; the human report is r
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -155,6 +154,8 @@ def check_url(
             await run_live(spec, session, max_wait=max_wait, grace=grace, start=t0)
 
     try:
+        import asyncio  # only a live read needs the event loop
+
         asyncio.run(read())
     finally:
         if writer is not None:

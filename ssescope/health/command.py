@@ -67,9 +67,13 @@ def config_from_args(
     args: argparse.Namespace, source_url: str | None = None
 ) -> HealthConfig | None:
     """The health config the options ask for (None: no probing). Raises ValueError on misuse."""
+    server = getattr(args, "server", None)
+    if server is None and not (args.gpu or args.gpu_cmd or args.prometheus):
+        if args.health_interval <= 0:
+            raise ValueError("the poll interval must be positive")
+        return None  # no probing: the probes (and httpx) are not even imported
     from .monitor import HealthConfig, gpu_probe
 
-    server = getattr(args, "server", None)
     if server == "auto":
         if not source_url:
             raise ValueError("--server without a value needs a URL SOURCE")
