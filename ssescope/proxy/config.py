@@ -1,0 +1,87 @@
+"""What a proxy run is configured with, and how a request path maps onto the upstream URL."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from ..core.checker import CheckOptions
+
+DEFAULT_LISTEN = "127.0.0.1:8787"
+
+
+def default_record_dir() -> str:
+    """A fresh directory per proxy run in the user's data directory (next to ``connect``'s
+    captures), so that one Codex session's exchanges stay together."""
+    from platformdirs import user_data_dir
+
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return str(Path(user_data_dir("ssescope")) / "captures" / f"proxy-{stamp}")
+
+
+@dataclass
+class ProxyConfig:
+    upstream: str
+    """The server's base URL (``http://host:8000/v1``); with ``translate`` a Chat Completions
+    server's."""
+    host: str = "127.0.0.1"
+    port: int = 8787
+    record_dir: str | None = None
+    """Where each exchange's capture goes (None: nothing is recorded)."""
+    redact: bool = True
+    """Redact Authorization/api-key headers (and key-like query parameters) in captures."""
+    translate: bool = False
+    """The upstream speaks Chat Completions: Responses requests go through the bundled engine."""
+    headless: bool = False
+    json: bool = False
+    """Headless output as one JSON object per line instead of text."""
+    options: CheckOptions = field(default_factory=CheckOptions)
+    """How streams are judged (profile, stall threshold, Codex's idle timeout)."""
+    connect_timeout: float = 10.0
+    ca_file: str | None = None
+    """Trust this CA bundle for an https upstream."""
+    tick_interval: float = 0.25
+    """How often live streams are re-judged for silence (stall findings, Codex's idle timer)."""
+    keep_chunks: bool = True
+    """Keep each stream's chunks in memory (the TUI re-judges them when the profile changes)."""
+    keep_exchanges: int | None = None
+    """Forget the oldest finished exchanges beyond this many (None: keep all)."""
+
+    def __post_init__(self) -> None:
+        self.target = Target(self.upstream)
+
+
+class Target:
+    """Maps the path a client asked the proxy for onto the upstream.
+
+    * a path under the upstream URL's own path is sent there unchanged, so the proxy mirrors
+      the upstream's layout (``--upstream http://h:8000/v1``: ``/v1/responses`` goes to
+      ``http://h:8000/v1/responses``);
+    * when the upstream URL has some other path (``https://api.example.com/openai/v1``), the
+      proxy's ``/v1`` stands for it, so clients always use ``http://LISTEN/v1``;
+    * anything else goes to the upstream host unchanged (``/health``, ``/metrics``).
+    """
+
+    def __init__(self, upstream: str) -> None:
+        parts = urlsplit(upstream)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"--upstream {upstream!r}: not an http(s) URL")
+        self.origin = f"{parts.scheme}://{parts.netloc}"
+        self.base_path = parts.path.rstrip("/")
+        self.host_header = parts.netloc.rpartition("@")[2].encode("latin-1")
+        self.url = upstream
+
+    def url_for(self, path: str, query: str = "") -> str:
+        base = self.base_path
+        under_v1 = path == "/v1" or path.startswith("/v1/")
+        under_base = path == base or path.startswith(base + "/")
+        if base and base != "/v1" and under_v1 and not under_base:
+            path = base + path[3:]
+        return self.origin + path + (f"?{query}" if query else "")
+
+    def client_base_path(self) -> str:
+        """The path a client's base URL gets on the proxy (``/v1``, or nothing for an upstream
+        given as a bare host)."""
+        return "/v1" if self.base_path else ""

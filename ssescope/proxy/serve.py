@@ -1,0 +1,106 @@
+"""Running the proxy on uvicorn inside the caller's event loop (the CLI's, the TUI's, a test's).
+
+::
+
+    hub = ExchangeHub()
+    async with serve_proxy(ProxyConfig(upstream="http://127.0.0.1:8000/v1", port=0), hub) as url:
+        ...  # point Codex's base_url at url; hub.exchanges fills in live
+
+The listening socket is bound before uvicorn starts, so the port is known at once (``port=0``
+picks a free one). Embedded servers leave signal handling to the host application unless asked.
+Leaving the ``async with`` cuts the exchanges still in flight (their runs end ``interrupted``)
+instead of waiting for streams that may never end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import uvicorn
+
+from ..engine.serve import bind
+from .app import ProxyApp
+from .config import ProxyConfig
+from .hub import ExchangeHub
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """uvicorn without its signal handlers (the host application owns SIGINT)."""
+
+    def __init__(self, config: uvicorn.Config, *, signals: bool) -> None:
+        super().__init__(config)
+        self._signals = signals
+
+    def capture_signals(self):  # type: ignore[no-untyped-def]
+        if self._signals:
+            return super().capture_signals()
+        return contextlib.nullcontext()
+
+
+def url_host(host: str) -> str:
+    if host in ("0.0.0.0", ""):
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
+
+
+@contextlib.asynccontextmanager
+async def serve_proxy(
+    config: ProxyConfig,
+    hub: ExchangeHub | None = None,
+    *,
+    signals: bool = False,
+    log_level: str = "warning",
+    app_out: list[ProxyApp] | None = None,
+) -> AsyncIterator[str]:
+    """Run the proxy for the duration of the ``async with``; yields the base URL clients use
+    (``http://127.0.0.1:PORT/v1``), also stored as ``hub.url``. ``app_out``, if given, receives
+    the :class:`ProxyApp` (tests look at its upstream connections)."""
+    hub = hub if hub is not None else ExchangeHub(keep=config.keep_exchanges)
+    sock = bind(config.host, config.port)
+    port = sock.getsockname()[1]
+    config.port = port
+    app = ProxyApp(config, hub)
+    if app_out is not None:
+        app_out.append(app)
+    server = _EmbeddedServer(
+        uvicorn.Config(
+            app,
+            log_level=log_level,
+            access_log=False,
+            lifespan="on",
+            server_header=False,  # the upstream's own Server and Date headers pass through
+            date_header=False,
+            timeout_graceful_shutdown=2,
+            timeout_keep_alive=75,  # Codex reuses its connection between turns
+            log_config=None,
+        ),
+        signals=signals,
+    )
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    ready = asyncio.create_task(app.started.wait())
+    try:
+        await asyncio.wait({ready, task}, return_when=asyncio.FIRST_COMPLETED)
+        ready.cancel()
+        if task.done():
+            task.result()  # startup failed: raise its error
+            raise RuntimeError("the proxy stopped during startup")
+        url = f"http://{url_host(config.host)}:{port}{config.target.client_base_path()}"
+        hub.url = url
+        yield url
+    finally:
+        app.stop()
+        server.should_exit = True
+        try:
+            await asyncio.wait_for(asyncio.shield(task), 5)
+        except TimeoutError:
+            server.force_exit = True
+            with contextlib.suppress(BaseException):
+                await task
+        except BaseException:
+            if not task.done():
+                task.cancel()
+        sock.close()
