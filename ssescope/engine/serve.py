@@ -21,7 +21,7 @@ from .app import Engine, EngineConfig, create_app
 from .mock import MockOptions
 
 
-class _EmbeddedServer(uvicorn.Server):
+class EmbeddedServer(uvicorn.Server):
     """uvicorn without its signal handlers (the host application owns SIGINT)."""
 
     def __init__(self, config: uvicorn.Config, *, signals: bool) -> None:
@@ -46,7 +46,7 @@ class EngineServer:
     @property
     def base_url(self) -> str:
         """What a client (or Codex's ``base_url``) is given: ``http://host:port/v1``."""
-        return f"http://{_url_host(self.host)}:{self.port}/v1"
+        return f"http://{url_host(self.host)}:{self.port}/v1"
 
     @property
     def responses_url(self) -> str:
@@ -57,7 +57,7 @@ class EngineServer:
         return self.app.state.engine  # type: ignore[no-any-return]
 
 
-def _url_host(host: str) -> str:
+def url_host(host: str) -> str:
     if host in ("0.0.0.0", ""):
         return "127.0.0.1"
     if host == "::":
@@ -93,9 +93,9 @@ async def serve(
     sock = bind(host, port)
     bound_port = sock.getsockname()[1]
     if config.mock is not None:
-        config = replace(config, upstream=f"http://{_url_host(host)}:{bound_port}/mock/v1")
+        config = replace(config, upstream=f"http://{url_host(host)}:{bound_port}/mock/v1")
     app = create_app(config)
-    server = _EmbeddedServer(
+    server = EmbeddedServer(
         uvicorn.Config(
             app,
             log_level=log_level,

@@ -3,7 +3,8 @@ arrives, record and judge every exchange live.
 
 ``cli.build_parser`` calls :func:`register`; uvicorn and the proxy itself are imported only when
 the command runs, so ``ssescope check`` stays fast to start. Without ``--headless`` the command
-opens the terminal UI (``ssescope.tui.proxy_view.run_proxy_tui``, imported lazily).
+opens the terminal UI (``ssescope.tui.proxy_view.run_proxy_tui``, imported lazily: Textual is
+loaded only when it is needed).
 """
 
 from __future__ import annotations
@@ -160,21 +161,9 @@ def cmd_proxy(args: argparse.Namespace) -> int:
     except _Usage as exc:
         raise UsageError(f"ssescope proxy: {exc}") from None
     if not config.headless:
-        import importlib
+        from ..tui.proxy_view import run_proxy_tui
 
-        try:
-            proxy_view = importlib.import_module("ssescope.tui.proxy_view")
-        except ModuleNotFoundError as exc:
-            if exc.name != "ssescope.tui.proxy_view":
-                raise  # the module exists but something it imports does not: a real error
-            print(
-                "ssescope proxy: the terminal UI for the proxy is not available in this build; "
-                "running headless",
-                file=sys.stderr,
-            )
-            config.headless = True
-        else:
-            return int(proxy_view.run_proxy_tui(config) or 0)
+        return int(run_proxy_tui(config) or 0)
     return run_headless(config)
 
 

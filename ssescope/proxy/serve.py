@@ -20,31 +20,10 @@ from collections.abc import AsyncIterator
 
 import uvicorn
 
-from ..engine.serve import bind
+from ..engine.serve import EmbeddedServer, bind, url_host
 from .app import ProxyApp
 from .config import ProxyConfig
 from .hub import ExchangeHub
-
-
-class _EmbeddedServer(uvicorn.Server):
-    """uvicorn without its signal handlers (the host application owns SIGINT)."""
-
-    def __init__(self, config: uvicorn.Config, *, signals: bool) -> None:
-        super().__init__(config)
-        self._signals = signals
-
-    def capture_signals(self):  # type: ignore[no-untyped-def]
-        if self._signals:
-            return super().capture_signals()
-        return contextlib.nullcontext()
-
-
-def url_host(host: str) -> str:
-    if host in ("0.0.0.0", ""):
-        return "127.0.0.1"
-    if host == "::":
-        return "[::1]"
-    return f"[{host}]" if ":" in host else host
 
 
 @contextlib.asynccontextmanager
@@ -66,7 +45,7 @@ async def serve_proxy(
     app = ProxyApp(config, hub)
     if app_out is not None:
         app_out.append(app)
-    server = _EmbeddedServer(
+    server = EmbeddedServer(
         uvicorn.Config(
             app,
             log_level=log_level,

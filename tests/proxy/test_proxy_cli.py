@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import re
 import signal
@@ -113,25 +112,6 @@ async def test_headless_json_and_exit_status_1_on_error_findings(tmp_path: Path)
     assert doc["findings"]["errors"] >= 1 and "terminal-missing" in doc["rules"]
     assert proc.returncode == 1
     assert "1 with errors" in err
-
-
-@pytest.mark.skipif(
-    importlib.util.find_spec("ssescope.tui.proxy_view") is not None,
-    reason="the proxy's terminal UI exists: nothing falls back",
-)
-async def test_without_the_tui_module_it_falls_back_to_headless(tmp_path: Path) -> None:
-    async with Upstream(_good) as upstream:
-        proc, url, early = await _start("--upstream", upstream.url, "--no-record")
-        assert proc.stdout is not None
-        try:
-            await fetch("POST", f"{url}/responses", json_body=BODY)
-            async with asyncio.timeout(10):
-                line = (await proc.stdout.readline()).decode()
-        finally:
-            _out, err = await _stop(proc)
-    assert "POST /v1/responses 200" in line
-    assert "running headless" in early
-    assert "1 exchange(s)" in err
 
 
 def test_bad_arguments_are_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
