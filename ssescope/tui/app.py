@@ -121,13 +121,15 @@ class DemoPicker(ModalScreen[tuple[str, str | None] | None]):
 
         options: list[Option] = [Option(Text("Scenarios", "bold"), disabled=True)]
         options += [
-            Option(f"  {name}: {what}", id=f"s:{name}") for name, what in DEMO_SCENARIOS.items()
+            Option(Text(f"  {name}: {what}"), id=f"s:{name}")
+            for name, what in DEMO_SCENARIOS.items()
         ]
         options.append(
             Option(Text("Faults from the field (on a matching scenario)", "bold"), disabled=True)
         )
         options += [
-            Option(f"  {f.name} ({f.side}): {f.does}", id=f"f:{f.name}") for f in FAULTS.values()
+            Option(Text(f"  {f.name} ({f.side}): {f.does}"), id=f"f:{f.name}")
+            for f in FAULTS.values()
         ]
         with Vertical(id="picker"):
             yield Static(

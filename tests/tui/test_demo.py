@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from rich.text import Text
+
 from ssescope.core.checker import CheckOptions
 from ssescope.tui.app import AppConfig, DemoPicker, SseScopeApp
 from tests.tui.conftest import wait_for
@@ -53,3 +55,17 @@ async def test_demo_with_a_fault_from_the_command_line() -> None:
             timeout=20,
         )
         await pilot.press("q")
+
+
+async def test_picker_shows_fault_texts_verbatim() -> None:
+    """Fault descriptions contain brackets ([DONE]); they must not be eaten as markup."""
+    app = SseScopeApp(AppConfig(CheckOptions(), "demo", demo_delay=0.0))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: done(app), timeout=20)
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, DemoPicker))
+        picker = app.screen.query_one("#picker-list")
+        prompts = [picker.get_option_at_index(i).prompt for i in range(picker.option_count)]
+        # a str prompt is parsed as markup ("[DONE]" would vanish); Text is shown literally
+        assert all(isinstance(p, Text) for p in prompts)
+        assert any("no finish_reason, no [DONE]" in p.plain for p in prompts)
