@@ -253,6 +253,19 @@ class SseScopeApp(App[None]):
         self._last_tick = time.monotonic()
         self._screen_ready = False  # the debugger screen is composed
 
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: Any = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Notifications show text literally by default: they carry paths, errors ("[Errno 98]")
+        and event names ("[DONE]") that markup would eat or choke on."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
     # -- lifecycle ------------------------------------------------------------------------------
 
     def on_mount(self) -> None:

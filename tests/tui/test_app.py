@@ -240,3 +240,13 @@ async def test_help_screen_and_detail_pane() -> None:
         await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, HelpScreen))
+
+
+async def test_notifications_are_literal_text() -> None:
+    app = open_app("sample_streams/text.sse")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: run_done(app))
+        app.notify("cannot listen: [Errno 98] address in use; stream ends with [DONE]")
+        await pilot.pause()
+        (note,) = list(app._notifications)
+        assert "[Errno 98]" in str(note.message) and note.markup is False
