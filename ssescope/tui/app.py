@@ -527,7 +527,7 @@ class SseScopeApp(App[None]):
         """Batch the views' updates: rows, tree and findings on their own throttles."""
         run = self.current_run
         events = screen.query_one(EventList)
-        events.sync()
+        events.sync(final=run is not None and run.state in ("done", "failed"))
         now = time.monotonic()
         if run is not None and (force or now - self._last_tree > 0.25):
             self._last_tree = now

@@ -80,13 +80,14 @@ class EventList(ScrollView, can_focus=True):
         self.cursor = 0
         self.sync()
 
-    def sync(self) -> None:
-        """Pick up rows that arrived since the last call (called on a timer: batched)."""
+    def sync(self, *, final: bool = False) -> None:
+        """Pick up rows that arrived since the last call (called on a timer: batched).
+        ``final``: nothing more will arrive, so do not hold back the last rows."""
         rows = len(self.store) if self.store is not None else 0
         if rows == self._rows:
             return
         now = time.monotonic()
-        if not self.following and self._rows > 0 and now - self._synced_at < 0.5:
+        if not final and not self.following and self._rows > 0 and now - self._synced_at < 0.5:
             return  # indexing in the background: grow the scrollbar twice a second, not 20 times
         self._synced_at = now
         self._rows = rows

@@ -18,9 +18,12 @@ def loaded(app_ref: list) -> Callable[[Pilot], object]:  # type: ignore[type-arg
         await wait_for(
             pilot, lambda: app.current_run is not None and app.current_run.state == "done"
         )  # type: ignore[attr-defined]
-        await pilot.pause(0.3)  # let the throttled views (tree, findings) catch up
         app.screen.query_one("#events").focus()
         await pilot.press("home")
+        await pilot.pause()
+        # Redraw everything now instead of waiting for the throttled timers: on a busy machine a
+        # fixed pause may not be enough, and the picture must not depend on the load.
+        app._refresh_views(force=True)  # type: ignore[attr-defined]
         await pilot.pause()
 
     return run_before
