@@ -119,17 +119,24 @@ async def serve(
         yield EngineServer(host, bound_port, app, config)
     finally:
         engine.stopping.set()
-        server.should_exit = True
-        try:
-            await asyncio.wait_for(asyncio.shield(task), 5)
-        except TimeoutError:
-            server.force_exit = True
-            with contextlib.suppress(BaseException):
-                await task
-        except BaseException:
-            if not task.done():
-                task.cancel()
-        sock.close()
+        await stop_server(server, task, sock)
+
+
+async def stop_server(
+    server: uvicorn.Server, task: asyncio.Task[None], sock: socket.socket
+) -> None:
+    """Stop an embedded uvicorn: gracefully for up to 5 s, then by force; close the socket."""
+    server.should_exit = True
+    try:
+        await asyncio.wait_for(asyncio.shield(task), 5)
+    except TimeoutError:
+        server.force_exit = True
+        with contextlib.suppress(BaseException):
+            await task
+    except BaseException:
+        if not task.done():
+            task.cancel()
+    sock.close()
 
 
 @contextlib.asynccontextmanager

@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator
 
 import uvicorn
 
-from ..engine.serve import EmbeddedServer, bind, url_host
+from ..engine.serve import EmbeddedServer, bind, stop_server, url_host
 from .app import ProxyApp
 from .config import ProxyConfig
 from .hub import ExchangeHub
@@ -72,14 +72,4 @@ async def serve_proxy(
         yield url
     finally:
         app.stop()
-        server.should_exit = True
-        try:
-            await asyncio.wait_for(asyncio.shield(task), 5)
-        except TimeoutError:
-            server.force_exit = True
-            with contextlib.suppress(BaseException):
-                await task
-        except BaseException:
-            if not task.done():
-                task.cancel()
-        sock.close()
+        await stop_server(server, task, sock)
