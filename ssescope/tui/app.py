@@ -32,7 +32,15 @@ from ..core.live import RequestSpec
 from ..core.rules import PROFILES
 from ..core.run import FileLoader, Replay, Run, RunInfo, run_live_into
 from . import render
-from .widgets import DetailPane, EventList, FindingsPanel, HealthPanel, ItemTree, StallBar
+from .widgets import (
+    DetailPane,
+    EventList,
+    FindingsPanel,
+    HealthPanel,
+    ItemTree,
+    StallBar,
+    UpstreamPane,
+)
 
 HELP = """\
 # ssescope
@@ -54,7 +62,7 @@ A live debugger for OpenAI Responses API streams.
 | `.` | replay one step (the next event) |
 | `e` | export the reconstructed response (JSON) and a findings report (Markdown) |
 | `d` | demo: pick the next scenario or fault for the embedded mock server |
-| `u` | `connect --via-engine`: the raw upstream chat chunks of this session |
+| `u` | the raw upstream chat chunks beside the translated events (`connect --via-engine`, `proxy --translate`) |
 | `m` | `connect --server`: the server's raw /metrics scrape |
 | Tab | move between panes |
 | Ctrl+P | command palette (every action) |
@@ -161,32 +169,6 @@ class TextScreen(ModalScreen[None]):
         self.query_one(Log).write_lines(self.text.splitlines())
 
 
-class UpstreamScreen(ModalScreen[None]):
-    """The raw chat chunks the engine translated, with their arrival times (connect --via-engine)."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,u,q", "dismiss", "Close")]
-
-    def __init__(self, run: Run) -> None:
-        super().__init__()
-        self.run = run
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="upstream"):
-            yield Static(
-                f"Upstream chat chunks ({len(self.run.upstream)}) · Esc closes", id="upstream-title"
-            )
-            yield Log(id="upstream-log", highlight=False)
-
-    def on_mount(self) -> None:
-        log = self.query_one(Log)
-        for t, chunk in self.run.upstream:
-            text = chunk.decode("utf-8", errors="replace").replace("\r", "␍")
-            lines = text.split("\n")
-            log.write_line(f"{t:10.3f}  {lines[0]}")
-            for line in lines[1:]:
-                log.write_line(f"{'':10}  {line}")
-
-
 class HelpScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,question_mark", "dismiss", "Close")]
 
@@ -204,7 +186,9 @@ class DebuggerScreen(Screen[None]):
         yield Static(id="diagnosis")
         with Horizontal(id="body"):
             with Vertical(id="left"):
-                yield EventList(id="events")
+                with Horizontal(id="events-row"):
+                    yield EventList(id="events")
+                    yield UpstreamPane(id="upstream-pane")
                 yield DetailPane(id="detail")
             with Vertical(id="right"):
                 yield HealthPanel(id="health")
@@ -437,11 +421,21 @@ class SseScopeApp(App[None]):
         )
 
     def action_upstream(self) -> None:
+        """Show the raw upstream chat chunks beside the translated events (or hide them)."""
         run = self.current_run
-        if run is None or self.config.via_engine is None:
-            self.notify("u shows the raw upstream chunks under connect --via-engine", timeout=2)
+        if not isinstance(self.screen, DebuggerScreen):
             return
-        self.push_screen(UpstreamScreen(run))
+        pane = self.screen.query_one(UpstreamPane)
+        if run is None or (not run.upstream and not pane.display):
+            self.notify(
+                "u shows the upstream chat chunks beside the translated stream "
+                "(connect --via-engine, proxy --translate)",
+                timeout=3,
+            )
+            return
+        pane.display = not pane.display
+        if pane.display:
+            pane.show(run)
 
     def _demo_session(self, scenario: str, faults: tuple[str, ...]) -> None:
         from ..core.live import build_request
@@ -528,6 +522,9 @@ class SseScopeApp(App[None]):
         run = self.current_run
         events = screen.query_one(EventList)
         events.sync(final=run is not None and run.state in ("done", "failed"))
+        upstream = screen.query_one(UpstreamPane)
+        if upstream.display and run is not None:
+            upstream.show(run)
         now = time.monotonic()
         if run is not None and (force or now - self._last_tree > 0.25):
             self._last_tree = now

@@ -16,7 +16,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
-from textual.widgets import OptionList, Static, Tree
+from textual.widgets import Log, OptionList, Static, Tree
 from textual.widgets.option_list import Option
 
 from ..core.rules import RULES, SEVERITY_RANK
@@ -392,3 +392,27 @@ class HealthPanel(Static):
         if gpu is not None:
             parts.append(gpu_table(gpu, history))
         self.update(Group(*parts))
+
+
+class UpstreamPane(Log):
+    """The raw upstream chat chunks (with their arrival times) beside the translated events,
+    appended live: how a translating engine's input and output are compared side by side."""
+
+    def on_mount(self) -> None:
+        self.display = False
+        self.border_title = "upstream chat chunks"
+        self._run: Run | None = None
+        self._shown = 0
+
+    def show(self, run: Run) -> None:
+        if run is not self._run:
+            self._run, self._shown = run, 0
+            self.clear()
+        chunks = run.upstream
+        for t, chunk in chunks[self._shown :]:
+            text = chunk.decode("utf-8", errors="replace").replace("\r", "␍").rstrip("\n")
+            lines = text.split("\n")
+            self.write_line(f"{t:9.3f}  {lines[0]}")
+            for line in lines[1:]:
+                self.write_line(f"{'':9}  {line}")
+        self._shown = len(chunks)

@@ -12,7 +12,7 @@ from ssescope.engine.serve import mock_engine
 from ssescope.proxy.config import ProxyConfig
 from ssescope.tui.app import DebuggerScreen
 from ssescope.tui.proxy_view import ExchangesScreen, ProxyApp, exchange_cells
-from ssescope.tui.widgets import EventList
+from ssescope.tui.widgets import EventList, UpstreamPane
 from tests.tui.conftest import wait_for
 
 
@@ -51,3 +51,27 @@ async def test_flow_list_and_exchange_debugger(tmp_path: Path) -> None:
             await pilot.pause()
             assert isinstance(app.screen, ExchangesScreen)
     assert len(list(tmp_path.rglob("*.jsonl"))) == 2
+
+
+async def test_translate_shows_chat_chunks_beside_the_translated_events(tmp_path: Path) -> None:
+    async with mock_engine() as engine:
+        chat_server = engine.replace("/v1", "/mock/v1")  # speaks only Chat Completions
+        config = ProxyConfig(
+            upstream=chat_server, port=0, record_dir=None, translate=True, options=CheckOptions()
+        )
+        app = ProxyApp(config)
+        async with app.run_test(size=(170, 45)) as pilot:
+            await wait_for(pilot, lambda: app.url is not None)
+            async with httpx.AsyncClient(timeout=30) as client:
+                body = {"model": "mock-text", "input": "hi", "stream": True}
+                async with client.stream("POST", f"{app.url}/responses", json=body) as r:
+                    await r.aread()
+            await wait_for(pilot, lambda: len(app.hub) == 1 and not app.hub.get(1).open)  # type: ignore[union-attr]
+            app.open_exchange(1)
+            exchange = app.hub.get(1)
+            await wait_for(pilot, lambda: exchange is not None and app.current_run is exchange.run)
+            await pilot.press("u")
+            pane = app.screen.query_one(UpstreamPane)
+            await wait_for(pilot, lambda: pane.display and pane.line_count > 3)
+            assert any("chat.completion.chunk" in line for line in pane.lines)
+            assert app.current_run is not None and app.current_run.prediction().outcome == "ok"

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from textual.widgets import Log
-
 from ssescope.core.checker import CheckOptions
 from ssescope.core.live import build_request
 from ssescope.engine.serve import mock_engine
-from ssescope.tui.app import AppConfig, SseScopeApp, UpstreamScreen
+from ssescope.tui.app import AppConfig, SseScopeApp
+from ssescope.tui.widgets import EventList, UpstreamPane
 from tests.tui.conftest import wait_for
 
 
@@ -28,12 +27,13 @@ async def test_translated_stream_with_the_raw_upstream_one_key_away() -> None:
             assert run is not None and run.prediction().outcome == "ok"
             assert not any(f.severity == "error" for f in run.store.findings)
             assert run.upstream and b"chat.completion.chunk" in b"".join(c for _, c in run.upstream)
+            await pilot.press("u")  # the chat chunks beside the translated events
+            pane = app.screen.query_one(UpstreamPane)
+            await wait_for(pilot, lambda: pane.display and pane.line_count > 3)
+            assert any("chat.completion.chunk" in line for line in pane.lines)
+            assert app.screen.query_one(EventList).display  # side by side, not instead
             await pilot.press("u")
-            await wait_for(pilot, lambda: isinstance(app.screen, UpstreamScreen))
-            log = app.screen.query_one(Log)
-            await wait_for(pilot, lambda: log.line_count > 3)
-            assert any("chat.completion.chunk" in line for line in log.lines)
-            await pilot.press("escape")
+            assert not pane.display
             await pilot.press("r")  # a second session gets its own upstream chunks
             await wait_for(
                 pilot, lambda: len(app.runs) == 2 and app.runs[1].state == "done", timeout=20
