@@ -84,6 +84,9 @@ def register(sub: Any, add_judge: Callable[[argparse.ArgumentParser], None]) -> 
         "bundled engine (both streams are recorded)",
     )
     add_judge(p)
+    from ..health.command import add_health_options
+
+    add_health_options(p, check=True)
     p.add_argument("--ca-file", metavar="PEM", help="trust this CA bundle for an https upstream")
     p.add_argument(
         "--connect-timeout",
@@ -128,6 +131,12 @@ def build_config(args: argparse.Namespace) -> ProxyConfig:
     if args.json and not args.headless:
         raise _Usage("--json needs --headless")
     record_dir = None if args.no_record else (args.record_dir or default_record_dir())
+    from ..health.command import config_from_args
+
+    try:
+        health = config_from_args(args, args.upstream)
+    except ValueError as exc:
+        raise _Usage(str(exc)) from None
     try:
         return ProxyConfig(
             upstream=args.upstream,
@@ -142,12 +151,13 @@ def build_config(args: argparse.Namespace) -> ProxyConfig:
                 profile=args.profile,
                 stall_warn=args.stall_warn,
                 codex_idle_timeout=args.codex_idle_timeout,
-                keep_per_rule=None if not args.headless else 200,
+                keep_per_rule=5000 if not args.headless else 200,
             ),
             connect_timeout=args.connect_timeout,
             ca_file=args.ca_file,
             keep_chunks=not args.headless,
             keep_exchanges=None if not args.headless else 100,
+            health=health,
         )
     except ValueError as exc:
         raise _Usage(str(exc)) from None

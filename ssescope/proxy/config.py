@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from ..core.checker import CheckOptions
@@ -46,6 +47,8 @@ class ProxyConfig:
     """How often live streams are re-judged for silence (stall findings, Codex's idle timer)."""
     keep_chunks: bool = True
     """Keep each stream's chunks in memory (the TUI re-judges them when the profile changes)."""
+    health: Any = None
+    """A ``ssescope.health.monitor.HealthConfig``: probe the server/GPUs for the flow list."""
     keep_exchanges: int | None = None
     """Forget the oldest finished exchanges beyond this many (None: keep all)."""
 

@@ -21,6 +21,7 @@ from ..proxy.config import ProxyConfig
 from ..proxy.hub import Exchange, ExchangeHub
 from . import render
 from .app import AppConfig, DebuggerScreen, SseScopeApp
+from .widgets import HealthPanel
 
 COLUMNS = ("#", "time", "method", "path", "status", "duration", "events", "findings", "Codex")
 
@@ -65,6 +66,7 @@ class ExchangesScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(id="proxy-header")
+        yield HealthPanel(id="proxy-health")
         yield DataTable(id="exchanges", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
@@ -111,6 +113,22 @@ class ProxyApp(SseScopeApp):
     def _start_proxy(self) -> None:
         self._screen_ready = True
         self._proxy_worker()
+        if self.proxy.health is not None:
+            self._health_worker()
+
+    @work(exclusive=True, group="proxy-health")
+    async def _health_worker(self) -> None:
+        """Server and GPU readings for the flow list, on the proxy's own clock."""
+        import time
+
+        from ..health.monitor import HealthMonitor
+
+        start = time.monotonic()
+        self.health_monitor = HealthMonitor.from_config(
+            self.proxy.health, clock=lambda: time.monotonic() - start
+        )
+        async with self.health_monitor:
+            await self._proxy_stop.wait()
 
     @work(exclusive=True, group="proxy")
     async def _proxy_worker(self) -> None:
@@ -140,6 +158,8 @@ class ProxyApp(SseScopeApp):
         if self.proxy.record_dir:
             header.append(f"\nrecording to {self.proxy.record_dir}", "dim")
         screen.query_one("#proxy-header", Static).update(header)
+        monitor = getattr(self, "health_monitor", None)
+        screen.query_one(HealthPanel).show_history(monitor.history if monitor is not None else None)
         table = screen.query_one(DataTable)
         for ex in self.hub.snapshot():
             cells = exchange_cells(ex)

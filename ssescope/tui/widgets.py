@@ -372,7 +372,11 @@ class HealthPanel(Static):
 
     def show(self, run: Run | None) -> None:
         tracker = run.health if run is not None else None
-        count = len(tracker.history) if tracker is not None else 0
+        self.show_history(tracker.history if tracker is not None else None)
+
+    def show_history(self, history: Any) -> None:
+        """Draw from a ``ssescope.health.samples.History`` (None: hide)."""
+        count = len(history) if history is not None else 0
         if count == self._seen:
             return
         self._seen = count
@@ -383,7 +387,6 @@ class HealthPanel(Static):
 
         from ..health.render import gpu_table, server_table
 
-        history = tracker.history
         parts: list[Any] = []
         server = history.latest("server")
         if server is not None:

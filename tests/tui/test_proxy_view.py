@@ -75,3 +75,31 @@ async def test_translate_shows_chat_chunks_beside_the_translated_events(tmp_path
             await wait_for(pilot, lambda: pane.display and pane.line_count > 3)
             assert any("chat.completion.chunk" in line for line in pane.lines)
             assert app.current_run is not None and app.current_run.prediction().outcome == "ok"
+
+
+async def test_health_panel_in_the_flow_list() -> None:
+    from ssescope.health.monitor import HealthConfig
+    from ssescope.tui.widgets import HealthPanel
+    from tests.health import fixtures as fx
+    from tests.health.fake_servers import FakeServer, Route
+
+    metrics = FakeServer(
+        {
+            "/health": Route(200, ""),
+            "/metrics": Route(200, fx.vllm_metrics(running=2, waiting=0, kv=0.4)),
+        }
+    )
+    with metrics.running():
+        config = ProxyConfig(
+            upstream=f"{metrics.url}/v1",
+            port=0,
+            record_dir=None,
+            options=CheckOptions(),
+            health=HealthConfig(server=metrics.url, interval=0.1),
+        )
+        app = ProxyApp(config)
+        async with app.run_test(size=(170, 45)) as pilot:
+            panel = app.screen.query_one(HealthPanel)
+            await wait_for(pilot, lambda: panel.display)
+            latest = app.health_monitor.latest("server")
+            assert latest is not None and latest.kind == "vllm" and latest.running == 2
