@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 import httptools
 
 from .. import __version__
+from ..http1 import ResponseProtocol
 
 PAUSE_ABOVE = 1 << 20
 """Stop reading the socket when this much body waits unconsumed (TCP back-pressure upstream)."""
@@ -43,28 +44,16 @@ class UpstreamTimeout(UpstreamConnectError):
     pass
 
 
-class _Protocol(asyncio.Protocol):
-    """One connection; httptools calls the ``on_*`` methods while ``data_received`` runs."""
+class _Protocol(ResponseProtocol):
+    """One connection; the engine takes everything one socket read brought, in one piece."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.parser = httptools.HttpResponseParser(self)
-        self.transport: asyncio.Transport | None = None
-        self.headers: list[tuple[bytes, bytes]] = []
-        self.headers_done = False
+        self.start_response()
         self.body: list[bytes] = []
         self.body_size = 0
-        self.complete = False
-        self.keep_alive = False
-        self.lost = False
         self.error: Exception | None = None
-        self.received_any = False
-        self.paused = False
-        self._waiter: asyncio.Future[None] | None = None
-
-    # -- asyncio ---------------------------------------------------------------------------------
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
 
     def data_received(self, data: bytes) -> None:
         self.received_any = True
@@ -76,19 +65,9 @@ class _Protocol(asyncio.Protocol):
             self.error = UpstreamError(f"the upstream sent invalid HTTP: {exc}")
         if self.error is not None and self.transport is not None:
             self.transport.close()
-        if self.body_size > PAUSE_ABOVE and not self.paused and self.transport is not None:
-            self.paused = True
-            self.transport.pause_reading()
+        if self.body_size > PAUSE_ABOVE:
+            self.pause_reading()
         self._wake()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.lost = True
-        self._wake()
-
-    # -- httptools callbacks ---------------------------------------------------------------------
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
         self.headers_done = True
@@ -97,37 +76,13 @@ class _Protocol(asyncio.Protocol):
         self.body.append(body)
         self.body_size += len(body)
 
-    def on_message_complete(self) -> None:
-        self.complete = True
-        self.keep_alive = self.parser.should_keep_alive()  # only meaningful inside callbacks
-
-    # -- consumer side ---------------------------------------------------------------------------
-
-    def _wake(self) -> None:
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    async def wait(self) -> None:
-        self._waiter = asyncio.get_running_loop().create_future()
-        try:
-            await self._waiter
-        finally:
-            self._waiter = None
-
     def take(self) -> bytes:
         body = self.body
         data = body[0] if len(body) == 1 else b"".join(body)
         body.clear()
         self.body_size = 0
-        if self.paused and self.transport is not None:
-            self.paused = False
-            self.transport.resume_reading()
+        self.resume_reading()
         return data
-
-    @property
-    def usable(self) -> bool:
-        return not self.lost and self.transport is not None and not self.transport.is_closing()
 
 
 class UpstreamResponse:
@@ -288,9 +243,7 @@ class UpstreamClient:
             proto = idle.pop()
             if proto.usable:
                 proto.parser = httptools.HttpResponseParser(proto)
-                proto.headers, proto.headers_done, proto.complete = [], False, False
-                proto.keep_alive = False
-                proto.received_any = False
+                proto.start_response()
                 return proto, True
         scheme, host, port = key
         ctx = None

@@ -21,6 +21,8 @@ from urllib.parse import urlsplit
 
 import httptools
 
+from ..http1 import ResponseProtocol
+
 PAUSE_ABOVE = 1 << 20
 """Stop reading the upstream socket when this much body waits unforwarded (TCP back-pressure
 upstream while the client is slow)."""
@@ -37,35 +39,23 @@ class ConnectError(UpstreamError):
     """No connection to the upstream (refused, unresolvable, timed out)."""
 
 
-class _Conn(asyncio.Protocol):
-    """One upstream connection; httptools calls the ``on_*`` methods inside ``data_received``."""
+class _Conn(ResponseProtocol):
+    """One upstream connection; the proxy takes raw pieces with their arrival times."""
 
     def __init__(self, key: tuple[str, str, int]) -> None:
+        super().__init__()
         self.key = key
-        self.transport: asyncio.Transport | None = None
-        self.lost = False
-        self.paused = False
-        self._waiter: asyncio.Future[None] | None = None
         self.reset()
 
     def reset(self) -> None:
         self.parser = httptools.HttpResponseParser(self)
+        self.start_response()
         self.reason = b""
-        self.headers: list[tuple[bytes, bytes]] = []
-        self.headers_done = False
         self.pieces: list[Piece] = []
         self.pending = 0
         self._body: list[bytes] = []
-        self.complete = False
-        self.keep_alive = False
         self.error: UpstreamError | None = None
-        self.received_any = False
         self.head_only = False
-
-    # -- asyncio ---------------------------------------------------------------------------------
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
 
     def data_received(self, data: bytes) -> None:
         t = time.monotonic()
@@ -82,24 +72,14 @@ class _Conn(asyncio.Protocol):
             body.clear()
             self.pieces.append((t, piece))
             self.pending += len(piece)
-            if self.pending > PAUSE_ABOVE and not self.paused and self.transport is not None:
-                self.paused = True
-                self.transport.pause_reading()
+            if self.pending > PAUSE_ABOVE:
+                self.pause_reading()
         if self.error is not None and self.transport is not None:
             self.transport.close()
         self._wake()
 
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.lost = True
-        self._wake()
-
-    # -- httptools callbacks ---------------------------------------------------------------------
-
     def on_status(self, status: bytes) -> None:
         self.reason += status
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
         self.headers_done = True
@@ -110,41 +90,17 @@ class _Conn(asyncio.Protocol):
     def on_body(self, body: bytes) -> None:
         self._body.append(body)
 
-    def on_message_complete(self) -> None:
-        self.complete = True
-        self.keep_alive = self.parser.should_keep_alive()  # only meaningful inside callbacks
-
-    # -- consumer side ---------------------------------------------------------------------------
-
-    def _wake(self) -> None:
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    async def wait(self) -> None:
-        self._waiter = asyncio.get_running_loop().create_future()
-        try:
-            await self._waiter
-        finally:
-            self._waiter = None
-
     def take(self) -> list[Piece]:
         pieces = self.pieces
         self.pieces = []
         self.pending = 0
-        if self.paused and self.transport is not None:
-            self.paused = False
-            self.transport.resume_reading()
+        self.resume_reading()
         return pieces
 
     def close(self) -> None:
         if self.transport is not None:
             self.transport.close()
         self._wake()
-
-    @property
-    def usable(self) -> bool:
-        return not self.lost and self.transport is not None and not self.transport.is_closing()
 
 
 class Reply:
