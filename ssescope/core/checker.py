@@ -510,11 +510,6 @@ class Checker:
     def _on_progress_lifecycle(self, ev: Event, payload: dict[str, Any]) -> None:
         etype = ev.type or ""
         if (
-            "response.created" not in self._lifecycle
-            and self._first_event_type == "response.created"
-        ):
-            pass
-        elif (
             self._lifecycle
             and self._lifecycle[-1] == "response.in_progress"
             and etype == "response.queued"
@@ -1175,7 +1170,6 @@ class Checker:
         t: float | None = None,
         ongoing: bool = False,
     ) -> None:
-        comments = self.timing.comments
         tail = " (still silent)" if ongoing else ""
         if self._stalled_after_created():
             note = (
@@ -1193,7 +1187,6 @@ class Checker:
         else:
             what = after or "the request"
             self.emit("stall", f"{gap:.1f} s without an event after {what}{tail}", ev, t=t)
-        del comments
 
     def _check_silence(self, now: float) -> None:
         """The silence from the last real event up to ``now`` (live tick or the end)."""
@@ -1215,8 +1208,6 @@ class Checker:
     # =========================================================================================
 
     def _end_rules(self, end_reason: str) -> None:
-        if self.events_seen == 0 and self._rows == 0:
-            pass
         if self._terminal_index is None:
             if not self._error_seen or self.profile == "codex":
                 how = {

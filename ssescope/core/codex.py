@@ -320,10 +320,6 @@ class CodexModel:
 
     # -- prediction --------------------------------------------------------------------------
 
-    @property
-    def time_left(self) -> float:
-        return self.idle_timeout
-
     def seconds_until_timeout(self, now: float) -> float | None:
         """Live countdown: seconds before Codex gives up waiting (None if it no longer waits)."""
         if self.stopped or self.fatal is not None or self.http_error is not None or self.ended:

@@ -71,9 +71,3 @@ class FindingLog:
     @property
     def has_errors(self) -> bool:
         return "error" in self.severities.values()
-
-    def by_rule(self) -> dict[str, list[Finding]]:
-        grouped: dict[str, list[Finding]] = {}
-        for f in self.kept:
-            grouped.setdefault(f.rule, []).append(f)
-        return grouped

@@ -62,10 +62,8 @@ class SSEFramer:
     def __init__(self) -> None:
         self._buf = b""  # bytes of an incomplete line
         self._pieces: list[bytes] = []  # later chunks of that line, not yet joined
-        self._pieces_len = 0
         self._buf_t = 0.0  # arrival time of the first byte in _buf
         self._offset = 0  # stream offset of the first byte of the frame being built
-        self._consumed = 0  # total bytes consumed into lines so far
         self._start_checked = False
         self._pending_lf = False  # the previous chunk ended with CR: a leading LF belongs to it
         self._strip_bom = False
@@ -111,12 +109,10 @@ class SSEFramer:
             # No line end: park the chunk. Joining once when the line ends keeps a 50 MB event
             # that arrives in 4 KiB chunks linear instead of quadratic.
             self._pieces.append(chunk)
-            self._pieces_len += len(chunk)
             return out
         if self._pieces:
             self._buf = b"".join([self._buf, *self._pieces])
             self._pieces = []
-            self._pieces_len = 0
         data = self._buf + chunk if self._buf else chunk
         if not self._start_checked:
             if len(data) < 3 and BOM.startswith(data):
@@ -134,7 +130,6 @@ class SSEFramer:
         if self._pieces:
             self._buf = b"".join([self._buf, *self._pieces])
             self._pieces = []
-            self._pieces_len = 0
         if self._buf:
             line = self._buf
             self._buf = b""
@@ -143,14 +138,9 @@ class SSEFramer:
             self._emit(t, out, terminated=False)
         return out
 
-    @property
-    def bytes_consumed(self) -> int:
-        return self._consumed + len(self._buf) + self._pieces_len
-
     # -- internals --------------------------------------------------------------------------
 
     def _attach_lf(self, t: float) -> None:
-        self._consumed += 1
         if self._raw:
             self._raw += b"\n"
             if self._ending_pending:
@@ -272,7 +262,6 @@ class SSEFramer:
             pos = end + 2
         if pos > start:
             self._count, self._offset = count, offset
-            self._consumed += pos - start
             self._last_emitted = None  # LF-only frames: no split CRLF can extend them
         return pos
 
@@ -281,7 +270,6 @@ class SSEFramer:
             self._t_first = t_line
         self._raw += line
         self._raw += term
-        self._consumed += len(line) + len(term)
         if self._strip_bom:
             self._strip_bom = False
             line = line[3:]

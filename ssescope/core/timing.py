@@ -55,7 +55,6 @@ class Timing:
         self.t_last_progress: float | None = None
         """Last real event (keepalive events excluded)."""
         self.last_progress_type: str | None = None
-        self.last_progress_index: int | None = None
         self.t_end: float | None = None
         self.bytes = 0
         self.events = 0
@@ -91,7 +90,6 @@ class Timing:
             self.longest = Gap(gap, ev.index, self.last_progress_type)
         self.t_last_progress = t
         self.last_progress_type = ev.type or ev.kind
-        self.last_progress_index = ev.index
         if ev.type == "response.created" and self.t_created is None:
             self.t_created = t
         elif self.t_first_content is None and ev.type in CONTENT_DELTAS:

@@ -210,10 +210,6 @@ class ResponseTree:
             return self.by_id.get(item_id)
         return None
 
-    @property
-    def open_items(self) -> list[ItemNode]:
-        return [n for n in self.items if not n.closed]
-
     # -- mutation ---------------------------------------------------------------------------
 
     def touch(self, node: ItemNode, event_index: int) -> None:

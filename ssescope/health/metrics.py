@@ -10,7 +10,7 @@ everything here is keyed by **sample** name.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -210,7 +210,3 @@ def counter_delta(points: Iterable[tuple[float, float | None]]) -> Delta | None:
     if first_t is None or last_t is None or last_t == first_t:
         return None
     return Delta(total, last_t - first_t, reset)
-
-
-def labels_match(labels: Mapping[str, str], want: Mapping[str, str]) -> bool:
-    return all(labels.get(k) == v for k, v in want.items())
