@@ -188,3 +188,12 @@ def test_profiles_change_the_verdict(tmp_path: Path) -> None:
     p.write_bytes(b"".join(frames(EVENTS)))
     assert main(["check", str(p), "--profile", "openai"]) == 0
     assert main(["check", str(p), "--profile", "open-responses"]) == 1  # [DONE] is required there
+
+
+def test_open_refuses_what_it_cannot_show_before_the_ui_starts(tmp_path: Path) -> None:
+    chat = tmp_path / "chat.sse"
+    chat.write_text(
+        'data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[]}\n\n'
+    )
+    assert_one_line_error(run("open", str(chat)), "Chat Completions")
+    assert_one_line_error(run("open", str(tmp_path / "missing.jsonl")), "no such file")

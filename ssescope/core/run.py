@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .capture import BOUNDARY, CaptureWriter, SourceError, open_source
-from .checker import CheckOptions
+from .checker import Checker, CheckOptions
 from .codex import CodexPrediction
 from .events import Event
 from .findings import Finding
@@ -113,7 +113,7 @@ class Run:
     # -- reading --------------------------------------------------------------------------------
 
     @property
-    def checker(self):
+    def checker(self) -> Checker:
         return self.session.checker
 
     def now(self) -> float:

@@ -168,7 +168,12 @@ def cmd_open(args: argparse.Namespace) -> int:
     from ..core.capture import open_source
     from .app import AppConfig, SseScopeApp
 
-    open_source(args.path)  # a bad file fails here, with a one-line message, before the UI starts
+    src = open_source(args.path)  # a bad file fails here, with a one-line message, before the UI
+    if src.format in ("jsonl-chat", "sse-chat"):
+        raise SourceError(
+            f"{args.path}: a Chat Completions stream; ssescope opens Responses streams "
+            "(ssescope engine translates them)"
+        )
     config = AppConfig(
         _options(args), "open", path=args.path, export_dir=args.export_dir, replay=args.replay
     )
