@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import App, ComposeResult, ScreenStackError, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.css.query import NoMatches
@@ -509,7 +509,10 @@ class SseScopeApp(App[None]):
         self._refresh_views(force=True)
 
     def _refresh_views(self, force: bool = False) -> None:
-        screen = self.screen
+        try:
+            screen = self.screen
+        except ScreenStackError:  # a timer that fires while the app is shutting down
+            return
         if not self._screen_ready or not isinstance(screen, DebuggerScreen):
             return
         try:
