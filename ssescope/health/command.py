@@ -18,7 +18,11 @@ EXIT_OK, EXIT_DOWN, EXIT_USAGE = 0, 1, 2
 GPU_HELP = "local (NVML), dcgm=URL (dcgm-exporter /metrics), prometheus=URL, or cmd=COMMAND"
 
 
-def add_health_options(p: argparse.ArgumentParser, *, check: bool = False) -> None:
+def add_health_options(
+    p: argparse.ArgumentParser, *, check: bool = False, default_from: str = "SOURCE"
+) -> None:
+    """``--server`` and the GPU sources; with ``check``, ``--server`` alone means the host of the
+    URL named by ``default_from`` (SOURCE for check, URL for connect, the upstream for proxy)."""
     g = p.add_argument_group("server and GPU health" + (" (while reading a URL)" if check else ""))
     if check:
         g.add_argument(
@@ -27,7 +31,7 @@ def add_health_options(p: argparse.ArgumentParser, *, check: bool = False) -> No
             const="auto",
             metavar="BASE",
             help="poll this server's /health and /metrics while reading, and diagnose stalls "
-            "(no value: the host of SOURCE)",
+            f"(no value: the host of {default_from})",
         )
     else:
         g.add_argument("--server", metavar="URL", help="the inference server (base URL)")

@@ -86,7 +86,7 @@ def register(sub: Any, add_judge: Callable[[argparse.ArgumentParser], None]) -> 
     add_judge(p)
     from ..health.command import add_health_options
 
-    add_health_options(p, check=True)
+    add_health_options(p, check=True, default_from="--upstream")
     p.add_argument("--ca-file", metavar="PEM", help="trust this CA bundle for an https upstream")
     p.add_argument(
         "--connect-timeout",

@@ -58,7 +58,7 @@ def register(sub: argparse._SubParsersAction, add_request: object, add_judge: ob
     )
     from ..health.command import add_health_options
 
-    add_health_options(connect, check=True)
+    add_health_options(connect, check=True, default_from="URL")
     connect.set_defaults(func=cmd_connect)
 
     open_ = sub.add_parser(
