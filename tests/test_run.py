@@ -106,3 +106,28 @@ def test_store_caps_findings_but_marks_every_row() -> None:
         store.add_findings([f])
     assert store.rule_counts["sequence-missing"] == run.store.rule_counts["sequence-missing"] > 2
     assert sum(1 for f in store.findings if f.rule == "sequence-missing") == 2
+
+
+def test_rejudge_in_place_keeps_a_live_run_going() -> None:
+    """A profile switch mid-stream: what arrived is judged again, and what arrives next is judged
+    under the new profile by the same run (the live reader keeps feeding it)."""
+    data = frames([*EVENTS[:5], EVENTS[6]])  # a text done without its deltas' partner: fine
+    fresh = Run(CheckOptions(profile="codex"), RunInfo("x", "live"))
+    switched = Run(CheckOptions(profile="openai"), RunInfo("x", "live"))
+    for run in (fresh, switched):
+        run.on_response(200, {"content-type": "text/event-stream"})
+    for i, chunk in enumerate(data[:3]):
+        fresh.feed(chunk, 0.1 * i)
+        switched.feed(chunk, 0.1 * i)
+    store_before = switched.store
+    switched.rejudge(CheckOptions(profile="codex"))
+    assert switched.store is not store_before and len(switched.store) == 3
+    for i, chunk in enumerate(data[3:], 3):
+        fresh.feed(chunk, 0.1 * i)
+        switched.feed(chunk, 0.1 * i)
+    for run in (fresh, switched):
+        run.finish(1.0, "eof")
+    assert switched.store.rule_counts == fresh.store.rule_counts
+    assert "terminal-missing" in switched.store.rule_counts  # codex: the stream never completed
+    assert bytes(switched.store.data) == bytes(fresh.store.data) == b"".join(data)
+    assert switched.prediction() == fresh.prediction()

@@ -21,6 +21,7 @@ from .events import Event
 from .findings import Finding
 from .live import RequestSpec, run_live
 from .session import StreamSession
+from .sse import SSEFramer
 from .store import RowStore
 
 
@@ -54,7 +55,7 @@ class Run:
             writer=writer,
             on_event=self._on_event,
             on_chunk=self._on_chunk,
-            on_findings=self.store.add_findings,
+            on_findings=self._on_findings,
         )
         self.state = "waiting"
         """waiting | streaming | done | failed"""
@@ -74,6 +75,9 @@ class Run:
         self.store.append_bytes(chunk)
         if self.chunks is not None:
             self.chunks.append((t, chunk))
+
+    def _on_findings(self, findings: list[Finding]) -> None:
+        self.store.add_findings(findings)
 
     def _on_event(self, ev: Event, findings: list[Finding]) -> None:
         self.store.add_row(ev, findings, self.session.checker.tree.last_touched)
@@ -109,6 +113,40 @@ class Run:
         self.state = "failed" if reason == "connect-error" else "done"
         if error and reason == "connect-error":
             self.error = error
+
+    def rejudge(self, options: CheckOptions) -> None:
+        """Judge everything received again under other options (a profile switch), in place:
+        a live read keeps feeding this same run, now under the new profile. Needs the chunks."""
+        if self.chunks is None:
+            raise ValueError("this run did not keep its chunks")
+        session = self.session
+        self.options = options
+        self.store = RowStore()
+        session.checker = Checker(options)
+        session.framer = SSEFramer()
+        session.terminal_seen_at = None
+        resp = session.response
+        status = resp["status"] if resp is not None else None
+        if resp is not None:
+            body = b"".join(c for _, c in self.chunks) if not 200 <= status < 300 else b""
+            self._on_findings(
+                session.checker.on_http(
+                    status,
+                    resp["headers"],
+                    body.decode("utf-8", "replace"),
+                    self.info.label,
+                    resp["t"],
+                )
+            )
+        for t, chunk in self.chunks:
+            self.store.append_bytes(chunk)
+            session.checker.timing.on_chunk(t, len(chunk))
+            if status is None or 200 <= status < 300:
+                session._judge(session.framer.feed(chunk, t))
+        if session.end is not None:
+            t, reason, _error = session.end
+            session._judge(session.framer.finish(t))
+            self._on_findings(session.checker.finish(t, reason))
 
     # -- reading --------------------------------------------------------------------------------
 

@@ -657,27 +657,14 @@ class SseScopeApp(App[None]):
         self._rejudge()
 
     def _rejudge(self) -> None:
-        """Judge every session again under the new profile, from what was received (no re-run)."""
-        rejudged: list[Run] = []
-        for old in self.runs:
-            if old.chunks is None:
-                continue
-            new = Run(self.options, old.info, keep_chunks=True)
-            resp = old.session.response
-            if resp is not None:
-                new.on_response(resp["status"], resp["headers"], url=old.info.label, t=resp["t"])
-            for t, chunk in old.chunks:
-                new.feed(chunk, t)
-            if old.session.end is not None:
-                new.finish(*old.session.end)
-            else:
-                new.started_at = old.started_at
-            new.state, new.error = old.state, old.error
-            rejudged.append(new)
-        if rejudged and len(rejudged) == len(self.runs):
-            self.runs = rejudged
+        """Judge every session again under the new profile, from what was received (no re-run):
+        in place, so a session that is still streaming goes on under the new profile."""
+        if all(run.chunks is not None for run in self.runs):
+            for run in self.runs:
+                run.rejudge(self.options)
             self.select_run(self.current)
         elif self.config.mode == "open" and self.config.path:
+            # Big files do not keep their chunks in memory: load the file again.
             self.runs = []
             self.current = -1
             self.replay = None
@@ -685,8 +672,6 @@ class SseScopeApp(App[None]):
                 self.start_replay()
             else:
                 self.load()
-        else:
-            self.notify("live sessions keep judging under the new profile from now on", timeout=3)
 
     def action_resend(self) -> None:
         if self.config.mode not in ("connect", "demo"):

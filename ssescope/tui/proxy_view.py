@@ -199,11 +199,14 @@ class ProxyApp(SseScopeApp):
             self._refresh_exchanges()
 
     def _rejudge(self) -> None:
-        self.notify(
-            "the profile applies to new exchanges; open captures with ssescope open to re-judge",
-            timeout=4,
-        )
+        """New exchanges are judged under the new profile; recorded ones are judged again."""
         self.proxy.options = self.options
+        for ex in self.hub.snapshot():
+            if ex.run is not None and ex.run.chunks is not None:
+                ex.run.rejudge(self.options)
+        if isinstance(self.screen, DebuggerScreen):
+            self.select_run(self.current)
+        self._rows.clear()  # redraw every row's findings and prediction
 
     async def action_quit(self) -> None:
         self._proxy_stop.set()

@@ -129,6 +129,11 @@ async def test_live_stall_turns_the_timer_amber_and_reports_it() -> None:
             )  # type: ignore[union-attr]
             assert "Codex gives up in" in str(stall.render())
             assert not stall.has_class("-red")
+            run = app.current_run
+            await pilot.press("p")  # re-judged in place: the live read keeps feeding the same run
+            await wait_for(pilot, lambda: app.options.profile == "open-responses")
+            assert app.current_run is run and len(run.store) >= 3  # type: ignore[union-attr]
+            await wait_for(pilot, lambda: "stall-after-created" in run.store.rule_counts)  # type: ignore[union-attr]
             await pilot.press("q")
 
 
