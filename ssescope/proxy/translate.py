@@ -13,7 +13,6 @@ belongs to (asyncio tasks the engine creates inherit it), so concurrent exchange
 
 from __future__ import annotations
 
-import contextlib
 import time
 from contextvars import ContextVar
 from http import HTTPStatus
@@ -22,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.capture import CaptureWriter
 from ..engine.upstream import UpstreamError as EngineUpstreamError
+from ..engine.upstream import UpstreamResponse as EngineUpstreamResponse
 from .hub import ChatSide, Exchange, ExchangeHub
 
 if TYPE_CHECKING:
@@ -123,14 +123,7 @@ class _TapResponse:
             raise
         _end(side, writer, time.monotonic() - t0, "eof")
 
-    async def read(self, limit: int) -> bytes:
-        out = bytearray()
-        with contextlib.suppress(EngineUpstreamError):
-            async for data in self.chunks():
-                out += data
-                if len(out) >= limit:
-                    break
-        return bytes(out[:limit])
+    read = EngineUpstreamResponse.read  # the engine's own body reader, over the recorded chunks
 
     async def aclose(self) -> None:
         side = self._side

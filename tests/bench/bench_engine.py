@@ -42,6 +42,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from benchlib import free_port, wait_http
+
 ROOT = Path(__file__).resolve().parents[2]
 
 # -- the fake upstream (runs in its own process) -----------------------------------------------
@@ -255,26 +257,6 @@ def _wait_port(path: Path, proc: subprocess.Popen) -> int:
     raise RuntimeError("a benchmark process did not start")
 
 
-def _wait_http(port: int) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        with (
-            contextlib.suppress(OSError),
-            socket.create_connection(("127.0.0.1", port), timeout=1) as s,
-        ):
-            s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-            if b" 200 " in s.recv(4096):
-                return
-        time.sleep(0.05)
-    raise RuntimeError("the engine did not start")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer chunks and repeats")
@@ -295,7 +277,7 @@ def main() -> int:
     engine = None
     try:
         up_port = _wait_port(tmp, upstream)
-        eng_port = _free_port()
+        eng_port = free_port()
         engine = subprocess.Popen(
             [
                 sys.executable, "-m", "ssescope", "engine",
@@ -304,7 +286,7 @@ def main() -> int:
             ],
             cwd=ROOT,
         )  # fmt: skip
-        _wait_http(eng_port)
+        wait_http(eng_port, what="the engine")
         run_burst(eng_port, 200)  # warm up both processes
         run_paced(eng_port, up_port, 50)
 

@@ -53,6 +53,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchlib import free_port, wait_http
+
 ROOT = Path(__file__).resolve().parents[2]
 
 # -- the fake upstream (its own process) ----------------------------------------------------------
@@ -399,28 +401,6 @@ def _wait_port(path: Path, proc: subprocess.Popen) -> int:
     raise RuntimeError("a benchmark process did not start")
 
 
-def _wait_http(port: int, proc: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("the proxy exited early")
-        with (
-            contextlib.suppress(OSError),
-            socket.create_connection(("127.0.0.1", port), timeout=1) as s,
-        ):
-            s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-            if b" 200 " in s.recv(4096):
-                return
-        time.sleep(0.05)
-    raise RuntimeError("the proxy did not start")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer events and repeats")
@@ -445,7 +425,7 @@ def main() -> int:
     proxy = None
     try:
         up_port = _wait_port(port_file, upstream)
-        px_port = _free_port()
+        px_port = free_port()
         record = ["--no-record"] if args.no_record else ["--record-dir", str(tmp / "captures")]
         proxy = subprocess.Popen(
             [
@@ -456,7 +436,7 @@ def main() -> int:
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
         )  # fmt: skip
-        _wait_http(px_port, proxy)
+        wait_http(px_port, proxy, what="the proxy")
         run_burst(px_port, up_port, 200, 1)  # warm up
         run_paced(px_port, up_port, 50, 1)
 
