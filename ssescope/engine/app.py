@@ -95,7 +95,9 @@ class EngineConfig:
     tap: Callable[[str, bytes | None], None] | None = None
     """Sees every upstream chat chunk as it arrives (None: the upstream response ended), keyed
     by the client's ``X-Ssescope-Session`` header: how ``connect --via-engine`` shows the raw
-    upstream stream next to the translated one."""
+    upstream stream next to the translated one. (``proxy --translate`` calls the engine's ASGI
+    endpoint in-process and wraps its client instead, because it also records the chat request,
+    status and end; a client over HTTP, like the TUI's, can only be told apart by a header.)"""
     mock: MockOptions | None = None
     """Serve the mock backend under ``/mock/v1`` and use it as the upstream."""
 
