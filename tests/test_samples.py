@@ -557,12 +557,19 @@ CLEAN_REAL = [
 ]
 
 
+def _manifest() -> dict[str, str]:
+    """The recorded streams listed in MANIFEST.tsv, by file name, with their format column (a
+    request body recorded beside a stream, such as ``*.request.json``, is not a stream)."""
+    rows = (REAL / "MANIFEST.tsv").read_text(encoding="utf-8").splitlines()[1:]
+    return {cols[0]: cols[4] for cols in (row.split("\t") for row in rows) if len(cols) > 4}
+
+
 def _real_files() -> list[Path]:
-    return sorted(p for p in REAL.iterdir() if p.is_file() and p.name != "MANIFEST.tsv")
+    return sorted(REAL / name for name in _manifest() if (REAL / name).is_file())
 
 
 def _is_chat(path: Path) -> bool:
-    return "_chat_" in path.name
+    return "chat" in _manifest()[path.name]
 
 
 @pytest.mark.real_streams
