@@ -55,3 +55,72 @@ def test_importing_the_core_and_check_loads_no_ui() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+# The house limits (README, "Architecture"): no function longer than 60 lines or more complex than
+# 15 (radon's cyclomatic complexity, which counts boolean operators too; ruff's C901 holds mccabe's
+# to 15 as well). A function may stand over a limit only with its reason here; an entry that no
+# longer applies fails, so the lists cannot go stale.
+MAX_FUNCTION_LINES = 60
+MAX_COMPLEXITY = 15
+LONG_FUNCTIONS: dict[str, str] = {}
+COMPLEX_FUNCTIONS: dict[str, str] = {}
+
+
+def _long_functions() -> dict[str, int]:
+    found: dict[str, int] = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        module = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                lines = (node.end_lineno or node.lineno) - node.lineno + 1
+                if lines > MAX_FUNCTION_LINES:
+                    found[f"{module}:{node.name}"] = lines
+    return found
+
+
+def test_no_function_is_longer_than_the_house_limit() -> None:
+    found = _long_functions()
+    over = {name: lines for name, lines in found.items() if name not in LONG_FUNCTIONS}
+    assert over == {}, f"functions over {MAX_FUNCTION_LINES} lines: {over}"
+    stale = sorted(set(LONG_FUNCTIONS) - set(found))
+    assert stale == [], f"LONG_FUNCTIONS lists functions that are no longer long: {stale}"
+
+
+def test_no_import_cycle_between_modules() -> None:
+    """Every module-level import cycle, across packages too (import-linter's acyclic_siblings
+    contract sees cycles among the children of one package only)."""
+    import grimp
+
+    graph = grimp.build_graph("ssescope")
+    cycles = {
+        tuple(sorted(cycle))
+        for module in graph.modules
+        for imported in graph.find_modules_directly_imported_by(module)
+        if (cycle := graph.find_shortest_chain(importer=imported, imported=module))
+    }
+    assert sorted(cycles) == []
+
+
+def _complex_functions() -> dict[str, int]:
+    from radon.complexity import cc_visit
+
+    found: dict[str, int] = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        module = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+        blocks = list(cc_visit(path.read_text(encoding="utf-8")))
+        while blocks:
+            block = blocks.pop()
+            blocks.extend(getattr(block, "methods", ()) or ())
+            blocks.extend(getattr(block, "closures", ()) or ())
+            if not hasattr(block, "methods") and block.complexity > MAX_COMPLEXITY:
+                found[f"{module}:{block.name}"] = block.complexity
+    return found
+
+
+def test_no_function_is_more_complex_than_the_house_limit() -> None:
+    found = _complex_functions()
+    over = {name: cc for name, cc in found.items() if name not in COMPLEX_FUNCTIONS}
+    assert over == {}, f"functions over complexity {MAX_COMPLEXITY}: {over}"
+    stale = sorted(set(COMPLEX_FUNCTIONS) - set(found))
+    assert stale == [], f"COMPLEX_FUNCTIONS lists functions that are no longer complex: {stale}"
