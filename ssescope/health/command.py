@@ -35,16 +35,8 @@ def config_from_args(
     from .monitor import HealthConfig, gpu_probe
 
     if server == "auto":
-        if not source_url:
-            raise ValueError("--server without a value needs a URL SOURCE")
-        parts = urlsplit(source_url)
-        server = f"{parts.scheme}://{parts.netloc}"
-    gpus = [x for x in (args.gpu, args.gpu_cmd and f"cmd={args.gpu_cmd}") if x]
-    if args.prometheus:
-        gpus.append(f"prometheus={args.prometheus}")
-    if len(gpus) > 1:
-        raise ValueError("give one GPU source (--gpu, --gpu-cmd or --prometheus)")
-    gpu = gpus[0] if gpus else None
+        server = _host_of(source_url)
+    gpu = _gpu_source(args)
     if gpu is not None:
         gpu_probe(gpu)  # validates the spec (cheap: no I/O until polled)
     if server is None and gpu is None:
@@ -56,6 +48,24 @@ def config_from_args(
         interval=args.health_interval,
         server_kind=args.server_kind,
     )
+
+
+def _host_of(source_url: str | None) -> str:
+    """``--server`` without a value: the scheme and host of the URL being read."""
+    if not source_url:
+        raise ValueError("--server without a value needs a URL SOURCE")
+    parts = urlsplit(source_url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _gpu_source(args: argparse.Namespace) -> str | None:
+    """The one GPU source spec of ``--gpu``, ``--gpu-cmd`` or ``--prometheus`` (None: none)."""
+    gpus = [x for x in (args.gpu, args.gpu_cmd and f"cmd={args.gpu_cmd}") if x]
+    if args.prometheus:
+        gpus.append(f"prometheus={args.prometheus}")
+    if len(gpus) > 1:
+        raise ValueError("give one GPU source (--gpu, --gpu-cmd or --prometheus)")
+    return gpus[0] if gpus else None
 
 
 def register(sub: Subparsers) -> None:
