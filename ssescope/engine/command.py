@@ -255,7 +255,7 @@ def cmd_engine(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-async def _run(config: Any, host: str, port: int) -> None:
+async def _run(config: EngineConfig, host: str, port: int) -> None:
     from .serve import serve
 
     async with serve(config, host, port, signals=True, log_level="warning") as running:
