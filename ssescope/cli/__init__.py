@@ -1,78 +1,41 @@
-"""The ``ssescope`` command line: the one module that knows every shell.
+"""The ``ssescope`` command line.
 
 The package's shape:
 
 * :mod:`ssescope.cli.common`: exit codes, :class:`~ssescope.cli.common.UsageError`, the parser
-  class with its one-line errors, the option groups and argparse types every command shares. It
-  imports only the core, and every shell imports it (never this module back).
+  class with its one-line errors, the option groups and the argparse types every command shares.
+  It imports the core only, and every shell imports it.
 * :mod:`ssescope.cli.check`: ``check`` and ``rules``, where the core's judgement and the health
   layer's rider meet.
 * The shells register themselves: ``ssescope.engine.command``, ``ssescope.health.command``,
-  ``ssescope.tui.command`` (``connect``, ``open``, ``demo``) and ``ssescope.proxy.command``.
+  ``ssescope.tui.command`` (``connect``, ``open``, ``demo``, and the interactive proxy) and
+  ``ssescope.proxy.command``.
+* :mod:`ssescope.cli.entry`: :func:`build_parser` and :func:`main`, the one module that imports
+  every shell.
 
-The TUI opens the proxy, not the other way: the proxy command is handed the TUI's runner
-(``ssescope.tui.command.open_proxy``) here, where both are known, and calls it for the
-interactive mode; the proxy layer imports nothing of the TUI.
-
-Exit status of ``check``: 0 no error-severity finding, 1 error findings, 2 the source could not be
-read. Bad input gets one line on stderr, never a traceback (set SSESCOPE_DEBUG=1 to see one).
+This ``__init__`` runs whenever a shell imports ``ssescope.cli.common``, so it imports no shell
+itself: :func:`main` and :func:`build_parser` load :mod:`ssescope.cli.entry` when called (else
+every shell would import every other one, through the package, in a cycle).
 """
 
 from __future__ import annotations
 
-import argparse
-import os
-import sys
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from .. import __version__
-from ..core.capture import SourceError
-from ..engine import command as engine_command
-from ..health import command as health_command
-from ..proxy import command as proxy_command
-from ..tui import command as tui_command
-from . import check as check_command
-from .common import EXIT_INTERRUPTED, EXIT_OK, EXIT_UNREADABLE, Parser, UsageError
-
-__all__ = ["build_parser", "main"]
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(
-        prog="ssescope", description="A terminal debugger for OpenAI Responses API SSE streams."
-    )
-    parser.add_argument("--version", action="version", version=f"ssescope {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
-    check_command.register(sub)
-    engine_command.register(sub)
-    health_command.register(sub)
-    tui_command.register(sub)
-    proxy_command.register(sub, open_ui=tui_command.open_proxy)
-    return parser
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-        if args.command is None:
-            parser.print_help()
-            return EXIT_OK
-        return int(args.func(args))
-    except (UsageError, SourceError) as exc:
-        print(str(exc) if isinstance(exc, UsageError) else f"ssescope: {exc}", file=sys.stderr)
-        return EXIT_UNREADABLE
-    except KeyboardInterrupt:
-        print("ssescope: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except BrokenPipeError:
-        return EXIT_OK
-    except Exception as exc:  # the promise: never a traceback for bad input
-        if os.environ.get("SSESCOPE_DEBUG"):
-            raise
-        print(
-            f"ssescope: internal error: {type(exc).__name__}: {exc} "
-            "(SSESCOPE_DEBUG=1 shows the traceback)",
-            file=sys.stderr,
-        )
-        return EXIT_UNREADABLE
+    """``ssescope``: the console script and ``python -m ssescope``."""
+    from .entry import main as run
+
+    return run(argv)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``ssescope`` parser with every command registered."""
+    from .entry import build_parser as build
+
+    return build()
