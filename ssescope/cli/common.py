@@ -114,6 +114,15 @@ def existing_file(value: str) -> str:
     return value
 
 
+def api_key_from_env(var: str) -> str:
+    """The value of ``$var`` for ``--api-key-env`` (read when the command runs, not at parse
+    time: ``check FILE`` ignores it). Raises ValueError when it is unset or empty."""
+    value = os.environ.get(var)
+    if not value:
+        raise ValueError(f"--api-key-env {var}: the variable is not set")
+    return value
+
+
 # -- option groups ---------------------------------------------------------------------------------
 
 

@@ -8,7 +8,6 @@ imported only when the command runs, so ``ssescope check`` stays fast to start.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +16,7 @@ from ..cli.common import (
     EXIT_OK,
     EXIT_UNREADABLE,
     UsageError,
+    api_key_from_env,
     existing_file,
     header_line,
     http_url,
@@ -195,10 +195,10 @@ def _faults(args: argparse.Namespace) -> tuple[tuple[str, ...], tuple[str, ...]]
 def _api_key(args: argparse.Namespace) -> str | None:
     if not args.api_key_env:
         return None
-    api_key = os.environ.get(args.api_key_env)
-    if not api_key:
-        raise _usage(f"--api-key-env: ${args.api_key_env} is not set")
-    return api_key
+    try:
+        return api_key_from_env(args.api_key_env)
+    except ValueError as exc:
+        raise _usage(str(exc)) from None
 
 
 def build_config(args: argparse.Namespace) -> EngineConfig:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -20,6 +19,7 @@ from ..cli.common import (
     add_health_options,
     add_judge_options,
     add_request_options,
+    api_key_from_env,
     check_options,
     http_url,
     non_negative_seconds,
@@ -149,10 +149,10 @@ def _upstream_key(args: argparse.Namespace) -> str | None:
     """With --via-engine the key is the upstream's: the engine sends it, not us."""
     if args.via_engine is None or not args.api_key_env:
         return None
-    key = os.environ.get(args.api_key_env)
-    if not key:
-        raise SourceError(f"--api-key-env {args.api_key_env}: the variable is not set")
-    return key
+    try:
+        return api_key_from_env(args.api_key_env)
+    except ValueError as exc:
+        raise SourceError(str(exc)) from None
 
 
 def cmd_connect(args: argparse.Namespace) -> int:
