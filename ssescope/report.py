@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from rich.console import Console, Group
@@ -78,6 +79,59 @@ def findings_section(result: dict[str, Any], per_rule: int = 5) -> Group | Text:
     return Group(*parts)
 
 
+def _quoted(label: str, text: object) -> Text:
+    return Text(label, "dim") + Text(_clip(repr(str(text)), 80))
+
+
+def _message_parts(node: Tree, item: dict[str, Any]) -> None:
+    for j, part in enumerate(item.get("content") or []):
+        if isinstance(part, dict):
+            node.add(
+                _quoted(f"{j} {part.get('type')}: ", part.get("text", part.get("refusal", "")))
+            )
+
+
+def _call_arguments(node: Tree, item: dict[str, Any]) -> None:
+    args = item.get("arguments", item.get("input", ""))
+    valid = Text("")
+    if item.get("type") != "custom_tool_call" and isinstance(args, str):
+        try:
+            json.loads(args)
+            valid = Text(" ✓ JSON", "green")
+        except ValueError:
+            valid = Text(" ✗ not JSON", "red")
+    node.add(Text("arguments: ", "dim") + Text(_clip(repr(args), 80)) + valid)
+
+
+def _reasoning_parts(node: Tree, item: dict[str, Any]) -> None:
+    for key in ("summary", "content"):
+        for j, part in enumerate(item.get(key) or []):
+            if isinstance(part, dict):
+                node.add(_quoted(f"{key} {j}: ", part.get("text", "")))
+
+
+ITEM_DETAIL: dict[str, Callable[[Tree, dict[str, Any]], None]] = {
+    "message": _message_parts,
+    "function_call": _call_arguments,
+    "mcp_call": _call_arguments,
+    "custom_tool_call": _call_arguments,
+    "reasoning": _reasoning_parts,
+}
+"""What the tree shows under an output item, by its type (other types: the head line only)."""
+
+
+def _item_head(i: int, item: dict[str, Any]) -> Text:
+    head = Text(f"[{i}] ", "dim")
+    head.append(str(item.get("type", "?")), "bold")
+    ident = item.get("id") or item.get("call_id")
+    if ident:
+        head.append(f" {ident}")
+    if item.get("name"):
+        head.append(f" {item['name']}()", "magenta")
+    head.append(f"  {item.get('status', '')}", "dim")
+    return head
+
+
 def tree_section(result: dict[str, Any]) -> Tree:
     response = result.get("response") or {}
     label = Text("response ", "bold")
@@ -88,46 +142,10 @@ def tree_section(result: dict[str, Any]) -> Tree:
         if not isinstance(item, dict):
             tree.add(Text(f"[{i}] {escape(json.dumps(item))[:60]}", "red"))
             continue
-        itype = item.get("type", "?")
-        head = Text(f"[{i}] ", "dim")
-        head.append(str(itype), "bold")
-        ident = item.get("id") or item.get("call_id")
-        if ident:
-            head.append(f" {ident}")
-        if item.get("name"):
-            head.append(f" {item['name']}()", "magenta")
-        head.append(f"  {item.get('status', '')}", "dim")
-        node = tree.add(head)
-        if itype == "message":
-            for j, part in enumerate(item.get("content") or []):
-                if isinstance(part, dict):
-                    text = part.get("text", part.get("refusal", ""))
-                    node.add(
-                        Text(f"{j} {part.get('type')}: ", "dim") + Text(_clip(repr(str(text)), 80))
-                    )
-        elif itype in ("function_call", "mcp_call", "custom_tool_call"):
-            args = item.get("arguments", item.get("input", ""))
-            valid = Text("")
-            if itype != "custom_tool_call" and isinstance(args, str):
-                try:
-                    json.loads(args)
-                    valid = Text(" ✓ JSON", "green")
-                except ValueError:
-                    valid = Text(" ✗ not JSON", "red")
-            node.add(Text("arguments: ", "dim") + Text(_clip(repr(args), 80)) + valid)
-        elif itype == "reasoning":
-            for j, part in enumerate(item.get("summary") or []):
-                if isinstance(part, dict):
-                    node.add(
-                        Text(f"summary {j}: ", "dim")
-                        + Text(_clip(repr(str(part.get("text", ""))), 80))
-                    )
-            for j, part in enumerate(item.get("content") or []):
-                if isinstance(part, dict):
-                    node.add(
-                        Text(f"content {j}: ", "dim")
-                        + Text(_clip(repr(str(part.get("text", ""))), 80))
-                    )
+        node = tree.add(_item_head(i, item))
+        detail = ITEM_DETAIL.get(item.get("type", "?"))
+        if detail is not None:
+            detail(node, item)
     return tree
 
 

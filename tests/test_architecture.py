@@ -50,7 +50,7 @@ def test_importing_the_core_and_check_loads_no_ui() -> None:
     code = (
         "import importlib, sys\n"
         f"for m in {modules!r}: importlib.import_module(m)\n"
-        "import ssescope.cli\n"
+        "import ssescope.cli.entry\n"
         "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] == 'textual')))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -124,3 +124,123 @@ def test_no_function_is_more_complex_than_the_house_limit() -> None:
     assert over == {}, f"functions over complexity {MAX_COMPLEXITY}: {over}"
     stale = sorted(set(COMPLEX_FUNCTIONS) - set(found))
     assert stale == [], f"COMPLEX_FUNCTIONS lists functions that are no longer complex: {stale}"
+
+
+# Every import of an ssescope module inside a function (a deferred import) is a decision, listed
+# here with its reason: the start-up time of a command (``ssescope check FILE`` must not pay for
+# httpx, Textual, uvicorn or rich), or a heavy part that only one path needs. A deferred import is
+# never a way around an import cycle (the contracts in pyproject.toml and the cycle test above see
+# function-level imports too). An import that is not listed fails, and so does an entry whose
+# import is gone: the failure prints the entries to add or remove.
+DEFERRED_IMPORTS: dict[str, str] = {
+    # the CLI and the shells: what only one command, or one path of it, needs
+    "ssescope.cli -> ssescope.cli.entry": "the package's __init__ runs whenever a shell imports "
+    "ssescope.cli.common: it must not import every shell back",
+    "ssescope.cli.check -> ssescope.core.live": "httpx: only when check reads a URL",
+    "ssescope.cli.check -> ssescope.health.rider": "the samples and diagnosis: only when check runs",
+    "ssescope.cli.check -> ssescope.health.render": "rich: only for the report a person reads",
+    "ssescope.cli.check -> ssescope.report": "rich: only for the report a person reads",
+    "ssescope.engine.command -> ssescope.engine.app": "Starlette and the translator: engine runs",
+    "ssescope.engine.command -> ssescope.engine.mock": "the mock: only when the engine runs",
+    "ssescope.engine.command -> ssescope.engine.serve": "uvicorn: only when the engine runs",
+    "ssescope.health.command -> ssescope.health.monitor": "the probes (httpx): only when probing",
+    "ssescope.health.command -> ssescope.health.render": "rich: only for the health table",
+    "ssescope.health.command -> ssescope.health.samples": "only when `ssescope health` runs",
+    "ssescope.proxy.command -> ssescope.proxy.app": "the proxy app: only when the proxy runs",
+    "ssescope.proxy.command -> ssescope.proxy.hub": "the hub (httpx): only when the proxy runs",
+    "ssescope.proxy.command -> ssescope.proxy.serve": "uvicorn: only when the proxy runs",
+    "ssescope.tui.command -> ssescope.core.live": "httpx: only when connect reads a URL",
+    "ssescope.tui.command -> ssescope.tui.app": "Textual: only when a command opens the UI",
+    "ssescope.tui.command -> ssescope.tui.proxy_view": "Textual: only when the proxy UI opens",
+    # the core
+    "ssescope.core.check -> ssescope.core.live": "httpx: only when a URL is read",
+    "ssescope.core.codex -> ssescope.core.models": "the pydantic event models: built when first needed",
+    "ssescope.core.run -> ssescope.health.tracker": (
+        "to remove (store slice): the core may not import health; hand the Run a "
+        "ssescope.core.riders.Rider instead, as core.check does"
+    ),
+    # the health layer
+    "ssescope.health.rider -> ssescope.health.monitor": "the probes (httpx): only when probing",
+    "ssescope.health.diagnosis -> ssescope.health.metrics": "to review (health slice): metrics is "
+    "imported at module level too",
+    "ssescope.health.monitor -> ssescope.health.samples": "to review (health slice): samples is "
+    "imported at module level too",
+    "ssescope.health.render -> ssescope.health.samples": "to review (health slice): samples is "
+    "imported at module level too",
+    # the engine and the proxy
+    "ssescope.engine.serve -> ssescope.engine.faults": "to review (engine slice): faults is light",
+    "ssescope.proxy.app -> ssescope.proxy.translate": "the engine: only with proxy --translate",
+    "ssescope.proxy.translate -> ssescope.engine.app": "the engine: only with proxy --translate",
+    "ssescope.proxy.translate -> ssescope.proxy.app": (
+        "to remove (http slice): around the proxy.app <-> proxy.translate cycle"
+    ),
+    # the TUI: the parts only one mode needs
+    "ssescope.tui.app -> ssescope.core.live": "httpx: only for a live or demo session",
+    "ssescope.tui.app -> ssescope.engine.app": "the engine: only for connect --via-engine",
+    "ssescope.tui.app -> ssescope.engine.faults": "the fault catalogue: only in demo's picker",
+    "ssescope.tui.app -> ssescope.engine.serve": "uvicorn: only for demo and --via-engine",
+    "ssescope.tui.app -> ssescope.health.monitor": "the probes (httpx): only with --server/--gpu",
+    "ssescope.tui.app -> ssescope.health.tracker": "the health tracker: only with --server/--gpu",
+    "ssescope.tui.proxy_view -> ssescope.health.monitor": "the probes: only with --server/--gpu",
+    "ssescope.tui.proxy_view -> ssescope.proxy.serve": "uvicorn: only when the proxy UI serves",
+    "ssescope.tui.render -> ssescope.health.diagnosis": "the diagnosis: only when a run stalls",
+    "ssescope.tui.widgets -> ssescope.health.render": "the health tables: only with samples",
+}
+
+
+def _module_of(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _ssescope_modules_imported(
+    node: ast.Import | ast.ImportFrom, module: str, is_package: bool, modules: set[str]
+) -> list[str]:
+    """The ssescope modules an import statement in ``module`` imports (a name imported from a
+    package counts as its submodule when there is one)."""
+    if isinstance(node, ast.Import):
+        return [a.name for a in node.names if a.name.split(".")[0] == PACKAGE.name]
+    if node.level:
+        base = module.split(".")
+        base = base[: len(base) - node.level + (1 if is_package else 0)]
+        target = ".".join([*base, *([node.module] if node.module else [])])
+    else:
+        target = node.module or ""
+    if target.split(".")[0] != PACKAGE.name:
+        return []
+    return [f"{target}.{a.name}" if f"{target}.{a.name}" in modules else target for a in node.names]
+
+
+def _deferred_imports() -> dict[str, str]:
+    """{"importer -> imported": "file:line"} for every import inside a function."""
+    paths = sorted(PACKAGE.rglob("*.py"))
+    modules = {_module_of(p) for p in paths}
+    found: dict[str, str] = {}
+    for path in paths:
+        module = _module_of(path)
+        for function in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            for node in ast.walk(function):
+                if isinstance(node, ast.Import | ast.ImportFrom):
+                    is_package = path.name == "__init__.py"
+                    for imported in _ssescope_modules_imported(node, module, is_package, modules):
+                        where = f"{path.relative_to(PACKAGE.parent)}:{node.lineno}"
+                        found.setdefault(f"{module} -> {imported}", where)
+    return found
+
+
+def test_every_deferred_import_is_a_listed_decision() -> None:
+    found = _deferred_imports()
+    unlisted = {
+        edge: where for edge, where in sorted(found.items()) if edge not in DEFERRED_IMPORTS
+    }
+    stale = sorted(set(DEFERRED_IMPORTS) - set(found))
+    report = []
+    if unlisted:
+        report.append("add to DEFERRED_IMPORTS (with the reason the import is deferred):")
+        report += [f'    "{edge}": "...",  # {where}' for edge, where in unlisted.items()]
+    if stale:
+        report.append("remove from DEFERRED_IMPORTS (the import is gone or at module level):")
+        report += [f'    "{edge}"' for edge in stale]
+    assert not report, "\n".join(report)

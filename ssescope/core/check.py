@@ -1,6 +1,8 @@
 """Headless judgement of a file or URL: what ``ssescope check`` (and CI) runs.
 
 Results are plain dicts so they print as JSON as they are; the human report is rendered by the CLI.
+What rides along a check (the health layer's samples and diagnosis) comes in as a
+:class:`~ssescope.core.riders.Rider`: the core does not know it.
 """
 
 from __future__ import annotations
@@ -8,13 +10,16 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from .capture import BOUNDARY, CaptureWriter, Source, SourceError, open_source
+from .capture import Boundary, CaptureWriter, Source, SourceError, open_source
 from .checker import CheckOptions
+from .ends import EndReason
 from .session import StreamSession
 
 if TYPE_CHECKING:
-    from ..health.monitor import HealthConfig
+    from collections.abc import Iterator
+
     from .live import RequestSpec
+    from .riders import LiveRider, Rider
 
 CHAT_FORMATS = ("jsonl-chat", "sse-chat")
 
@@ -41,7 +46,66 @@ def result_of(session: StreamSession, source: str, fmt: str, warnings: list[str]
     }
 
 
-def check_source(src: Source, options: CheckOptions) -> list[dict[str, Any]]:
+class _SourceStreams:
+    """The sessions judging the streams of one source in turn (a file may hold several
+    responses), and the rider that sees the source's extra records on the current stream."""
+
+    def __init__(self, src: Source, options: CheckOptions, rider: Rider | None) -> None:
+        self.src = src
+        self.options = options
+        self.rider = rider
+        self.session: StreamSession | None = None
+        self._early: list[dict[str, Any]] = []  # records read before the first session exists
+        if rider is not None:
+            src.on_record = self._on_record
+
+    def _on_record(self, record: dict[str, Any]) -> None:
+        if self.session is None:
+            self._early.append(record)
+        elif self.rider is not None:
+            self.rider.on_record(record, self.session.checker)
+
+    def start(self, body: str = "") -> StreamSession:
+        """A session for the next stream, told the capture's response (and its error body)."""
+        src = self.src
+        session = StreamSession(CheckOptions(**self.options.__dict__))
+        resp = src.response
+        if resp is not None:
+            session.on_response(
+                int(resp.get("status") or 0),
+                resp.get("headers") or {},
+                body=body,
+                url=(src.request or {}).get("url", ""),
+                t=float(resp.get("t") or 0.0),
+                reason=str(resp.get("reason") or ""),
+            )
+        self.session = session
+        early, self._early = self._early, []
+        for record in early:
+            self._on_record(record)
+        return session
+
+    def result(self, session: StreamSession, warnings: list[str]) -> dict[str, Any]:
+        result = result_of(session, self.src.path, self.src.format, warnings)
+        if self.rider is not None:
+            result.update(self.rider.result(session.checker))
+        return result
+
+
+def _error_body(src: Source) -> tuple[Iterator[tuple[float, bytes] | Boundary], str]:
+    """The chunks of the source, and the body when the capture's response is an HTTP error: that
+    body is the message of the http-status finding, so it is read before judging."""
+    chunks = src.chunks()
+    status = int(src.response.get("status") or 0) if src.response is not None else 200
+    if 200 <= status < 300:
+        return chunks, ""
+    held = [item for item in chunks if not isinstance(item, Boundary)]
+    return iter(held), b"".join(c for _, c in held).decode("utf-8", errors="replace")
+
+
+def check_source(
+    src: Source, options: CheckOptions, rider: Rider | None = None
+) -> list[dict[str, Any]]:
     """Judge every response in an opened source (usually one)."""
     if src.format in CHAT_FORMATS:
         raise SourceError(
@@ -49,59 +113,32 @@ def check_source(src: Source, options: CheckOptions) -> list[dict[str, Any]]:
             "ssescope check judges Responses API streams"
         )
     options.framed = src.framed
+    streams = _SourceStreams(src, options, rider)
+    chunks, body = _error_body(src)
+    session = streams.start(body)
     results: list[dict[str, Any]] = []
-    from ..health.tracker import HealthTracker  # samples recorded in a capture, and the diagnosis
-
-    tracker = HealthTracker()
-    src.on_record = lambda record: tracker.on_record(record, session.checker)
-
-    resp = src.response
-    status = int(resp.get("status") or 0) if resp is not None else None
-    error_status = status is not None and not 200 <= status < 300
-
-    def new_session(body: str = "") -> StreamSession:
-        opts = CheckOptions(**{**options.__dict__})
-        session = StreamSession(opts)
-        if resp is not None and status is not None:
-            session.on_response(
-                status,
-                resp.get("headers") or {},
-                body=body,
-                url=(src.request or {}).get("url", ""),
-                t=float(resp.get("t") or 0.0),
-                reason=str(resp.get("reason") or ""),
-            )
-        return session
-
-    chunks = src.chunks()
-    held: list[tuple[float, bytes]] = []
-    if error_status:
-        # The error body is the message of the http-status finding: read it before judging.
-        held = [item for item in chunks if not isinstance(item, type(BOUNDARY))]  # type: ignore[misc]
-        chunks = iter(held)  # type: ignore[assignment]
-    session = new_session(b"".join(c for _, c in held).decode("utf-8", errors="replace"))
     t = 0.0
     for item in chunks:
-        if item is BOUNDARY:
-            session.finish(t, "eof")
-            results.append(result_of(session, src.path, src.format, []))
-            results[-1].update(tracker.result(session.checker))
-            session = new_session()
+        if isinstance(item, Boundary):
+            session.finish(t, EndReason.EOF)
+            results.append(streams.result(session, []))
+            session = streams.start()
             continue
-        t, chunk = item  # type: ignore[misc]
+        t, chunk = item
         session.feed(chunk, t)
-    end_t, reason, error = src.end or (t, "eof", None)
+    end_t, reason, error = src.end or (t, EndReason.EOF, None)
     session.finish(max(end_t, t), reason, error)
-    results.append(result_of(session, src.path, src.format, src.warnings))
-    results[-1].update(tracker.result(session.checker))
+    results.append(streams.result(session, src.warnings))
     if len(results) > 1:
         for i, r in enumerate(results):
             r["stream"] = i
     return results
 
 
-def check_file(path: str, options: CheckOptions) -> list[dict[str, Any]]:
-    return check_source(open_source(path), options)
+def check_file(
+    path: str, options: CheckOptions, rider: Rider | None = None
+) -> list[dict[str, Any]]:
+    return check_source(open_source(path), options, rider)
 
 
 def check_url(
@@ -112,54 +149,46 @@ def check_url(
     redact: bool = True,
     max_wait: float = 60.0,
     grace: float = 2.0,
-    health: HealthConfig | None = None,
+    rider: LiveRider | None = None,
 ) -> dict[str, Any]:
-    """Read a live stream; with ``health``, probe the server/GPUs while reading (samples go into
-    the result, the capture and the diagnosis)."""
-    from ..health.tracker import HealthTracker, SampleCaptureWriter
+    """Read a live stream; ``rider`` rides along the read (``ssescope check`` passes the health
+    layer's: probes polled while reading, their samples in the result, the capture and the
+    diagnosis)."""
+    import asyncio  # only a live read needs the event loop
+
     from .live import run_live  # httpx only when a URL is read: a file check starts faster
 
     writer = None
     if record:
-        writer = (SampleCaptureWriter if health is not None else CaptureWriter)(
-            record,
-            method=spec.method,
-            url=spec.url,
-            headers=spec.headers,
-            body=spec.body,
-            redact=redact,
+        request: dict[str, Any] = {
+            "method": spec.method,
+            "url": spec.url,
+            "headers": spec.headers,
+            "body": spec.body,
+            "redact": redact,
+        }
+        writer = (
+            rider.capture_writer(record, **request) if rider else CaptureWriter(record, **request)
         )
     session = StreamSession(options, writer=writer)
-    tracker = HealthTracker()
     t0 = time.monotonic()
 
     def clock() -> float:
         return time.monotonic() - t0
 
     async def read() -> None:
-        if health is None:
+        if rider is None:
             await run_live(spec, session, max_wait=max_wait, grace=grace, start=t0)
             return
-        from ..health.monitor import HealthMonitor
-
-        def on_sample(sample: Any) -> None:
-            if isinstance(writer, SampleCaptureWriter):
-                writer.write_sample(sample)
-            tracker.on_sample(sample, session.checker, now=clock())
-
-        monitor = HealthMonitor.from_config(
-            health, clock=clock, history=tracker.history, on_sample=on_sample
-        )
-        async with monitor:
+        async with rider.riding(session, clock):
             await run_live(spec, session, max_wait=max_wait, grace=grace, start=t0)
 
     try:
-        import asyncio  # only a live read needs the event loop
-
         asyncio.run(read())
     finally:
         if writer is not None:
             writer.close()
     result = result_of(session, spec.url, "live", [])
-    result.update(tracker.result(session.checker))
+    if rider is not None:
+        result.update(rider.result(session.checker))
     return result

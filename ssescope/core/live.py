@@ -13,7 +13,7 @@ import contextlib
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from .capture import SourceError
+from .ends import EndReason
 from .session import StreamSession
 
 DEFAULT_MAX_WAIT = 60.0
@@ -53,6 +54,19 @@ def responses_url(url: str) -> str:
     return url
 
 
+def _body_from_file(body_file: str) -> dict[str, Any]:
+    try:
+        with open(body_file, encoding="utf-8") as fh:
+            body = json.load(fh)
+    except FileNotFoundError:
+        raise SourceError(f"{body_file}: no such file") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise SourceError(f"{body_file}: not a JSON request body ({exc})") from None
+    if not isinstance(body, dict):
+        raise SourceError(f"{body_file}: the request body must be a JSON object")
+    return body
+
+
 def build_request(
     url: str,
     *,
@@ -60,35 +74,20 @@ def build_request(
     model: str | None = None,
     input_text: str | None = None,
     instructions: str | None = None,
-    header_lines: list[str] | None = None,
+    extra_headers: Iterable[tuple[str, str]] = (),
     api_key_env: str | None = None,
 ) -> RequestSpec:
-    """The request check/connect send: a body file, or a small default with ``stream: true``."""
+    """The request check/connect send: a body file, or a small default with ``stream: true``.
+    ``extra_headers`` are (name, value) pairs (the CLI's ``-H`` parses them)."""
     if body_file is not None:
-        try:
-            with open(body_file, encoding="utf-8") as fh:
-                body = json.load(fh)
-        except FileNotFoundError:
-            raise SourceError(f"{body_file}: no such file") from None
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise SourceError(f"{body_file}: not a JSON request body ({exc})") from None
-        if not isinstance(body, dict):
-            raise SourceError(f"{body_file}: the request body must be a JSON object")
+        body = _body_from_file(body_file)
     else:
         body = {"model": model or DEFAULT_MODEL, "input": input_text or DEFAULT_INPUT}
-    if model is not None:
-        body["model"] = model
-    if input_text is not None:
-        body["input"] = input_text
-    if instructions is not None:
-        body["instructions"] = instructions
+    overrides = {"model": model, "input": input_text, "instructions": instructions}
+    body.update({k: v for k, v in overrides.items() if v is not None})
     body.setdefault("stream", True)
     headers = {"Accept": "text/event-stream", "Content-Type": "application/json"}
-    for line in header_lines or []:
-        name, sep, value = line.partition(":")
-        if not sep or not name.strip():
-            raise SourceError(f"-H {line!r}: expected 'Name: value'")
-        headers[name.strip()] = value.strip()
+    headers.update(extra_headers)
     if api_key_env:
         key = os.environ.get(api_key_env)
         if not key:
@@ -125,7 +124,7 @@ async def run_live(
             response = await client.send(request, stream=True)
         except httpx.HTTPError as exc:
             reason = _connect_error(spec.url, exc)
-            session.finish(now(), "connect-error", reason)
+            session.finish(now(), EndReason.CONNECT_ERROR, reason)
             raise SourceError(reason) from None
         try:
             await _read(response, session, now, max_wait, grace, tick_interval, stop, spec.url)
@@ -157,88 +156,109 @@ async def _read(
     stop: asyncio.Event | None,
     url: str,
 ) -> None:
-    status = response.status_code
-    headers = dict(response.headers.multi_items())
-    if not 200 <= status < 300:
-        t_headers = now()
-        chunks: list[tuple[float, bytes]] = []
-        size = 0
-        async for chunk in response.aiter_bytes():
-            chunks.append((now(), chunk))
-            size += len(chunk)
-            if size > ERROR_BODY_LIMIT:
-                break
-        body = b"".join(c for _, c in chunks).decode("utf-8", errors="replace")
-        session.on_response(
-            status,
-            headers,
-            body=body,
-            url=url,
-            t=t_headers,
-            reason=response.reason_phrase,
-            http_version=response.http_version,
-        )
-        for t, chunk in chunks:
-            session.feed(chunk, t)
-        session.finish(now(), "eof")
+    if not 200 <= response.status_code < 300:
+        await _read_error(response, session, now, url)
         return
     session.on_response(
-        status,
-        headers,
+        response.status_code,
+        dict(response.headers.multi_items()),
         url=url,
         t=now(),
         reason=response.reason_phrase,
         http_version=response.http_version,
     )
+    reason, error = await _follow(response, session, now, max_wait, grace, tick_interval, stop)
+    session.finish(now(), reason, error)
 
-    queue: asyncio.Queue[tuple[float, bytes] | BaseException | None] = asyncio.Queue()
 
-    async def reader() -> None:
-        try:
-            async for chunk in response.aiter_bytes():
-                queue.put_nowait((now(), chunk))
-            queue.put_nowait(None)
-        except asyncio.CancelledError:
-            raise
-        except BaseException as exc:
-            queue.put_nowait(exc)
+async def _read_error(
+    response: httpx.Response, session: StreamSession, now: Callable[[], float], url: str
+) -> None:
+    """An HTTP error: its body (up to ``ERROR_BODY_LIMIT``) is the message of the http-status
+    finding, so it is read whole before the session hears of the response."""
+    t_headers = now()
+    chunks: list[tuple[float, bytes]] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        chunks.append((now(), chunk))
+        size += len(chunk)
+        if size > ERROR_BODY_LIMIT:
+            break
+    session.on_response(
+        response.status_code,
+        dict(response.headers.multi_items()),
+        body=b"".join(c for _, c in chunks).decode("utf-8", errors="replace"),
+        url=url,
+        t=t_headers,
+        reason=response.reason_phrase,
+        http_version=response.http_version,
+    )
+    for t, chunk in chunks:
+        session.feed(chunk, t)
+    session.finish(now(), EndReason.EOF)
 
-    task = asyncio.create_task(reader())
+
+Arrival = tuple[float, bytes] | BaseException | None
+"""What the reader task queues: a chunk with its arrival time, the error that ended the read, or
+None at EOF."""
+
+
+async def _pump(
+    response: httpx.Response, queue: asyncio.Queue[Arrival], now: Callable[[], float]
+) -> None:
+    try:
+        async for chunk in response.aiter_bytes():
+            queue.put_nowait((now(), chunk))
+        queue.put_nowait(None)
+    except asyncio.CancelledError:
+        raise
+    except BaseException as exc:
+        queue.put_nowait(exc)
+
+
+def _time_left(
+    session: StreamSession, last_arrival: float, t: float, grace: float, max_wait: float
+) -> tuple[float, EndReason]:
+    """Seconds before the read ends on its own, and why it then would: the grace period after the
+    terminal event, or a silence of ``max_wait``."""
+    if session.terminal_seen_at is not None:
+        return session.terminal_seen_at + grace - t, EndReason.GRACE
+    return last_arrival + max_wait - t, EndReason.MAX_WAIT
+
+
+async def _follow(
+    response: httpx.Response,
+    session: StreamSession,
+    now: Callable[[], float],
+    max_wait: float,
+    grace: float,
+    tick_interval: float,
+    stop: asyncio.Event | None,
+) -> tuple[EndReason, str | None]:
+    """Feed the session every chunk as it arrives, ticking its stall clocks while none does;
+    returns why the read ended (and the transport error, if one ended it)."""
+    queue: asyncio.Queue[Arrival] = asyncio.Queue()
+    task = asyncio.create_task(_pump(response, queue, now))
     last_arrival = now()
-    end_reason, error = "eof", None
     try:
         while True:
             if stop is not None and stop.is_set():
-                end_reason = "interrupted"
-                break
-            t = now()
-            if session.terminal_seen_at is not None:
-                remaining = session.terminal_seen_at + grace - t
-                if remaining <= 0:
-                    end_reason = "grace"
-                    break
-                wait = min(remaining, tick_interval)
-            else:
-                remaining = last_arrival + max_wait - t
-                if remaining <= 0:
-                    end_reason = "max-wait"
-                    break
-                wait = min(remaining, tick_interval)
+                return EndReason.INTERRUPTED, None
+            remaining, reason = _time_left(session, last_arrival, now(), grace, max_wait)
+            if remaining <= 0:
+                return reason, None
             try:
-                item = await asyncio.wait_for(queue.get(), timeout=wait)
+                item = await asyncio.wait_for(queue.get(), timeout=min(remaining, tick_interval))
             except TimeoutError:
                 session.tick(now())
                 continue
             if item is None:
-                break
+                return EndReason.EOF, None
             if isinstance(item, BaseException):
-                end_reason, error = "transport-error", f"{type(item).__name__}: {item}".rstrip(": ")
-                break
-            arrived, chunk = item
-            last_arrival = arrived
-            session.feed(chunk, arrived)
+                return EndReason.TRANSPORT_ERROR, f"{type(item).__name__}: {item}".rstrip(": ")
+            last_arrival, chunk = item
+            session.feed(chunk, last_arrival)
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
-    session.finish(now(), end_reason, error)

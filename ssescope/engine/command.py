@@ -1,16 +1,33 @@
 """``ssescope engine``: serve a Chat Completions backend (or the mock) as a Responses API.
 
-``cli.build_parser`` calls :func:`register`; everything heavy (uvicorn, Starlette, httpx) is
+``ssescope.cli.build_parser`` calls :func:`register`; this shell imports ``ssescope.cli.common``
+only (never the top-level CLI). Everything heavy (uvicorn, Starlette, httpx, the translator) is
 imported only when the command runs, so ``ssescope check`` stays fast to start.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from typing import Any
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Any
+
+from .. import __version__
+from ..cli.common import (
+    EXIT_OK,
+    EXIT_UNREADABLE,
+    UsageError,
+    api_key_from_env,
+    existing_file,
+    header_line,
+    http_url,
+    listen_address,
+    non_negative_seconds,
+)
+from .faults import CHAT_FAULTS, FAULTS, UnknownFault, fault_table_markdown, parse_faults
+
+if TYPE_CHECKING:
+    from ..cli.common import Subparsers
+    from .app import EngineConfig
 
 DEFAULT_LISTEN = "127.0.0.1:8788"
 
@@ -34,11 +51,7 @@ faults: chat-side ones need --mock; in mock mode a model name can carry them too
 """
 
 
-class _Usage(Exception):
-    pass
-
-
-def register(sub: Any) -> None:
+def register(sub: Subparsers) -> None:
     """Add the ``engine`` subcommand to ``ssescope``'s subparsers."""
     p = sub.add_parser(
         "engine",
@@ -50,8 +63,20 @@ def register(sub: Any) -> None:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    _add_upstream_options(p)
+    _add_translation_options(p)
+    _add_timing_options(p)
+    _add_fault_options(p)
+    p.add_argument("--quiet", "-q", action="store_true", help="log only warnings and errors")
+    p.set_defaults(func=cmd_engine)
+
+
+def _add_upstream_options(p: argparse.ArgumentParser) -> None:
+    """Where the chat server is and how to reach it, and where the engine listens."""
     src = p.add_mutually_exclusive_group()
-    src.add_argument("--upstream", metavar="URL", help="the chat server: http://host:port/v1")
+    src.add_argument(
+        "--upstream", type=http_url, metavar="URL", help="the chat server: http://host:port/v1"
+    )
     src.add_argument(
         "--mock",
         action="store_true",
@@ -59,6 +84,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument(
         "--listen",
+        type=listen_address,
         default=DEFAULT_LISTEN,
         metavar="HOST:PORT",
         help=f"where to listen (default {DEFAULT_LISTEN}; port 0 picks a free one)",
@@ -68,12 +94,22 @@ def register(sub: Any) -> None:
         "-H",
         "--upstream-header",
         dest="upstream_headers",
+        type=header_line,
         action="append",
         default=[],
         metavar="'Name: value'",
         help="extra header for upstream requests (repeatable)",
     )
-    p.add_argument("--ca-file", metavar="PEM", help="trust this CA bundle for an https upstream")
+    p.add_argument(
+        "--ca-file",
+        type=existing_file,
+        metavar="PEM",
+        help="trust this CA bundle for an https upstream",
+    )
+
+
+def _add_translation_options(p: argparse.ArgumentParser) -> None:
+    """How the chat stream becomes a Responses stream."""
     p.add_argument("--model", help="send this model upstream whatever the client asks for")
     p.add_argument(
         "--done",
@@ -100,20 +136,27 @@ def register(sub: Any) -> None:
         default="max_tokens",
         help="the chat field max_output_tokens goes to (default max_tokens)",
     )
+
+
+def _add_timing_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--heartbeat",
-        type=float,
+        type=non_negative_seconds,
         default=15.0,
         metavar="SECONDS",
         help="send a keepalive event after this much upstream silence; 0 never (default 15)",
     )
     p.add_argument(
         "--upstream-idle-timeout",
-        type=float,
+        type=non_negative_seconds,
         default=600.0,
         metavar="SECONDS",
         help="fail the response after this much upstream silence; 0 never (default 600)",
     )
+
+
+def _add_fault_options(p: argparse.ArgumentParser) -> None:
+    """Fault injection and the mock's pace."""
     p.add_argument(
         "--fault",
         dest="faults",
@@ -124,71 +167,52 @@ def register(sub: Any) -> None:
     )
     p.add_argument(
         "--mock-delay",
-        type=float,
+        type=non_negative_seconds,
         default=0.02,
         metavar="SECONDS",
         help="with --mock: time between chunks (default 0.02)",
     )
     p.add_argument("--list-faults", action="store_true", help="print the fault catalogue and exit")
     p.add_argument("--markdown", action="store_true", help="with --list-faults: as Markdown")
-    p.add_argument("--quiet", "-q", action="store_true", help="log only warnings and errors")
-    p.set_defaults(func=cmd_engine)
 
 
-def _listen(value: str) -> tuple[str, int]:
-    host, sep, port = value.rpartition(":")
-    if not sep:
-        host, port = "127.0.0.1", value
-    host = host.strip("[]") or "127.0.0.1"
-    if not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise _Usage(f"--listen {value!r}: expected HOST:PORT")
-    return host, int(port)
+def _usage(message: str) -> UsageError:
+    return UsageError(f"ssescope engine: {message}")
 
 
-def _header(line: str) -> tuple[str, str]:
-    name, sep, value = line.partition(":")
-    if not sep or not name.strip():
-        raise _Usage(f"--upstream-header {line!r}: expected 'Name: value'")
-    return name.strip(), value.strip()
-
-
-def build_config(args: argparse.Namespace) -> Any:
-    """The EngineConfig the arguments describe (raises _Usage on bad ones)."""
-    from .app import EngineConfig
-    from .faults import CHAT_FAULTS, UnknownFault, parse_faults
-    from .mock import MockOptions
-
-    if not args.upstream and not args.mock:
-        raise _Usage("give --upstream URL or --mock")
-    if args.upstream:
-        parts = urlsplit(args.upstream)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise _Usage(f"--upstream {args.upstream!r}: not an http(s) URL")
+def _faults(args: argparse.Namespace) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The faults asked for: (responses-side, chat-side); chat-side ones need the mock."""
     try:
         faults = parse_faults(args.faults)
     except UnknownFault as exc:
-        raise _Usage(str(exc)) from None
+        raise _usage(str(exc)) from None
     chat = tuple(f for f in faults if f in CHAT_FAULTS)
     if chat and not args.mock:
-        raise _Usage(f"chat-side faults need --mock: {', '.join(chat)}")
-    api_key = None
-    if args.api_key_env:
-        api_key = os.environ.get(args.api_key_env)
-        if not api_key:
-            raise _Usage(f"--api-key-env: ${args.api_key_env} is not set")
-    if args.ca_file and not os.path.isfile(args.ca_file):
-        raise _Usage(f"--ca-file {args.ca_file!r}: no such file")
-    for name, value in (
-        ("--heartbeat", args.heartbeat),
-        ("--upstream-idle-timeout", args.upstream_idle_timeout),
-        ("--mock-delay", args.mock_delay),
-    ):
-        if value < 0:
-            raise _Usage(f"{name} must not be negative")
+        raise _usage(f"chat-side faults need --mock: {', '.join(chat)}")
+    return tuple(f for f in faults if f not in CHAT_FAULTS), chat
+
+
+def _api_key(args: argparse.Namespace) -> str | None:
+    if not args.api_key_env:
+        return None
+    try:
+        return api_key_from_env(args.api_key_env)
+    except ValueError as exc:
+        raise _usage(str(exc)) from None
+
+
+def build_config(args: argparse.Namespace) -> EngineConfig:
+    """The EngineConfig the arguments describe (raises UsageError on bad ones)."""
+    from .app import EngineConfig
+    from .mock import MockOptions
+
+    if not args.upstream and not args.mock:
+        raise _usage("give --upstream URL or --mock")
+    faults, chat_faults = _faults(args)
     return EngineConfig(
         upstream=args.upstream,
-        api_key=api_key,
-        upstream_headers=dict(_header(h) for h in args.upstream_headers),
+        api_key=_api_key(args),
+        upstream_headers=dict(args.upstream_headers),
         ca_file=args.ca_file,
         model=args.model,
         done_marker=args.done,
@@ -197,8 +221,8 @@ def build_config(args: argparse.Namespace) -> Any:
         max_tokens_field=args.max_tokens_field,
         heartbeat=args.heartbeat,
         upstream_idle_timeout=args.upstream_idle_timeout,
-        faults=tuple(f for f in faults if f not in CHAT_FAULTS),
-        mock=MockOptions(delay=args.mock_delay, faults=chat) if args.mock else None,
+        faults=faults,
+        mock=MockOptions(delay=args.mock_delay, faults=chat_faults) if args.mock else None,
     )
 
 
@@ -206,16 +230,11 @@ def cmd_engine(args: argparse.Namespace) -> int:
     import asyncio
     import logging
 
-    from ..cli import EXIT_OK, EXIT_UNREADABLE, UsageError
-
     if args.list_faults:
         _print_faults(args.markdown)
         return EXIT_OK
-    try:
-        host, port = _listen(args.listen)
-        config = build_config(args)
-    except _Usage as exc:
-        raise UsageError(f"ssescope engine: {exc}") from None
+    host, port = args.listen
+    config = build_config(args)
     logging.basicConfig(
         level=logging.WARNING if args.quiet else logging.INFO,
         format="%(asctime)s %(levelname)s %(message)s",
@@ -236,7 +255,7 @@ def cmd_engine(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-async def _run(config: Any, host: str, port: int) -> None:
+async def _run(config: EngineConfig, host: str, port: int) -> None:
     from .serve import serve
 
     async with serve(config, host, port, signals=True, log_level="warning") as running:
@@ -245,8 +264,6 @@ async def _run(config: Any, host: str, port: int) -> None:
 
 
 def _banner(running: Any) -> str:
-    from .. import __version__
-
     config = running.config
     source = (
         f"the built-in mock backend ({running.base_url.removesuffix('/v1')}/mock/v1/chat/completions)"
@@ -272,8 +289,6 @@ def _banner(running: Any) -> str:
 
 
 def _print_faults(markdown: bool) -> None:
-    from .faults import FAULTS, fault_table_markdown
-
     if markdown:
         sys.stdout.write(fault_table_markdown())
         return

@@ -1,6 +1,9 @@
-"""``ssescope health``, and the health options ``ssescope check`` shares.
+"""``ssescope health``, and :func:`config_from_args`, which turns the health options every command
+shares (``ssescope.cli.common.add_health_options``) into a :class:`HealthConfig`.
 
-Kept import-light (argparse only at module level): the parser is built on every ssescope run.
+This shell imports ``ssescope.cli.common`` only (never the top-level CLI), and is kept
+import-light (the probes, httpx and rich only when a command runs): the parser is built on every
+ssescope run.
 """
 
 from __future__ import annotations
@@ -11,60 +14,15 @@ import sys
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from ..cli.common import EXIT_OK, UsageError, add_health_options
+
 if TYPE_CHECKING:
-    from .monitor import HealthConfig
+    from ..cli.common import Subparsers
+    from .monitor import HealthConfig, HealthMonitor
+    from .samples import Sample
 
-EXIT_OK, EXIT_DOWN, EXIT_USAGE = 0, 1, 2
-GPU_HELP = "local (NVML), dcgm=URL (dcgm-exporter /metrics), prometheus=URL, or cmd=COMMAND"
-
-
-def add_health_options(
-    p: argparse.ArgumentParser, *, check: bool = False, default_from: str = "SOURCE"
-) -> None:
-    """``--server`` and the GPU sources; with ``check``, ``--server`` alone means the host of the
-    URL named by ``default_from`` (SOURCE for check, URL for connect, the upstream for proxy)."""
-    g = p.add_argument_group("server and GPU health" + (" (while reading a URL)" if check else ""))
-    if check:
-        g.add_argument(
-            "--server",
-            nargs="?",
-            const="auto",
-            metavar="BASE",
-            help="poll this server's /health and /metrics while reading, and diagnose stalls "
-            f"(no value: the host of {default_from})",
-        )
-    else:
-        g.add_argument("--server", metavar="URL", help="the inference server (base URL)")
-    g.add_argument("--gpu", metavar="SPEC", help=f"GPU source: {GPU_HELP}")
-    g.add_argument(
-        "--gpu-cmd",
-        metavar="COMMAND",
-        help="same as --gpu cmd=COMMAND (e.g. 'ssh host nvidia-smi --query-gpu=… "
-        "--format=csv,noheader,nounits'; 'ssh host' alone gets a default query)",
-    )
-    g.add_argument(
-        "--prometheus", metavar="URL", help="same as --gpu prometheus=URL (dcgm series, PromQL)"
-    )
-    g.add_argument(
-        "--gpu-match",
-        default="",
-        metavar="LABELS",
-        help="PromQL label matchers for --prometheus, e.g. 'Hostname=~\"node-1|node-2\"'",
-    )
-    g.add_argument(
-        "--health-interval" if check else "--interval",
-        dest="health_interval",
-        type=float,
-        default=1.0,
-        metavar="SECONDS",
-        help="poll interval of each probe (default 1; /health with no answer within it is "
-        "'not answering')",
-    )
-    g.add_argument(
-        "--server-kind",
-        choices=("vllm", "llamacpp", "sglang", "tgi", "ollama"),
-        help="skip server detection",
-    )
+EXIT_DOWN = 1
+"""``ssescope health``: a source did not answer."""
 
 
 def config_from_args(
@@ -73,24 +31,12 @@ def config_from_args(
     """The health config the options ask for (None: no probing). Raises ValueError on misuse."""
     server = getattr(args, "server", None)
     if server is None and not (args.gpu or args.gpu_cmd or args.prometheus):
-        if args.health_interval <= 0:
-            raise ValueError("the poll interval must be positive")
         return None  # no probing: the probes (and httpx) are not even imported
     from .monitor import HealthConfig, gpu_probe
 
     if server == "auto":
-        if not source_url:
-            raise ValueError("--server without a value needs a URL SOURCE")
-        parts = urlsplit(source_url)
-        server = f"{parts.scheme}://{parts.netloc}"
-    gpus = [x for x in (args.gpu, args.gpu_cmd and f"cmd={args.gpu_cmd}") if x]
-    if args.prometheus:
-        gpus.append(f"prometheus={args.prometheus}")
-    if len(gpus) > 1:
-        raise ValueError("give one GPU source (--gpu, --gpu-cmd or --prometheus)")
-    if args.health_interval <= 0:
-        raise ValueError("the poll interval must be positive")
-    gpu = gpus[0] if gpus else None
+        server = _host_of(source_url)
+    gpu = _gpu_source(args)
     if gpu is not None:
         gpu_probe(gpu)  # validates the spec (cheap: no I/O until polled)
     if server is None and gpu is None:
@@ -104,7 +50,25 @@ def config_from_args(
     )
 
 
-def register(sub: Any) -> None:
+def _host_of(source_url: str | None) -> str:
+    """``--server`` without a value: the scheme and host of the URL being read."""
+    if not source_url:
+        raise ValueError("--server without a value needs a URL SOURCE")
+    parts = urlsplit(source_url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _gpu_source(args: argparse.Namespace) -> str | None:
+    """The one GPU source spec of ``--gpu``, ``--gpu-cmd`` or ``--prometheus`` (None: none)."""
+    gpus = [x for x in (args.gpu, args.gpu_cmd and f"cmd={args.gpu_cmd}") if x]
+    if args.prometheus:
+        gpus.append(f"prometheus={args.prometheus}")
+    if len(gpus) > 1:
+        raise ValueError("give one GPU source (--gpu, --gpu-cmd or --prometheus)")
+    return gpus[0] if gpus else None
+
+
+def register(sub: Subparsers) -> None:
     """Add ``ssescope health`` to the CLI's subparsers."""
     p = sub.add_parser(
         "health",
@@ -129,11 +93,9 @@ def cmd_health(args: argparse.Namespace) -> int:
     try:
         config = config_from_args(args)
     except ValueError as exc:
-        print(f"ssescope health: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        raise UsageError(f"ssescope health: {exc}") from None
     if config is None:
-        print("ssescope health: give --server URL and/or a GPU source (--gpu …)", file=sys.stderr)
-        return EXIT_USAGE
+        raise UsageError("ssescope health: give --server URL and/or a GPU source (--gpu …)")
     if args.watch:
         return asyncio.run(_watch(config, args))
     return asyncio.run(_once(config, args))
@@ -175,25 +137,12 @@ async def _watch(config: HealthConfig, args: argparse.Namespace) -> int:
     from .monitor import HealthMonitor
 
     monitor = HealthMonitor.from_config(config)
-    probes = max(1, len(monitor.probes))
-    seen = [0]
-
-    def count(sample: Any) -> None:
-        seen[0] += 1
-        if args.json:
-            sys.stdout.write(json.dumps(sample.to_dict(raw=args.raw), ensure_ascii=False) + "\n")
-            sys.stdout.flush()
-
-    monitor.add_listener(count)
-
-    def more(done: int) -> bool:
-        return not args.count or done < args.count * probes
-
+    polls = _PollCounter(args, probes=max(1, len(monitor.probes)))
+    monitor.add_listener(polls.on_sample)
     if args.json:
         async with monitor:
-            while more(seen[0]):
-                n = seen[0]
-                await monitor.wait_for(lambda _h, n=n: seen[0] > n, 3600)
+            while polls.more():
+                await polls.next_sample(monitor)
         return EXIT_OK
 
     from rich.console import Console
@@ -204,8 +153,31 @@ async def _watch(config: HealthConfig, args: argparse.Namespace) -> int:
     console = Console(highlight=False)
     async with monitor:
         with Live(snapshot(monitor.history), console=console, auto_refresh=False) as live:
-            while more(seen[0]):
-                n = seen[0]
-                await monitor.wait_for(lambda _h, n=n: seen[0] > n, 3600)
+            while polls.more():
+                await polls.next_sample(monitor)
                 live.update(snapshot(monitor.history), refresh=True)
     return EXIT_OK
+
+
+class _PollCounter:
+    """Counts the samples of ``--watch`` (printing them with ``--json``) against ``--count``."""
+
+    def __init__(self, args: argparse.Namespace, probes: int) -> None:
+        self.args = args
+        self.probes = probes
+        self.seen = 0
+
+    def on_sample(self, sample: Sample) -> None:
+        self.seen += 1
+        if self.args.json:
+            sys.stdout.write(
+                json.dumps(sample.to_dict(raw=self.args.raw), ensure_ascii=False) + "\n"
+            )
+            sys.stdout.flush()
+
+    def more(self) -> bool:
+        return not self.args.count or self.seen < self.args.count * self.probes
+
+    async def next_sample(self, monitor: HealthMonitor) -> None:
+        seen = self.seen
+        await monitor.wait_for(lambda _history: self.seen > seen, 3600)

@@ -1,10 +1,15 @@
 """``ssescope proxy``: sit between Codex (or any client) and the server, forward every byte as it
 arrives, record and judge every exchange live.
 
-``cli.build_parser`` calls :func:`register`; uvicorn and the proxy itself are imported only when
-the command runs, so ``ssescope check`` stays fast to start. Without ``--headless`` the command
-opens the terminal UI (``ssescope.tui.proxy_view.run_proxy_tui``, imported lazily: Textual is
-loaded only when it is needed).
+``ssescope.cli.build_parser`` calls :func:`register`; this shell imports ``ssescope.cli.common``
+only (never the top-level CLI). uvicorn and the proxy itself are imported only when the command
+runs, so ``ssescope check`` stays fast to start.
+
+Without ``--headless`` the command opens the terminal UI, but the proxy layer knows no TUI: the
+top-level CLI hands :func:`register` the TUI's runner (``open_ui``, a function of the
+:class:`~ssescope.proxy.config.ProxyConfig`), and the proxy command calls it. The TUI opens the
+proxy, never the other way, which keeps Textual out of every headless proxy and out of the
+proxy's imports.
 """
 
 from __future__ import annotations
@@ -15,11 +20,30 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .config import DEFAULT_LISTEN
+from .. import __version__
+from ..cli.common import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    EXIT_UNREADABLE,
+    UsageError,
+    add_health_options,
+    add_judge_options,
+    check_options,
+    existing_file,
+    http_url,
+    listen_address,
+    positive_seconds,
+)
+from ..core.ends import EndReason
+from ..health.command import config_from_args
+from .config import DEFAULT_LISTEN, ProxyConfig, default_record_dir
 
 if TYPE_CHECKING:
-    from .config import ProxyConfig
+    from ..cli.common import Subparsers
     from .hub import Exchange, ExchangeHub
+
+OpenUI = Callable[[ProxyConfig], int]
+"""Runs the interactive proxy (the TUI) until it quits; returns the exit status."""
 
 _EPILOG = """\
 examples:
@@ -38,8 +62,9 @@ Headless exit status: 0 when no judged stream had an error-severity finding, 1 o
 """
 
 
-def register(sub: Any, add_judge: Callable[[argparse.ArgumentParser], None]) -> None:
-    """Add the ``proxy`` subcommand to ``ssescope``'s subparsers."""
+def register(sub: Subparsers, *, open_ui: OpenUI) -> None:
+    """Add the ``proxy`` subcommand to ``ssescope``'s subparsers; ``open_ui`` runs it without
+    ``--headless``."""
     p = sub.add_parser(
         "proxy",
         help="a recording, judging reverse proxy between Codex (or any client) and the server",
@@ -49,18 +74,51 @@ def register(sub: Any, add_judge: Callable[[argparse.ArgumentParser], None]) -> 
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    _add_forwarding_options(p)
+    _add_output_options(p)
+    p.add_argument(
+        "--translate",
+        action="store_true",
+        help="the upstream speaks Chat Completions: answer Responses requests through the "
+        "bundled engine (both streams are recorded)",
+    )
+    add_judge_options(p)
+    add_health_options(p, check=True, default_from="--upstream")
+    p.add_argument(
+        "--ca-file",
+        type=existing_file,
+        metavar="PEM",
+        help="trust this CA bundle for an https upstream",
+    )
+    p.add_argument(
+        "--connect-timeout",
+        type=positive_seconds,
+        default=10.0,
+        metavar="SECONDS",
+        help="give up connecting to the upstream after this long (502/504; default 10)",
+    )
+    p.set_defaults(func=cmd_proxy, open_ui=open_ui)
+
+
+def _add_forwarding_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--upstream",
         required=True,
+        type=http_url,
         metavar="URL",
         help="the server's base URL: http://host:port/v1",
     )
     p.add_argument(
         "--listen",
+        type=listen_address,
         default=DEFAULT_LISTEN,
         metavar="HOST:PORT",
         help=f"where to listen (default {DEFAULT_LISTEN}; port 0 picks a free one)",
     )
+
+
+def _add_output_options(p: argparse.ArgumentParser) -> None:
+    """Where exchanges are recorded and how they are shown."""
     rec = p.add_mutually_exclusive_group()
     rec.add_argument(
         "--record-dir",
@@ -77,82 +135,29 @@ def register(sub: Any, add_judge: Callable[[argparse.ArgumentParser], None]) -> 
     p.add_argument(
         "--json", action="store_true", help="with --headless: one JSON object per exchange"
     )
-    p.add_argument(
-        "--translate",
-        action="store_true",
-        help="the upstream speaks Chat Completions: answer Responses requests through the "
-        "bundled engine (both streams are recorded)",
-    )
-    add_judge(p)
-    from ..health.command import add_health_options
-
-    add_health_options(p, check=True, default_from="--upstream")
-    p.add_argument("--ca-file", metavar="PEM", help="trust this CA bundle for an https upstream")
-    p.add_argument(
-        "--connect-timeout",
-        type=float,
-        default=10.0,
-        metavar="SECONDS",
-        help="give up connecting to the upstream after this long (502/504; default 10)",
-    )
-    p.set_defaults(func=cmd_proxy)
 
 
-class _Usage(Exception):
-    pass
-
-
-def _listen(value: str) -> tuple[str, int]:
-    host, sep, port = value.rpartition(":")
-    if not sep:
-        host, port = "127.0.0.1", value
-    host = host.strip("[]") or "127.0.0.1"
-    if not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise _Usage(f"--listen {value!r}: expected HOST:PORT")
-    return host, int(port)
+def _usage(message: str) -> UsageError:
+    return UsageError(f"ssescope proxy: {message}")
 
 
 def build_config(args: argparse.Namespace) -> ProxyConfig:
-    """The ProxyConfig the arguments describe (raises _Usage on bad ones)."""
-    import os
-
-    from ..core.checker import CheckOptions
-    from .config import ProxyConfig, default_record_dir
-
-    host, port = _listen(args.listen)
-    if args.stall_warn <= 0:
-        raise _Usage("--stall-warn must be positive")
-    if args.codex_idle_timeout <= 0:
-        raise _Usage("--codex-idle-timeout must be positive")
-    if args.connect_timeout <= 0:
-        raise _Usage("--connect-timeout must be positive")
-    if args.ca_file and not os.path.isfile(args.ca_file):
-        raise _Usage(f"--ca-file {args.ca_file!r}: no such file")
+    """The ProxyConfig the arguments describe (raises UsageError on bad ones)."""
     if args.json and not args.headless:
-        raise _Usage("--json needs --headless")
-    record_dir = None if args.no_record else (args.record_dir or default_record_dir())
-    from ..health.command import config_from_args
-
+        raise _usage("--json needs --headless")
+    host, port = args.listen
     try:
         health = config_from_args(args, args.upstream)
-    except ValueError as exc:
-        raise _Usage(str(exc)) from None
-    try:
         return ProxyConfig(
             upstream=args.upstream,
             host=host,
             port=port,
-            record_dir=record_dir,
+            record_dir=None if args.no_record else (args.record_dir or default_record_dir()),
             redact=not args.no_redact,
             translate=args.translate,
             headless=args.headless,
             json=args.json,
-            options=CheckOptions(
-                profile=args.profile,
-                stall_warn=args.stall_warn,
-                codex_idle_timeout=args.codex_idle_timeout,
-                keep_per_rule=5000 if not args.headless else 200,
-            ),
+            options=check_options(args, keep_per_rule=5000 if not args.headless else 200),
             connect_timeout=args.connect_timeout,
             ca_file=args.ca_file,
             keep_chunks=not args.headless,
@@ -160,20 +165,14 @@ def build_config(args: argparse.Namespace) -> ProxyConfig:
             health=health,
         )
     except ValueError as exc:
-        raise _Usage(str(exc)) from None
+        raise _usage(str(exc)) from None
 
 
 def cmd_proxy(args: argparse.Namespace) -> int:
-    from ..cli import UsageError
-
-    try:
-        config = build_config(args)
-    except _Usage as exc:
-        raise UsageError(f"ssescope proxy: {exc}") from None
+    config = build_config(args)
     if not config.headless:
-        from ..tui.proxy_view import run_proxy_tui
-
-        return int(run_proxy_tui(config) or 0)
+        open_ui: OpenUI = args.open_ui
+        return open_ui(config)
     return run_headless(config)
 
 
@@ -185,7 +184,6 @@ def run_headless(config: ProxyConfig, *, out: Any = None, err: Any = None) -> in
     status (1 if any judged stream had an error finding)."""
     import asyncio
 
-    from ..cli import EXIT_FINDINGS, EXIT_OK, EXIT_UNREADABLE
     from .hub import ExchangeHub
 
     out = out or sys.stdout
@@ -227,8 +225,6 @@ async def _serve(config: ProxyConfig, hub: ExchangeHub, err: Any) -> None:
 
 
 def banner(config: ProxyConfig, url: str) -> str:
-    from .. import __version__
-
     where = f"recording to {config.record_dir}" if config.record_dir else "not recording"
     mode = " (translating Chat Completions through the bundled engine)" if config.translate else ""
     return "\n".join(
@@ -292,7 +288,7 @@ def format_line(exchange: Exchange) -> str:
         parts.append(f"{exchange.events} events")
     else:
         parts.append(f"{exchange.bytes} B")
-    if exchange.end_reason not in (None, "eof"):
+    if exchange.end_reason not in (None, EndReason.EOF):
         parts.append(f"[{exchange.end_reason}{': ' + exchange.error if exchange.error else ''}]")
     line = " ".join(parts)
     if exchange.run is not None:

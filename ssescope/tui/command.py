@@ -1,6 +1,8 @@
-"""`ssescope connect` and `ssescope open`: the command-line side of the debugger.
+"""``ssescope connect``, ``ssescope open`` and ``ssescope demo``: the command-line side of the
+debugger, and the interactive ``ssescope proxy`` (:func:`open_proxy`).
 
-Textual is imported only when a command runs, so `ssescope check` never pays for it.
+This shell imports ``ssescope.cli.common`` only (never the top-level CLI). Textual is imported
+only when a command runs, so ``ssescope check`` never pays for it.
 """
 
 from __future__ import annotations
@@ -8,12 +10,30 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from platformdirs import user_data_dir
 
-from ..core.capture import SourceError
-from ..core.checker import CheckOptions
+from ..cli.common import (
+    add_health_options,
+    add_judge_options,
+    add_request_options,
+    api_key_from_env,
+    check_options,
+    http_url,
+    non_negative_seconds,
+)
+from ..core.capture import SourceError, open_source
+from ..engine.faults import parse_faults
+from ..health.command import config_from_args
+
+if TYPE_CHECKING:
+    from ..cli.common import Subparsers
+    from ..proxy.config import ProxyConfig
+    from .app import AppConfig
+
+DEMO_SCENARIOS = ["text", "reasoning", "tool", "parallel", "refusal", "length"]
 
 
 def default_record_path(url: str) -> str:
@@ -23,7 +43,18 @@ def default_record_path(url: str) -> str:
     return str(Path(user_data_dir("ssescope")) / "captures" / f"{stamp}-{host}.jsonl")
 
 
-def register(sub: argparse._SubParsersAction, add_request: object, add_judge: object) -> None:  # type: ignore[type-arg]
+def register(sub: Subparsers) -> None:
+    """Add ``connect``, ``open`` and ``demo`` to ``ssescope``'s subparsers."""
+    _register_connect(sub)
+    _register_open(sub)
+    _register_demo(sub)
+
+
+def _add_export_dir(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--export-dir", default=".", metavar="DIR", help="where `e` writes exports")
+
+
+def _register_connect(sub: Subparsers) -> None:
     connect = sub.add_parser(
         "connect",
         help="debug a live stream in the terminal UI",
@@ -34,12 +65,13 @@ def register(sub: argparse._SubParsersAction, add_request: object, add_judge: ob
     )
     connect.add_argument(
         "--via-engine",
+        type=http_url,
         metavar="UPSTREAM",
         help="a Chat Completions server (http://host:port/v1): run the bundled engine "
         "in-process in front of it and debug the translated stream (u: raw chunks)",
     )
-    add_judge(connect)  # type: ignore[operator]
-    add_request(connect)  # type: ignore[operator]
+    add_judge_options(connect)
+    add_request_options(connect)
     rec = connect.add_mutually_exclusive_group()
     rec.add_argument(
         "--record", metavar="FILE", help="capture file (default: in the user data directory)"
@@ -48,32 +80,32 @@ def register(sub: argparse._SubParsersAction, add_request: object, add_judge: ob
     connect.add_argument("--no-redact", action="store_true", help="keep secrets in the capture")
     connect.add_argument(
         "--grace",
-        type=float,
+        type=non_negative_seconds,
         default=2.0,
         metavar="SECONDS",
         help="keep reading this long after the terminal event (default 2)",
     )
-    connect.add_argument(
-        "--export-dir", default=".", metavar="DIR", help="where `e` writes exports"
-    )
-    from ..health.command import add_health_options
-
+    _add_export_dir(connect)
     add_health_options(connect, check=True, default_from="URL")
     connect.set_defaults(func=cmd_connect)
 
+
+def _register_open(sub: Subparsers) -> None:
     open_ = sub.add_parser(
         "open",
         help="open a capture, raw SSE or JSON-lines file in the terminal UI",
         description="Browse a recorded stream; replay it with the original timing.",
     )
     open_.add_argument("path", metavar="FILE")
-    add_judge(open_)  # type: ignore[operator]
+    add_judge_options(open_)
     open_.add_argument(
         "--replay", action="store_true", help="start replaying with the original timing"
     )
-    open_.add_argument("--export-dir", default=".", metavar="DIR", help="where `e` writes exports")
+    _add_export_dir(open_)
     open_.set_defaults(func=cmd_open)
 
+
+def _register_demo(sub: Subparsers) -> None:
     demo = sub.add_parser(
         "demo",
         help="everything on an embedded mock server: no network, no GPU",
@@ -83,7 +115,7 @@ def register(sub: argparse._SubParsersAction, add_request: object, add_judge: ob
     demo.add_argument(
         "--scenario",
         default="text",
-        choices=["text", "reasoning", "tool", "parallel", "refusal", "length"],
+        choices=DEMO_SCENARIOS,
         help="what the mock answers first (default text)",
     )
     demo.add_argument(
@@ -95,61 +127,58 @@ def register(sub: argparse._SubParsersAction, add_request: object, add_judge: ob
     )
     demo.add_argument(
         "--delay",
-        type=float,
+        type=non_negative_seconds,
         default=0.03,
         metavar="SECONDS",
         help="the mock's time between tokens (default 0.03)",
     )
-    add_judge(demo)  # type: ignore[operator]
+    add_judge_options(demo)
     demo.add_argument("--record", metavar="FILE", help="also record the sessions to this capture")
-    demo.add_argument("--export-dir", default=".", metavar="DIR", help="where `e` writes exports")
+    _add_export_dir(demo)
     demo.set_defaults(func=cmd_demo)
 
 
-def _options(args: argparse.Namespace) -> CheckOptions:
-    return CheckOptions(
-        profile=args.profile,
-        stall_warn=args.stall_warn,
-        codex_idle_timeout=args.codex_idle_timeout,
-        keep_per_rule=None,
-    )
+def _run_app(config: AppConfig) -> int:
+    from .app import SseScopeApp  # Textual: only when a command opens the UI
+
+    SseScopeApp(config).run()
+    return 0
+
+
+def _upstream_key(args: argparse.Namespace) -> str | None:
+    """With --via-engine the key is the upstream's: the engine sends it, not us."""
+    if args.via_engine is None or not args.api_key_env:
+        return None
+    try:
+        return api_key_from_env(args.api_key_env)
+    except ValueError as exc:
+        raise SourceError(str(exc)) from None
 
 
 def cmd_connect(args: argparse.Namespace) -> int:
-    from ..core.live import build_request
-    from .app import AppConfig, SseScopeApp
+    from ..core.live import build_request  # httpx: only when a command reads a URL
+    from .app import AppConfig
 
     via = args.via_engine
     if (args.url is None) == (via is None):
         raise SourceError("ssescope connect: give a URL, or --via-engine UPSTREAM (not both)")
-    upstream_key = None
-    if via is not None:
-        if not via.startswith(("http://", "https://")):
-            raise SourceError(f"--via-engine {via}: not an http(s) URL")
-        if args.api_key_env:  # the key is the upstream's: the engine sends it, not us
-            import os
-
-            upstream_key = os.environ.get(args.api_key_env)
-            if not upstream_key:
-                raise SourceError(f"--api-key-env {args.api_key_env}: the variable is not set")
+    upstream_key = _upstream_key(args)
     spec = build_request(
         args.url or "http://127.0.0.1:1/v1",  # --via-engine: the engine's address, once it runs
         body_file=args.body,
         model=args.model,
         input_text=args.input_text,
         instructions=args.instructions,
-        header_lines=args.headers,
+        extra_headers=args.headers,
         api_key_env=None if via else args.api_key_env,
     )
-    from ..health.command import config_from_args
-
     try:
         health = config_from_args(args, via or spec.url)
     except ValueError as exc:
         raise SourceError(str(exc)) from None
     record = None if args.no_record else (args.record or default_record_path(via or spec.url))
     config = AppConfig(
-        _options(args),
+        check_options(args, keep_per_rule=None),
         "connect",
         spec=spec,
         record=record,
@@ -160,13 +189,11 @@ def cmd_connect(args: argparse.Namespace) -> int:
         via_engine=via,
         upstream_api_key=upstream_key,
     )
-    SseScopeApp(config).run()
-    return 0
+    return _run_app(config)
 
 
 def cmd_open(args: argparse.Namespace) -> int:
-    from ..core.capture import open_source
-    from .app import AppConfig, SseScopeApp
+    from .app import AppConfig
 
     src = open_source(args.path)  # a bad file fails here, with a one-line message, before the UI
     if src.format in ("jsonl-chat", "sse-chat"):
@@ -175,22 +202,24 @@ def cmd_open(args: argparse.Namespace) -> int:
             "(ssescope engine translates them)"
         )
     config = AppConfig(
-        _options(args), "open", path=args.path, export_dir=args.export_dir, replay=args.replay
+        check_options(args, keep_per_rule=None),
+        "open",
+        path=args.path,
+        export_dir=args.export_dir,
+        replay=args.replay,
     )
-    SseScopeApp(config).run()
-    return 0
+    return _run_app(config)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from ..engine.faults import parse_faults
-    from .app import AppConfig, SseScopeApp
+    from .app import AppConfig
 
     try:
         faults = parse_faults(args.fault)
     except ValueError as exc:
         raise SourceError(str(exc)) from None
     config = AppConfig(
-        _options(args),
+        check_options(args, keep_per_rule=None),
         "demo",
         record=args.record,
         export_dir=args.export_dir,
@@ -198,5 +227,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
         demo_faults=faults,
         demo_delay=args.delay,
     )
-    SseScopeApp(config).run()
-    return 0
+    return _run_app(config)
+
+
+def open_proxy(config: ProxyConfig) -> int:
+    """The interactive ``ssescope proxy``: the TUI serves the proxy and shows its exchanges.
+
+    Handed to ``ssescope.proxy.command.register`` by the top-level CLI, so that the TUI opens the
+    proxy and the proxy layer never imports the TUI."""
+    from .proxy_view import run_proxy_tui  # Textual: only when the UI opens
+
+    return int(run_proxy_tui(config) or 0)

@@ -11,7 +11,7 @@ What it does:
   interpreter: an SSE server that streams a Responses stream of N ``output_text.delta`` events
   as fast as the socket takes them, and a fake vLLM ``/health`` + ``/metrics`` whose exposition
   is vLLM-sized (every documented family, histograms with their buckets, two models);
-* runs ``ssescope.core.check.check_url`` (the real live path: httpx, framing, checker, timing,
+* runs ``ssescope.cli.check.check_url`` (the real live path: httpx, framing, checker, timing,
   Codex model) against the stream in three modes, interleaved, ``--repeat`` times each:
 
   - **off**: no probes;
@@ -216,7 +216,7 @@ def start(kind: str, events: int) -> tuple[subprocess.Popen[str], int]:
 def run_once(
     sse_port: int, metrics_port: int, interval: float | None
 ) -> tuple[float, float, int, int]:
-    from ssescope.core.check import check_url
+    from ssescope.cli.check import check_url
     from ssescope.core.checker import CheckOptions
     from ssescope.core.live import build_request
     from ssescope.health.monitor import HealthConfig

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from ssescope.cli import main
+from ssescope.cli.check import check_file, check_url
 from ssescope.core.capture import open_source
-from ssescope.core.check import check_file, check_url
 from ssescope.core.checker import CheckOptions
 from ssescope.core.live import build_request
 from ssescope.health.command import config_from_args

@@ -1,0 +1,286 @@
+"""``ssescope check`` and ``ssescope rules``: the headless judge (for scripts and CI) and its
+catalogue.
+
+Here the core's judgement meets the health layer: :func:`check_file` and :func:`check_url` hand
+the core's ``check_source``/``check_url`` the health layer's rider (``ssescope.health.rider``), so
+results carry the stall diagnosis and the server/GPU samples while the core knows neither. The
+judging and reporting modules are imported when the command runs: the parser is built on every
+``ssescope`` run, and a file check must not pay for httpx or the probes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import TYPE_CHECKING, Any
+
+from ..core import check as core_check
+from ..core.rules import PROFILE_HELP, PROFILES, RULES, catalogue_markdown
+from ..health.command import config_from_args
+from .common import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    UsageError,
+    add_health_options,
+    add_judge_options,
+    add_request_options,
+    check_options,
+    non_negative_seconds,
+    positive_seconds,
+)
+
+if TYPE_CHECKING:
+    from ..core.checker import CheckOptions
+    from ..core.live import RequestSpec
+    from ..health.monitor import HealthConfig
+    from .common import Subparsers
+
+
+def register(sub: Subparsers) -> None:
+    """Add ``check`` and ``rules`` to ``ssescope``'s subparsers."""
+    check = sub.add_parser(
+        "check",
+        help="judge a stream headless (for scripts and CI)",
+        description="Judge a Responses stream from a file (capture, raw SSE, JSON lines) "
+        "or a live URL. Exit 0: no error finding; 1: errors; 2: unreadable source.",
+    )
+    check.add_argument(
+        "source", metavar="SOURCE", help="a file, or an http(s) URL to POST a Responses request to"
+    )
+    add_judge_options(check)
+    _add_output_options(check)
+    _add_live_options(check)
+    add_request_options(check)
+    add_health_options(check, check=True)
+    check.set_defaults(func=cmd_check)
+
+    rules = sub.add_parser("rules", help="print the rule catalogue")
+    rules.add_argument("--profile", choices=PROFILES, help="only the severities of this profile")
+    fmt = rules.add_mutually_exclusive_group()
+    fmt.add_argument("--markdown", action="store_true", help="a Markdown document")
+    fmt.add_argument("--json", action="store_true", help="JSON")
+    rules.set_defaults(func=cmd_rules)
+
+
+def _add_output_options(check: argparse.ArgumentParser) -> None:
+    check.add_argument(
+        "--json", action="store_true", help="print one JSON document instead of the report"
+    )
+    check.add_argument(
+        "--verbose", "-v", action="store_true", help="list every kept finding per rule"
+    )
+    check.add_argument(
+        "--max-findings",
+        type=int,
+        default=200,
+        metavar="N",
+        help="keep at most N findings per rule (counts stay exact; default 200)",
+    )
+
+
+def _add_live_options(check: argparse.ArgumentParser) -> None:
+    live = check.add_argument_group("live reading")
+    live.add_argument(
+        "--max-wait",
+        type=positive_seconds,
+        default=60.0,
+        metavar="SECONDS",
+        help="longest silence to wait before ending the read as a stall (default 60)",
+    )
+    live.add_argument(
+        "--grace",
+        type=non_negative_seconds,
+        default=2.0,
+        metavar="SECONDS",
+        help="keep reading this long after the terminal event (default 2)",
+    )
+    live.add_argument("--record", metavar="FILE", help="write a capture of the live stream")
+    live.add_argument(
+        "--no-redact", action="store_true", help="keep Authorization/api-key headers in the capture"
+    )
+
+
+# -- check: the core's judgement with the health layer riding along --------------------------------
+
+
+def check_file(path: str, options: CheckOptions) -> list[dict[str, Any]]:
+    """Judge every response in a file; a capture's recorded samples are replayed into the
+    diagnosis."""
+    from ..health.rider import HealthRider  # the samples and diagnosis: only when a check runs
+
+    return core_check.check_file(path, options, HealthRider())
+
+
+def check_url(
+    spec: RequestSpec,
+    options: CheckOptions,
+    *,
+    record: str | None = None,
+    redact: bool = True,
+    max_wait: float = 60.0,
+    grace: float = 2.0,
+    health: HealthConfig | None = None,
+) -> dict[str, Any]:
+    """Read a live stream; with ``health``, probe the server/GPUs while reading (samples go into
+    the result, the capture and the diagnosis)."""
+    from ..health.rider import HealthRider  # the samples and diagnosis: only when a check runs
+
+    return core_check.check_url(
+        spec,
+        options,
+        record=record,
+        redact=redact,
+        max_wait=max_wait,
+        grace=grace,
+        rider=HealthRider(health),
+    )
+
+
+def _health_config(args: argparse.Namespace, url: str | None) -> HealthConfig | None:
+    try:
+        health = config_from_args(args, url)
+    except ValueError as exc:
+        raise UsageError(f"ssescope check: {exc}") from None
+    if health is not None and url is None:
+        raise UsageError(
+            "ssescope check: --server and GPU sources apply to URLs only "
+            "(a capture replays the samples it recorded)"
+        )
+    return health
+
+
+def _check_live(
+    args: argparse.Namespace, options: CheckOptions, health: HealthConfig | None
+) -> dict[str, Any]:
+    from ..core.live import build_request  # httpx: only for URLs
+
+    spec = build_request(
+        args.source,
+        body_file=args.body,
+        model=args.model,
+        input_text=args.input_text,
+        instructions=args.instructions,
+        extra_headers=args.headers,
+        api_key_env=args.api_key_env,
+    )
+    return check_url(
+        spec,
+        options,
+        record=args.record,
+        redact=not args.no_redact,
+        max_wait=args.max_wait,
+        grace=args.grace,
+        health=health,
+    )
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    options = check_options(args, keep_per_rule=max(1, args.max_findings))
+    is_url = args.source.startswith(("http://", "https://"))
+    health = _health_config(args, args.source if is_url else None)
+    if is_url:
+        results = [_check_live(args, options, health)]
+    elif args.record:
+        raise UsageError("ssescope check: --record applies to URLs only")
+    else:
+        results = check_file(args.source, options)
+    if args.json:
+        doc = results[0] if len(results) == 1 else merge_results(results)
+        # Pretty for a person; compact (the C encoder, several times faster) for a pipe.
+        indent = 2 if sys.stdout.isatty() else None
+        sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=indent) + "\n")
+    else:
+        _print_reports(results, verbose=args.verbose)
+    has_errors = any(r["summary"]["errors"] for r in results)
+    return EXIT_FINDINGS if has_errors else EXIT_OK
+
+
+def _print_reports(results: list[dict[str, Any]], *, verbose: bool) -> None:
+    from rich.console import Console  # rich only for a person: --json pipes skip it
+
+    from ..health.render import print_check_health
+    from ..report import print_report
+
+    console = Console(highlight=False)
+    for i, result in enumerate(results):
+        if i:
+            console.rule()
+        print_report(console, result, verbose=verbose)
+        print_check_health(console, result)
+
+
+def merge_results(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """Several responses in one file: one document, findings tagged with their stream."""
+    last = results[-1]
+    findings = [{**f, "stream": r["stream"]} for r in results for f in r["findings"]]
+    counts: dict[str, int] = {}
+    for r in results:
+        for k, v in r["finding_counts"].items():
+            counts[k] = counts.get(k, 0) + v
+    return {
+        "source": last["source"],
+        "format": last["format"],
+        "profile": last["profile"],
+        "events": sum(r["events"] for r in results),
+        "findings": findings,
+        "finding_counts": counts,
+        "summary": {k: sum(r["summary"][k] for r in results) for k in last["summary"]},
+        "timing": last["timing"],
+        "codex": last["codex"],
+        "response": last["response"],
+        "warnings": last["warnings"],
+        "diagnosis": last.get("diagnosis"),
+        "streams": results,
+    }
+
+
+# -- rules -----------------------------------------------------------------------------------------
+
+SEVERITY_MARKUP = {
+    "error": "[red]error[/]",
+    "warning": "[yellow]warning[/]",
+    "info": "[cyan]info[/]",
+    None: "[dim]off[/]",
+}
+
+
+def cmd_rules(args: argparse.Namespace) -> int:
+    if args.markdown:
+        sys.stdout.write(catalogue_markdown())
+    elif args.json:
+        doc = [
+            {
+                "id": r.id,
+                "group": r.group,
+                "title": r.title,
+                "why": r.why,
+                "severity": dict(zip(PROFILES, r.severity, strict=True)),
+            }
+            for r in RULES.values()
+        ]
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+    else:
+        _print_rule_table([args.profile] if args.profile else list(PROFILES))
+    return EXIT_OK
+
+
+def _print_rule_table(profiles: list[str]) -> None:
+    from rich.console import Console  # rich only for a person: --json/--markdown skip it
+    from rich.table import Table
+
+    table = Table(title="ssescope rules", show_lines=False, expand=True)
+    table.add_column("rule", style="bold", no_wrap=True)
+    for p in profiles:
+        table.add_column(p, no_wrap=True)
+    table.add_column("why it matters", ratio=1)
+    for r in RULES.values():
+        table.add_row(
+            r.id,
+            *(SEVERITY_MARKUP[r.severity_in(p)] for p in profiles),
+            f"[bold]{r.title}.[/] {r.why}",
+        )
+    console = Console()
+    console.print(table)
+    for p in profiles:
+        console.print(f"[bold]{p}[/]: {PROFILE_HELP[p]}")
