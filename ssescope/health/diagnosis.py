@@ -296,6 +296,14 @@ def _mean(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
+@dataclass(frozen=True)
+class Finding:
+    """What a rule found: the sentence, and the evidence it cites (None values are left out)."""
+
+    sentence: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
 @dataclass
 class Facts:
     """Everything a rule may read: the stream at ``now`` and the readings of the stall window."""
@@ -344,14 +352,6 @@ class Facts:
             if self.gpu.power_w is not None:
                 evidence.setdefault("gpu_power_w", round(self.gpu.power_w, 1))
         return Diagnosis(rule_id, finding.sentence, evidence, t=self.now)
-
-
-@dataclass(frozen=True)
-class Finding:
-    """What a rule found: the sentence, and the evidence it cites (None values are left out)."""
-
-    sentence: str
-    evidence: dict[str, Any] = field(default_factory=dict)
 
 
 def _numbers(s: ServerSample) -> dict[str, Any]:
