@@ -84,9 +84,7 @@ async def fetch(client: httpx.AsyncClient, url: str, path: str, timeout: float) 
         async with asyncio.timeout(timeout):
             r = await client.get(url, timeout=timeout)
             body = r.text
-    except TimeoutError:
-        return Fetch(path, "not-answering", detail=f"no answer within {timeout:g} s")
-    except httpx.TimeoutException:
+    except (TimeoutError, httpx.TimeoutException):
         return Fetch(path, "not-answering", detail=f"no answer within {timeout:g} s")
     except httpx.ConnectError as exc:
         refused = "refused" in str(exc).lower() or _caused_by(exc, ConnectionRefusedError)
