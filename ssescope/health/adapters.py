@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from .metrics import MetricSet
-from .samples import OllamaModel, ServerSample, Slot
+from .samples import HealthState, OllamaModel, ServerSample, Slot
 
 KINDS = ("vllm", "llamacpp", "sglang", "tgi", "ollama")
 
@@ -27,45 +29,143 @@ LLAMA_TOKENS = ("llamacpp:tokens_predicted_total",)
 SGLANG_PREFIXES = ("sglang:", "sglang_")
 
 
-WANTED: dict[str, tuple[str, ...]] = {
-    "vllm": (
-        "vllm:num_requests_running",
-        "vllm:num_requests_waiting",
-        *VLLM_KV,
-        "vllm:num_preemptions_total",
-        *VLLM_HEARTBEAT,
-        *VLLM_TOKENS,
-    ),
-    "llamacpp": (
-        "llamacpp:requests_processing",
-        "llamacpp:requests_deferred",
-        "llamacpp:kv_cache_usage_ratio",
-        *LLAMA_HEARTBEAT,
-        *LLAMA_TOKENS,
-        "llamacpp:predicted_tokens_seconds",
-    ),
-    "sglang": tuple(
-        f"{p}{n}"
-        for p in SGLANG_PREFIXES
-        for n in (
-            "num_running_reqs",
-            "num_queue_reqs",
-            "token_usage",
-            "generation_tokens_total",
-            "gen_throughput",
-        )
-    ),
-    "tgi": (
-        "tgi_queue_size",
-        "tgi_batch_current_size",
-        "tgi_batch_inference_count",
-        "tgi_batch_current_max_tokens",
-    ),
+def _read_vllm(sample: ServerSample, m: MetricSet) -> None:
+    sample.running = m.get("vllm:num_requests_running")
+    sample.waiting = m.get("vllm:num_requests_waiting")
+    sample.kv_cache_metric, sample.kv_cache_usage = m.first(*VLLM_KV)
+    sample.preemptions = m.get("vllm:num_preemptions_total")
+    sample.heartbeat_metric, sample.heartbeat = m.first(*VLLM_HEARTBEAT, *VLLM_TOKENS)
+    sample.generated_metric, sample.generated_tokens = m.first(*VLLM_TOKENS)
+
+
+def _read_llamacpp(sample: ServerSample, m: MetricSet) -> None:
+    sample.running = m.get("llamacpp:requests_processing")
+    sample.waiting = m.get("llamacpp:requests_deferred")
+    sample.kv_cache_metric, sample.kv_cache_usage = m.first("llamacpp:kv_cache_usage_ratio")
+    sample.heartbeat_metric, sample.heartbeat = m.first(*LLAMA_HEARTBEAT, *LLAMA_TOKENS)
+    sample.generated_metric, sample.generated_tokens = m.first(*LLAMA_TOKENS)
+    tps = m.get("llamacpp:predicted_tokens_seconds")
+    if tps is not None:
+        sample.extra["predicted_tokens_seconds"] = tps
+
+
+def _sg(m: MetricSet, name: str) -> tuple[str, float] | tuple[None, None]:
+    """SGLang: some versions and exporters spell ``sglang:x`` as ``sglang_x``."""
+    return m.first(f"sglang:{name}", f"sglang_{name}")
+
+
+def _read_sglang(sample: ServerSample, m: MetricSet) -> None:
+    sample.running = _sg(m, "num_running_reqs")[1]
+    sample.waiting = _sg(m, "num_queue_reqs")[1]
+    usage_metric, usage = _sg(m, "token_usage")
+    if usage is not None:
+        sample.kv_cache_usage, sample.kv_cache_metric = usage, usage_metric
+    name, tokens = _sg(m, "generation_tokens_total")
+    if tokens is not None:
+        # SGLang has no step counter: generated tokens are its heartbeat.
+        sample.heartbeat, sample.heartbeat_metric = tokens, name
+        sample.generated_tokens, sample.generated_metric = tokens, name
+    gen = _sg(m, "gen_throughput")[1]
+    if gen is not None:
+        sample.extra["gen_throughput"] = gen
+
+
+def _read_tgi(sample: ServerSample, m: MetricSet) -> None:
+    sample.waiting = m.get("tgi_queue_size")
+    sample.running = m.get("tgi_batch_current_size")
+    decode = m.get("tgi_batch_inference_count", method="decode")
+    if decode is not None:
+        sample.heartbeat = decode
+        sample.heartbeat_metric = 'tgi_batch_inference_count{method="decode"}'
+    max_tokens = m.get("tgi_batch_current_max_tokens")
+    if max_tokens is not None:
+        sample.extra["batch_current_max_tokens"] = max_tokens
+
+
+@dataclass(frozen=True)
+class Adapter:
+    """What ssescope knows about one server with Prometheus metrics: how to recognise its
+    scrape, which metrics to parse on every scrape, how to read them into a sample, and which
+    JSON endpoints of its own are worth polling."""
+
+    kind: str
+    prefixes: tuple[str, ...]
+    """Metric-name prefixes that identify the server."""
+    wanted: tuple[str, ...]
+    """The metrics :attr:`read` uses: the poller parses only these on every scrape."""
+    read: Callable[[ServerSample, MetricSet], None]
+    endpoints: tuple[tuple[str, int], ...] = ()
+    """Extra endpoints polled next to /health and /metrics: (path, every how many polls)."""
+
+
+ADAPTERS: dict[str, Adapter] = {
+    a.kind: a
+    for a in (
+        Adapter(
+            "vllm",
+            ("vllm:",),
+            (
+                "vllm:num_requests_running",
+                "vllm:num_requests_waiting",
+                *VLLM_KV,
+                "vllm:num_preemptions_total",
+                *VLLM_HEARTBEAT,
+                *VLLM_TOKENS,
+            ),
+            _read_vllm,
+        ),
+        Adapter(
+            "llamacpp",
+            ("llamacpp:",),
+            (
+                "llamacpp:requests_processing",
+                "llamacpp:requests_deferred",
+                "llamacpp:kv_cache_usage_ratio",
+                *LLAMA_HEARTBEAT,
+                *LLAMA_TOKENS,
+                "llamacpp:predicted_tokens_seconds",
+            ),
+            _read_llamacpp,
+            # /slots: per-request decode progress (the heartbeat without --metrics); /props:
+            # is_sleeping, which changes rarely.
+            endpoints=(("/slots", 1), ("/props", 10)),
+        ),
+        Adapter(
+            "sglang",
+            SGLANG_PREFIXES,
+            tuple(
+                f"{p}{n}"
+                for p in SGLANG_PREFIXES
+                for n in (
+                    "num_running_reqs",
+                    "num_queue_reqs",
+                    "token_usage",
+                    "generation_tokens_total",
+                    "gen_throughput",
+                )
+            ),
+            _read_sglang,
+        ),
+        Adapter(
+            "tgi",
+            ("tgi_",),
+            (
+                "tgi_queue_size",
+                "tgi_batch_current_size",
+                "tgi_batch_inference_count",
+                "tgi_batch_current_max_tokens",
+            ),
+            _read_tgi,
+        ),
+    )
 }
+"""The servers recognised by their /metrics, in detection order (Ollama has no /metrics)."""
+
+WANTED: dict[str, tuple[str, ...]] = {kind: a.wanted for kind, a in ADAPTERS.items()}
 """The metrics each adapter reads: the poller parses only these on every scrape."""
 
 _PREFIX = re.compile(r"^(?:# (?:HELP|TYPE) )?(vllm:|llamacpp:|sglang[:_]|tgi_)", re.MULTILINE)
-_PREFIX_KIND = {"vllm:": "vllm", "llamacpp:": "llamacpp", "tgi_": "tgi"}
+_PREFIX_KIND = {p: a.kind for a in ADAPTERS.values() for p in a.prefixes}
 
 
 def kind_from_text(text: str) -> str | None:
@@ -73,7 +173,7 @@ def kind_from_text(text: str) -> str | None:
     m = _PREFIX.search(text)
     if m is None:
         return None
-    return _PREFIX_KIND.get(m.group(1), "sglang")
+    return _PREFIX_KIND[m.group(1)]
 
 
 def detect_kind(
@@ -85,79 +185,29 @@ def detect_kind(
 ) -> str:
     """The server, from its metric prefixes first, then from what its endpoints answer."""
     if metrics is not None and len(metrics):
-        if metrics.with_prefix("vllm:"):
-            return "vllm"
-        if metrics.with_prefix("llamacpp:"):
-            return "llamacpp"
-        if metrics.with_prefix(*SGLANG_PREFIXES):
-            return "sglang"
-        if metrics.with_prefix("tgi_"):
-            return "tgi"
+        for adapter in ADAPTERS.values():
+            if metrics.with_prefix(*adapter.prefixes):
+                return adapter.kind
     if "Ollama is running" in root_body:
         return "ollama"
-    if isinstance(slots, list) and slots and all(isinstance(s, dict) and "id" in s for s in slots):
-        return "llamacpp"
-    if "Loading model" in health_body:
+    if _llamacpp_slots(slots) or "Loading model" in health_body:
         return "llamacpp"
     return "unknown"
 
 
-def _sg(m: MetricSet, name: str) -> float | None:
-    """SGLang: some versions and exporters spell ``sglang:x`` as ``sglang_x``."""
-    v = m.get(f"sglang:{name}")
-    return v if v is not None else m.get(f"sglang_{name}")
+def _llamacpp_slots(slots: Any) -> bool:
+    return (
+        isinstance(slots, list)
+        and bool(slots)
+        and all(isinstance(s, dict) and "id" in s for s in slots)
+    )
 
 
 def apply_metrics(sample: ServerSample, m: MetricSet) -> None:
     """Fill the sample's numbers from a scrape, for the sample's ``kind``."""
-    kind = sample.kind
-    if kind == "vllm":
-        sample.running = m.get("vllm:num_requests_running")
-        sample.waiting = m.get("vllm:num_requests_waiting")
-        sample.kv_cache_metric, sample.kv_cache_usage = m.first(*VLLM_KV)
-        sample.preemptions = m.get("vllm:num_preemptions_total")
-        sample.heartbeat_metric, sample.heartbeat = m.first(*VLLM_HEARTBEAT, *VLLM_TOKENS)
-        sample.generated_metric, sample.generated_tokens = m.first(*VLLM_TOKENS)
-    elif kind == "llamacpp":
-        sample.running = m.get("llamacpp:requests_processing")
-        sample.waiting = m.get("llamacpp:requests_deferred")
-        sample.kv_cache_metric, sample.kv_cache_usage = m.first("llamacpp:kv_cache_usage_ratio")
-        sample.heartbeat_metric, sample.heartbeat = m.first(*LLAMA_HEARTBEAT, *LLAMA_TOKENS)
-        sample.generated_metric, sample.generated_tokens = m.first(*LLAMA_TOKENS)
-        tps = m.get("llamacpp:predicted_tokens_seconds")
-        if tps is not None:
-            sample.extra["predicted_tokens_seconds"] = tps
-    elif kind == "sglang":
-        sample.running = _sg(m, "num_running_reqs")
-        sample.waiting = _sg(m, "num_queue_reqs")
-        usage = _sg(m, "token_usage")
-        if usage is not None:
-            sample.kv_cache_usage = usage
-            sample.kv_cache_metric = (
-                "sglang:token_usage" if "sglang:token_usage" in m else "sglang_token_usage"
-            )
-        tokens = _sg(m, "generation_tokens_total")
-        if tokens is not None:
-            name = (
-                "sglang:generation_tokens_total"
-                if "sglang:generation_tokens_total" in m
-                else "sglang_generation_tokens_total"
-            )
-            sample.heartbeat, sample.heartbeat_metric = tokens, name
-            sample.generated_tokens, sample.generated_metric = tokens, name
-        gen = _sg(m, "gen_throughput")
-        if gen is not None:
-            sample.extra["gen_throughput"] = gen
-    elif kind == "tgi":
-        sample.waiting = m.get("tgi_queue_size")
-        sample.running = m.get("tgi_batch_current_size")
-        decode = m.get("tgi_batch_inference_count", method="decode")
-        if decode is not None:
-            sample.heartbeat = decode
-            sample.heartbeat_metric = 'tgi_batch_inference_count{method="decode"}'
-        max_tokens = m.get("tgi_batch_current_max_tokens")
-        if max_tokens is not None:
-            sample.extra["batch_current_max_tokens"] = max_tokens
+    adapter = ADAPTERS.get(sample.kind)
+    if adapter is not None:
+        adapter.read(sample, m)
 
 
 def parse_slots(data: Any) -> list[Slot] | None:
@@ -235,7 +285,7 @@ def parse_props(data: Any) -> dict[str, Any]:
     return out
 
 
-def health_state(status: int | None, body: str) -> str:
+def health_state(status: int | None, body: str) -> HealthState:
     """``/health`` status → state; llama.cpp answers 503 ``Loading model`` while it loads."""
     if status is None:
         return "unknown"

@@ -11,6 +11,7 @@ import contextlib
 import importlib
 import shlex
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -245,20 +246,29 @@ def metricset_from_promql(data: Any) -> MetricSet:
     if not isinstance(data, dict) or data.get("status") != "success":
         err = data.get("error") if isinstance(data, dict) else None
         raise ValueError(f"Prometheus query failed: {err or 'unexpected answer'}")
-    result = (data.get("data") or {}).get("result") or []
-    for row in result:
-        if not isinstance(row, dict):
+    for row in (data.get("data") or {}).get("result") or []:
+        series = _promql_series(row)
+        if series is None:
             continue
-        labels = {str(k): str(v) for k, v in (row.get("metric") or {}).items()}
-        name = labels.pop("__name__", "")
-        value = row.get("value")
-        if not name or not isinstance(value, list) or len(value) != 2:
-            continue
+        name, labels, value = series
         try:
-            out.samples.setdefault(name, []).append((labels, float(value[1])))
+            out.samples.setdefault(name, []).append((labels, float(value)))
         except (TypeError, ValueError):
-            out.errors.append(f"{name}: bad value {value[1]!r}")
+            out.errors.append(f"{name}: bad value {value!r}")
     return out
+
+
+def _promql_series(row: Any) -> tuple[str, dict[str, str], Any] | None:
+    """One vector entry ``{"metric": {"__name__": …, labels}, "value": [t, "v"]}`` → (name,
+    labels, the value as sent); None for an entry of another shape."""
+    if not isinstance(row, dict):
+        return None
+    labels = {str(k): str(v) for k, v in (row.get("metric") or {}).items()}
+    name = labels.pop("__name__", "")
+    value = row.get("value")
+    if not name or not isinstance(value, list) or len(value) != 2:
+        return None
+    return name, labels, value[1]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -339,14 +349,29 @@ def parse_smi_csv(text: str, columns: list[str]) -> list[GpuDevice]:
         dev = GpuDevice(index=n)
         for col, cell in zip(columns, cells, strict=True):
             attr = SMI_FIELDS.get(col)
-            if attr is None:
-                continue
-            if attr in ("name", "uuid"):
-                setattr(dev, attr, cell)
-            elif attr == "index":
-                v = _smi_value(cell)
-                dev.index = int(v) if v is not None else n
-            else:
-                setattr(dev, attr, _smi_value(cell))
+            if attr is not None:
+                setattr(dev, attr, _SMI_CELL.get(attr, _smi_number)(cell, n))
         devices.append(dev)
     return devices
+
+
+def _smi_number(cell: str, _row: int) -> float | None:
+    return _smi_value(cell)
+
+
+def _smi_text(cell: str, _row: int) -> str:
+    return cell
+
+
+def _smi_index(cell: str, row: int) -> int:
+    """The GPU's index as nvidia-smi numbers it (its row when the cell is unreadable)."""
+    v = _smi_value(cell)
+    return int(v) if v is not None else row
+
+
+_SMI_CELL: dict[str, Callable[[str, int], Any]] = {
+    "name": _smi_text,
+    "uuid": _smi_text,
+    "index": _smi_index,
+}
+"""How a cell of the CSV row ``row`` is read, for the fields that are not plain numbers."""

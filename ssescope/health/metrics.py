@@ -12,7 +12,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from prometheus_client.metrics_core import Metric
 
 Labels = dict[str, str]
 
@@ -79,7 +82,8 @@ class MetricSet:
 def _blocks(lines: list[str]) -> Iterator[tuple[int, list[str]]]:
     """Split the exposition into family blocks: a ``# HELP``/``# TYPE`` line for a new name starts
     one. Yields (first line number, lines)."""
-    start, current, name = 1, [], None
+    start, name = 1, None
+    current: list[str] = []
     for i, line in enumerate(lines, 1):
         if line.startswith(("# HELP ", "# TYPE ")):
             parts = line.split(None, 3)
@@ -93,10 +97,10 @@ def _blocks(lines: list[str]) -> Iterator[tuple[int, list[str]]]:
         yield start, current
 
 
-def _add(out: MetricSet, families: Iterable[object]) -> None:
+def _add(out: MetricSet, families: Iterable[Metric]) -> None:
     for fam in families:
-        out.types.setdefault(fam.name, fam.type)  # type: ignore[attr-defined]
-        for s in fam.samples:  # type: ignore[attr-defined]
+        out.types.setdefault(fam.name, fam.type)
+        for s in fam.samples:
             out.samples.setdefault(s.name, []).append((dict(s.labels), float(s.value)))
 
 
@@ -157,7 +161,7 @@ def parse_metrics(text: str, keep: Iterable[str] | None = None) -> MetricSet:
 
 
 def _parse_lines(
-    out: MetricSet, start: int, block: list[str], parse: Callable[[str], Iterable[Any]]
+    out: MetricSet, start: int, block: list[str], parse: Callable[[str], Iterable[Metric]]
 ) -> None:
     """The fallback for a block that failed: each sample line alone, under the block's TYPE."""
     header = [line for line in block if line.startswith("# TYPE ")][:1]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +29,7 @@ from .probes import (
 from .samples import History, Sample
 
 Listener = Callable[[Sample], None]
+Sleep = Callable[[float], Awaitable[None]]
 
 
 @dataclass
@@ -92,7 +93,11 @@ class HealthMonitor:
 
     Use ``async with HealthMonitor(probes, clock=...)`` (or :meth:`start`/:meth:`stop`), read
     :attr:`history` (sparkline series, the diagnosis input), :meth:`latest`, and :meth:`wait_for`
-    to await a condition on the history (tests, the one-shot command)."""
+    to await a condition on the history (tests, the one-shot command).
+
+    ``clock`` stamps the samples (the caller's stream clock; default: seconds since the monitor
+    was made). ``sleep`` and ``monotonic`` pace the polls (each probe waits out the rest of its
+    interval); tests pass a fake pair to drive the intervals without waiting on real timers."""
 
     def __init__(
         self,
@@ -101,11 +106,15 @@ class HealthMonitor:
         clock: Clock | None = None,
         history: History | None = None,
         on_sample: Listener | None = None,
+        sleep: Sleep = asyncio.sleep,
+        monotonic: Clock = time.monotonic,
     ) -> None:
         self.probes = list(probes)
+        self.sleep = sleep
+        self.monotonic = monotonic
         if clock is None:
-            t0 = time.monotonic()
-            clock = lambda: time.monotonic() - t0  # noqa: E731 - a clock starting now
+            t0 = monotonic()
+            clock = lambda: monotonic() - t0  # noqa: E731 - a clock starting now
         self.clock = clock
         self.history = history if history is not None else History()
         self._listeners: list[Listener] = [on_sample] if on_sample else []
@@ -138,7 +147,7 @@ class HealthMonitor:
 
     async def _loop(self, probe: Probe) -> None:
         while True:
-            started = time.monotonic()
+            started = self.monotonic()
             try:
                 sample = await probe.poll(self.clock)
             except asyncio.CancelledError:
@@ -146,8 +155,8 @@ class HealthMonitor:
             except Exception as exc:  # a probe bug becomes a gap in its history, not a crash
                 sample = _failed(probe, self.clock(), exc)
             self._record(sample)
-            delay = probe.interval - (time.monotonic() - started)
-            await asyncio.sleep(max(0.0, delay))
+            delay = probe.interval - (self.monotonic() - started)
+            await self.sleep(max(0.0, delay))
 
     async def start(self) -> None:
         if self._tasks:

@@ -30,7 +30,7 @@ from .gpu import (
     promql_selector,
 )
 from .metrics import MetricSet, parse_metrics
-from .samples import Endpoint, GpuSample, Sample, ServerSample
+from .samples import Endpoint, GpuSample, GpuState, HealthState, Sample, ServerSample
 
 Clock = Callable[[], float]
 DEFAULT_INTERVAL = 1.0
@@ -61,14 +61,14 @@ def server_base(url: str) -> str:
 @dataclass
 class Fetch:
     path: str
-    state: str
+    state: HealthState
     status: int | None = None
     body: str = ""
     latency: float | None = None
     detail: str = ""
 
     def endpoint(self) -> Endpoint:
-        return Endpoint(self.state, self.status, self.latency, self.detail)  # type: ignore[arg-type]
+        return Endpoint(self.state, self.status, self.latency, self.detail)
 
     def json(self) -> Any:
         try:
@@ -84,9 +84,7 @@ async def fetch(client: httpx.AsyncClient, url: str, path: str, timeout: float) 
         async with asyncio.timeout(timeout):
             r = await client.get(url, timeout=timeout)
             body = r.text
-    except TimeoutError:
-        return Fetch(path, "not-answering", detail=f"no answer within {timeout:g} s")
-    except httpx.TimeoutException:
+    except (TimeoutError, httpx.TimeoutException):
         return Fetch(path, "not-answering", detail=f"no answer within {timeout:g} s")
     except httpx.ConnectError as exc:
         refused = "refused" in str(exc).lower() or _caused_by(exc, ConnectionRefusedError)
@@ -148,7 +146,8 @@ class ServerProbe:
         self._last_metrics: MetricSet | None = None
         self._last_text: str | None = None
         self._props: dict[str, Any] = {}
-        self._props_at: int | None = None
+        self._fetched_at: dict[str, int] = {}
+        """Poll number of the last request of each adapter endpoint (they have own periods)."""
 
     def _wanted(self, path: str) -> bool:
         seen = self._absent.get(path)
@@ -163,100 +162,128 @@ class ServerProbe:
         return f
 
     async def poll(self, clock: Clock) -> ServerSample:
-        t = clock()
         self._polls += 1
-        sample = ServerSample(t=t, url=self.base, kind=self.kind)
+        sample = ServerSample(t=clock(), url=self.base, kind=self.kind)
         if self.kind == "ollama":
             await self._poll_ollama(sample)
             return sample
-        paths = ["/health"]
-        if self._wanted("/metrics"):
-            paths.append("/metrics")
-        if self.kind == "llamacpp" and self._wanted("/slots"):
-            paths.append("/slots")
-        if (
-            self.kind == "llamacpp"
-            and (self._props_at is None or self._polls - self._props_at >= 10)
-            and self._wanted("/props")
-        ):
-            self._props_at = self._polls
-            paths.append("/props")
-        got = {f.path: f for f in await asyncio.gather(*(self._get(p) for p in paths))}
-        health = got["/health"]
+        got = {f.path: f for f in await asyncio.gather(*(self._get(p) for p in self._paths()))}
+        health, scrape = got["/health"], got.get("/metrics")
         sample.health = health.endpoint()
-        metrics_fetch = got.get("/metrics")
-        metrics: MetricSet | None = None
-        if metrics_fetch is None:
-            sample.metrics = Endpoint("absent", 404, None, "not served (retried later)")
-        else:
-            sample.metrics = metrics_fetch.endpoint()
-            if metrics_fetch.state == "ok":
-                text = metrics_fetch.body
-                if not self._fixed_kind and self.kind == "unknown":
-                    self.kind = adapters.kind_from_text(text) or "unknown"
-                # Only what the adapter reads is parsed per scrape; the rest on demand.
-                metrics = parse_metrics(text, keep=adapters.WANTED.get(self.kind, ()))
-                sample.raw_text = text
-                sample.metric_errors = metrics.errors[:20]
-                sample.metrics.detail = (
-                    f"{len(metrics.errors)} unparsable line(s) skipped" if metrics.errors else ""
-                )
+        metrics = self._scrape(sample, scrape)
         slots = got.get("/slots")
-        if (
-            self.kind == "unknown"
-            and metrics is None
-            and (health.state == "loading" or (health.state == "ok" and health.json() is not None))
-        ):
-            # llama.cpp without --metrics: /health is JSON; /slots says for sure.
-            slots = await self._get("/slots")
-        if (
-            self.kind == "unknown"
-            and health.state in ("absent", "refused")
-            and (metrics_fetch is None or metrics_fetch.state == "absent")
-        ):
-            root = await self._get("/")
-            if "Ollama is running" in root.body:
+        if self.kind == "unknown":
+            slots = await self._llamacpp_slots(health, metrics) or slots
+            root = await self._ollama_root(health, scrape)
+            if root is not None:
                 self.kind = sample.kind = "ollama"
                 await self._poll_ollama(sample, root=root)
                 return sample
-        if not self._fixed_kind:
-            kind = adapters.detect_kind(
-                metrics,
-                health_body=health.body,
-                slots=slots.json() if slots is not None and slots.state == "ok" else None,
-            )
-            if kind != "unknown":
-                self.kind = kind
+        self._detect(metrics, health, slots)
         sample.kind = self.kind
+        self._numbers(sample, metrics, scrape)
+        self._own_endpoints(sample, slots, got.get("/props"))
+        return sample
+
+    def _paths(self) -> list[str]:
+        """/health always; /metrics unless it was absent lately; the adapter's own endpoints
+        when they are due."""
+        paths = ["/health"]
+        if self._wanted("/metrics"):
+            paths.append("/metrics")
+        adapter = adapters.ADAPTERS.get(self.kind)
+        for path, every in adapter.endpoints if adapter is not None else ():
+            last = self._fetched_at.get(path)
+            if (last is None or self._polls - last >= every) and self._wanted(path):
+                self._fetched_at[path] = self._polls
+                paths.append(path)
+        return paths
+
+    def _scrape(self, sample: ServerSample, scrape: Fetch | None) -> MetricSet | None:
+        """The /metrics answer onto the sample; the parsed adapter metrics if it was read."""
+        if scrape is None:
+            sample.metrics = Endpoint("absent", 404, None, "not served (retried later)")
+            return None
+        sample.metrics = scrape.endpoint()
+        if scrape.state != "ok":
+            return None
+        text = scrape.body
+        if not self._fixed_kind and self.kind == "unknown":
+            self.kind = adapters.kind_from_text(text) or "unknown"
+        # Only what the adapter reads is parsed per scrape; the rest on demand.
+        metrics = parse_metrics(text, keep=adapters.WANTED.get(self.kind, ()))
+        sample.raw_text = text
+        sample.metric_errors = metrics.errors[:20]
+        sample.metrics.detail = (
+            f"{len(metrics.errors)} unparsable line(s) skipped" if metrics.errors else ""
+        )
+        return metrics
+
+    async def _llamacpp_slots(self, health: Fetch, metrics: MetricSet | None) -> Fetch | None:
+        """llama.cpp without --metrics: /health is JSON; /slots says for sure."""
+        if metrics is not None:
+            return None
+        if health.state == "loading" or (health.state == "ok" and health.json() is not None):
+            return await self._get("/slots")
+        return None
+
+    async def _ollama_root(self, health: Fetch, scrape: Fetch | None) -> Fetch | None:
+        """Ollama has neither /health nor /metrics: its ``/`` says "Ollama is running"."""
+        if health.state not in ("absent", "refused"):
+            return None
+        if scrape is not None and scrape.state != "absent":
+            return None
+        root = await self._get("/")
+        return root if "Ollama is running" in root.body else None
+
+    def _detect(self, metrics: MetricSet | None, health: Fetch, slots: Fetch | None) -> None:
+        if self._fixed_kind:
+            return
+        kind = adapters.detect_kind(
+            metrics,
+            health_body=health.body,
+            slots=slots.json() if slots is not None and slots.state == "ok" else None,
+        )
+        if kind != "unknown":
+            self.kind = kind
+
+    def _numbers(
+        self, sample: ServerSample, metrics: MetricSet | None, scrape: Fetch | None
+    ) -> None:
+        """The adapter's numbers from this scrape, or from the last one (marked stale) when this
+        scrape failed: a stall diagnosis still has the counters to compare."""
         if metrics is not None:
             self._last_metrics = metrics
             self._last_text = sample.raw_text
             adapters.apply_metrics(sample, metrics)
         elif (
-            metrics_fetch is not None
-            and metrics_fetch.state not in ("ok", "absent")
+            scrape is not None
+            and scrape.state not in ("ok", "absent")
             and self._last_metrics is not None
         ):
             sample.stale = True
             sample.raw_text = self._last_text
             adapters.apply_metrics(sample, self._last_metrics)
+
+    def _own_endpoints(
+        self, sample: ServerSample, slots: Fetch | None, props: Fetch | None
+    ) -> None:
+        """llama.cpp's /slots (decode progress) and /props (kept: it is polled now and then)."""
         if slots is not None and slots.state == "ok":
             parsed = adapters.parse_slots(slots.json())
             if parsed is not None:
                 adapters.apply_slots(sample, parsed)
-        props = got.get("/props")
         if props is not None and props.state == "ok":
             self._props = adapters.parse_props(props.json())
         sample.extra.update(self._props)
-        return sample
 
     async def _poll_ollama(self, sample: ServerSample, root: Fetch | None = None) -> None:
         """Ollama has no /health or /metrics: ``/`` is its liveness, ``/api/ps`` its state."""
         if root is None:
-            root, ps = await asyncio.gather(self._get("/"), self._get("/api/ps"))
+            live, ps = await asyncio.gather(self._get("/"), self._get("/api/ps"))
         else:
-            ps = await self._get("/api/ps")
-        sample.health = root.endpoint()
+            live, ps = root, await self._get("/api/ps")
+        sample.health = live.endpoint()
         sample.metrics = Endpoint("absent", None, None, "Ollama has no /metrics")
         if ps.state == "ok":
             sample.models = adapters.parse_ollama_ps(ps.json())
@@ -443,7 +470,7 @@ class CommandProbe:
         return None
 
 
-def _gpu_state(f: Fetch) -> str:
+def _gpu_state(f: Fetch) -> GpuState:
     return "not-answering" if f.state in ("not-answering", "refused") else "error"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from rich.console import Group, RenderableType
@@ -52,16 +53,11 @@ def _state(text: str) -> Text:
     return Text(text, STATE_STYLE.get(text, ""))
 
 
-def server_table(s: ServerSample, history: History | None = None) -> Table:
-    table = Table(title=f"server {s.url}  [{s.kind}]", title_justify="left", expand=False)
-    table.add_column("what", style="dim", no_wrap=True, min_width=9)
-    table.add_column("now", overflow="fold")
-    table.add_column("history", no_wrap=True, min_width=12)
-    hist = history or History()
+Row = tuple[str, str | Text, list[float | None] | None]
+"""One line of the server table: label, value, and the series its sparkline draws."""
 
-    def row(label: str, value: str | Text, series: list[float | None] | None = None) -> None:
-        table.add_row(label, value, sparkline(series) if series else "")
 
+def _health_rows(s: ServerSample, hist: History) -> Iterator[Row]:
     h = s.health
     health = _state(h.state)
     if h.status is not None:
@@ -70,48 +66,74 @@ def server_table(s: ServerSample, history: History | None = None) -> Table:
         health.append(f"  {h.latency * 1000:.0f} ms", "dim")
     if h.detail and h.state != "ok":
         health.append(f"  {h.detail}", "dim")
-    row("/" if s.kind == "ollama" else "/health", health)
+    yield ("/" if s.kind == "ollama" else "/health", health, None)
     mtext = _state(s.metrics.state)
     if s.stale:
         mtext.append("  stale (previous scrape)", "yellow")
     if s.metrics.detail:
         mtext.append(f"  {s.metrics.detail}", "dim")
-    row("/metrics", mtext)
+    yield ("/metrics", mtext, None)
+
+
+def _load_rows(s: ServerSample, hist: History) -> Iterator[Row]:
     if s.running is not None or s.waiting is not None:
-        row("running", _n(s.running), hist.series("server", "running"))
-        row("waiting", _n(s.waiting), hist.series("server", "waiting"))
+        yield ("running", _n(s.running), hist.series("server", "running"))
+        yield ("waiting", _n(s.waiting), hist.series("server", "waiting"))
     if s.kv_cache_usage is not None:
-        row(
-            "KV cache",
-            Text(f"{s.kv_cache_usage:.1%}") + Text(f"  {s.kv_cache_metric}", "dim"),
-            hist.series("server", "kv_cache_usage"),
-        )
+        kv = Text(f"{s.kv_cache_usage:.1%}") + Text(f"  {s.kv_cache_metric}", "dim")
+        yield ("KV cache", kv, hist.series("server", "kv_cache_usage"))
     if s.preemptions is not None:
-        row("preemptions", _n(s.preemptions))
+        yield ("preemptions", _n(s.preemptions), None)
+
+
+def _counter_rows(s: ServerSample, hist: History) -> Iterator[Row]:
     if s.heartbeat is not None:
         rates = hist.rates("server", "heartbeat")
         rate = f"  (+{rates[-1]:.1f}/s)" if rates and rates[-1] is not None else ""
-        row("steps", Text(_n(s.heartbeat) + rate) + Text(f"  {s.heartbeat_metric}", "dim"), rates)
+        yield (
+            "steps",
+            Text(_n(s.heartbeat) + rate) + Text(f"  {s.heartbeat_metric}", "dim"),
+            rates,
+        )
     if s.generated_tokens is not None:
         rates = hist.rates("server", "generated_tokens")
         rate = f"  ({rates[-1]:.1f} tok/s)" if rates and rates[-1] is not None else ""
-        row("tokens", _n(s.generated_tokens) + rate, rates)
+        yield ("tokens", _n(s.generated_tokens) + rate, rates)
+
+
+def _server_own_rows(s: ServerSample, hist: History) -> Iterator[Row]:
+    """What only some servers report: llama.cpp slots, Ollama models, adapter extras."""
     for slot in s.slots or []:
-        row(
-            f"slot {slot.id}",
-            ("processing" if slot.processing else "idle")
-            + (f"  n_decoded {slot.n_decoded}" if slot.n_decoded is not None else ""),
-        )
+        decoded = f"  n_decoded {slot.n_decoded}" if slot.n_decoded is not None else ""
+        yield (f"slot {slot.id}", ("processing" if slot.processing else "idle") + decoded, None)
     for m in s.models or []:
-        row(
-            f"model {m.name}",
-            f"{m.placement}  size_vram {_gib(m.size_vram)} of {_gib(m.size)}",
-        )
+        where = f"{m.placement}  size_vram {_gib(m.size_vram)} of {_gib(m.size)}"
+        yield (f"model {m.name}", where, None)
     for k, v in s.extra.items():
         if k not in ("slots_processing", "slots_total", "slots_n_decoded"):
-            row(k, str(v))
+            yield (k, str(v), None)
     if s.metric_errors:
-        row("unparsable", Text(s.metric_errors[0], "yellow"))
+        yield ("unparsable", Text(s.metric_errors[0], "yellow"), None)
+
+
+SERVER_ROWS: tuple[Callable[[ServerSample, History], Iterable[Row]], ...] = (
+    _health_rows,
+    _load_rows,
+    _counter_rows,
+    _server_own_rows,
+)
+"""The sections of the server table, top to bottom."""
+
+
+def server_table(s: ServerSample, history: History | None = None) -> Table:
+    table = Table(title=f"server {s.url}  [{s.kind}]", title_justify="left", expand=False)
+    table.add_column("what", style="dim", no_wrap=True, min_width=9)
+    table.add_column("now", overflow="fold")
+    table.add_column("history", no_wrap=True, min_width=12)
+    hist = history or History()
+    for section in SERVER_ROWS:
+        for label, value, series in section(s, hist):
+            table.add_row(label, value, sparkline(series) if series else "")
     return table
 
 

@@ -149,16 +149,34 @@ class ServerSample:
         for f in fields(cls):
             if f.name in ("t", "raw_text") or f.name not in d:
                 continue
-            v = d[f.name]
-            if f.name in ("health", "metrics") and isinstance(v, dict):
-                v = Endpoint(**{k: v.get(k) for k in ("state", "status", "latency", "detail")})
-                v.detail = v.detail or ""
-            elif f.name == "slots" and isinstance(v, list):
-                v = [Slot(**x) for x in v if isinstance(x, dict)]
-            elif f.name == "models" and isinstance(v, list):
-                v = [OllamaModel(**x) for x in v if isinstance(x, dict)]
-            setattr(s, f.name, v)
+            decode = _SERVER_DECODERS.get(f.name)
+            setattr(s, f.name, d[f.name] if decode is None else decode(d[f.name]))
         return s
+
+
+def _endpoint_from_dict(v: Any) -> Any:
+    if not isinstance(v, dict):
+        return v
+    state: Any = v.get("state")  # kept as the capture wrote it, like every other field
+    return Endpoint(state, v.get("status"), v.get("latency"), v.get("detail") or "")
+
+
+def _slots_from_dict(v: Any) -> Any:
+    return [Slot(**x) for x in v if isinstance(x, dict)] if isinstance(v, list) else v
+
+
+def _models_from_dict(v: Any) -> Any:
+    return [OllamaModel(**x) for x in v if isinstance(x, dict)] if isinstance(v, list) else v
+
+
+_SERVER_DECODERS: dict[str, Callable[[Any], Any]] = {
+    "health": _endpoint_from_dict,
+    "metrics": _endpoint_from_dict,
+    "slots": _slots_from_dict,
+    "models": _models_from_dict,
+}
+"""The ServerSample fields whose JSON form is not the value itself (a value of an unexpected
+shape is kept as it is, as a capture from another version may hold)."""
 
 
 @dataclass
@@ -234,21 +252,21 @@ class GpuSample:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> GpuSample:
-        devices = []
-        for x in d.get("devices") or []:
-            if not isinstance(x, dict):
-                continue
-            procs = [GpuProcess(**p) for p in x.get("processes") or [] if isinstance(p, dict)]
-            known = {f.name for f in fields(GpuDevice)} - {"processes"}
-            devices.append(GpuDevice(**{k: v for k, v in x.items() if k in known}, processes=procs))
         return cls(
             t=float(d.get("t") or 0.0),
             via=str(d.get("via") or "nvml"),
             state=d.get("state") or "unknown",
             detail=str(d.get("detail") or ""),
-            devices=devices,
+            devices=[_device_from_dict(x) for x in d.get("devices") or [] if isinstance(x, dict)],
             latency=d.get("latency"),
         )
+
+
+def _device_from_dict(x: dict[str, Any]) -> GpuDevice:
+    """A device of a capture; keys this version does not know are dropped."""
+    procs = [GpuProcess(**p) for p in x.get("processes") or [] if isinstance(p, dict)]
+    known = {f.name for f in fields(GpuDevice)} - {"processes"}
+    return GpuDevice(**{k: v for k, v in x.items() if k in known}, processes=procs)
 
 
 Sample = ServerSample | GpuSample

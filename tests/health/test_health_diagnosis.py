@@ -315,3 +315,39 @@ def test_diagnosis_log_keeps_stretches_and_the_resolved_one() -> None:
     ]
     final = log.final(None)
     assert final is not None and final["ongoing"] is False and final["rule"] == "engine-stuck"
+
+
+def test_gpu_busy_without_server_metrics() -> None:
+    d = diagnose(stream(), history(gpu(35.0, 70, 250), gpu(39.0, 80, 270)), NOW)
+    assert d is not None and d.rule == "gpu-busy" and d.severity == "info"
+    assert d.sentence == (
+        "Stalled 40 s after response.created: the GPU is busy (GPU 75% busy, 260 W) but nothing "
+        "reaches the stream: a long prefill, generation held back, or other requests."
+    )
+    assert d.evidence["gpu_util"] == 75.0 and d.evidence["gpu_power_w"] == 260.0
+
+
+def test_readings_that_do_not_explain_the_stall_are_listed() -> None:
+    s = ServerSample(
+        t=39.0, kind="vllm", health=Endpoint("ok", 200), metrics=Endpoint("absent", 404)
+    )
+    d = diagnose(stream(), history(s, gpu(38.0, 30, 90)), NOW)
+    assert d is not None and d.rule == "stalled"
+    assert d.sentence == (
+        "Stalled 40 s after response.created; the readings do not explain it (no step counter "
+        "(/metrics off), GPU 30% busy, 90 W)."
+    )
+    assert d.evidence["server"] == "vllm" and d.evidence["health"] == "ok"
+
+
+def test_every_diagnosis_rule_has_a_test_here_and_a_place_in_the_order() -> None:
+    """Adding a diagnosis is one registered function and its test: this fails without the test."""
+    from pathlib import Path
+
+    from ssescope.health.diagnosis import RULES, TABLE
+
+    source = Path(__file__).read_text(encoding="utf-8")
+    untested = [r for r in RULES if f'd.rule == "{r}"' not in source]
+    assert untested == []
+    assert [r.precedence for r in TABLE] == sorted(r.precedence for r in TABLE)
+    assert TABLE[-1].id == "stalled"  # the one that always answers comes last

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import time
 
@@ -113,3 +114,20 @@ def test_gpu_specs() -> None:
             assert "expected local, dcgm=URL" in str(exc)
         else:
             raise AssertionError(bad)
+
+
+async def test_the_polls_are_paced_by_the_injected_sleep_and_monotonic_clock() -> None:
+    """The seam for tests that must not wait on real timers: each probe asks ``sleep`` for the
+    rest of its interval, measured on ``monotonic``."""
+    asked: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        asked.append(seconds)
+        await asyncio.sleep(0)
+
+    fast, slow = CountingProbe("server", 2.0), CountingProbe("gpu", 30.0)
+    monitor = HealthMonitor([fast, slow], sleep=sleep, monotonic=lambda: 100.0)
+    async with monitor:
+        assert await monitor.wait_for(lambda h: len(h.samples("server")) >= 5, timeout=10)
+    assert 2.0 in asked and 30.0 in asked and set(asked) == {2.0, 30.0}
+    assert {s.t for s in monitor.history} == {0.0}  # the default clock runs on monotonic too
