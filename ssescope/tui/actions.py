@@ -64,6 +64,8 @@ class Action:
     key_display: str | None = None
     palette: bool = True
     """Listed in the command palette (quit is already there, from Textual)."""
+    session: bool = True
+    """It acts on the shown session: offered only on a screen that shows one."""
 
     @property
     def name(self) -> str:
@@ -72,16 +74,17 @@ class Action:
 
 
 ACTIONS: tuple[Action, ...] = (
-    Action("quit", "q", "quit", "Quit", "quit", footer=True, palette=False),
+    Action("quit", "q", "quit", "Quit", "quit", footer=True, palette=False, session=False),
     Action("help", "question_mark", "help", "Help", "keys, and what the stall clocks mean",
-           footer=True),
+           footer=True, session=False),
     Action("follow", "f", "follow", "Follow", "follow the tail again", footer=True),
     Action("next_finding", "n", "next_finding", "Next finding", "the next row with a finding",
            footer=True),
     Action("previous_finding", "N", "previous_finding", "Prev finding",
            "the previous row with a finding", footer=True, key_display="N"),
     Action("switch_profile", "p", "switch_profile", "Profile",
-           "switch profile (openai → open-responses → codex) and re-judge", footer=True),
+           "switch profile (openai → open-responses → codex) and re-judge", footer=True,
+           session=False),
     Action("resend", "r", "resend", "Resend", "send the same request again as a new session",
            footer=True, needs=Offer.RESEND),
     Action("export", "e", "export", "Export",
@@ -135,15 +138,22 @@ def bindings() -> list[Binding]:
     ]
 
 
-def offered(action_name: str, offers: frozenset[Offer]) -> bool:
-    """Whether a mode that offers ``offers`` has the action (actions not in the table: yes)."""
+def _has(action: Action, offers: frozenset[Offer], session_shown: bool) -> bool:
+    return (action.needs is None or action.needs in offers) and (
+        session_shown or not action.session
+    )
+
+
+def offered(action_name: str, offers: frozenset[Offer], *, session_shown: bool = True) -> bool:
+    """Whether a mode that offers ``offers`` has the action now (``session_shown``: the screen
+    shows a session). Actions that are not in the table (Textual's own) are always offered."""
     entry = _BY_NAME.get(action_name)
-    return entry is None or entry.needs is None or entry.needs in offers
+    return entry is None or _has(entry, offers, session_shown)
 
 
-def of_mode(offers: frozenset[Offer]) -> Iterable[Action]:
+def of_mode(offers: frozenset[Offer], *, session_shown: bool = True) -> Iterable[Action]:
     """The table's actions a mode offers, in table order."""
-    return (a for a in ACTIONS if a.needs is None or a.needs in offers)
+    return (a for a in ACTIONS if _has(a, offers, session_shown))
 
 
 def _shown_keys(action: Action, keymap: Mapping[str, str]) -> str:

@@ -168,11 +168,13 @@ class SseScopeApp(App[None]):
     # -- the action table: which keys this mode has, in the footer and the palette --------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        return actions.offered(action, self.mode.offers)
+        session_shown = self.mode.shows_session(self.screen)
+        return actions.offered(action, self.mode.offers, session_shown=session_shown)
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        for entry in actions.of_mode(self.mode.offers):
+        session_shown = self.mode.shows_session(screen)
+        for entry in actions.of_mode(self.mode.offers, session_shown=session_shown):
             if entry.palette:
                 help_text = entry.help[0].upper() + entry.help[1:]
                 yield SystemCommand(entry.label, help_text, partial(self.run_action, entry.action))

@@ -85,6 +85,10 @@ class Mode:
     def first_screen(self) -> Screen[None]:
         return DebuggerScreen(self.host.sessions, self)
 
+    def shows_session(self, screen: Screen[Any]) -> bool:
+        """Whether ``screen`` shows a session (the keys that act on one are offered there)."""
+        return True
+
     def start(self) -> None:
         """Begin producing sessions (called once the first screen is up)."""
 

@@ -92,6 +92,9 @@ class ProxyMode(Mode):
     def first_screen(self) -> Screen[None]:
         return ExchangesScreen(self)
 
+    def shows_session(self, screen: Screen[Any]) -> bool:
+        return not isinstance(screen, ExchangesScreen)
+
     def start(self) -> None:
         self.host.start_worker(self._proxy_worker(), group="proxy", exclusive=True)
         if self.proxy.health is not None:
@@ -251,6 +254,7 @@ class ProxyApp(SseScopeApp):
             self.push_screen(DebuggerScreen(self.sessions, self.proxy_mode))
 
     async def action_back(self) -> None:
+        """From an exchange's debugger back to the flow list."""
         if isinstance(self.screen, DebuggerScreen):
             self.pop_screen()
 
