@@ -75,8 +75,8 @@ class ProxyMode(Mode):
 
     title = "proxy"
 
-    def __init__(self, proxy: ProxyConfig, hub: ExchangeHub, host: Host) -> None:
-        super().__init__(AppConfig(proxy.options, "proxy"), host)
+    def __init__(self, proxy: ProxyConfig, hub: ExchangeHub, config: AppConfig, host: Host) -> None:
+        super().__init__(config, host)
         offers = {Offer.EXCHANGES}
         if proxy.translate:
             offers.add(Offer.UPSTREAM)
@@ -218,12 +218,13 @@ class ProxyApp(SseScopeApp):
     def __init__(self, proxy: ProxyConfig, hub: ExchangeHub | None = None) -> None:
         self.proxy = proxy
         self.hub = hub if hub is not None else ExchangeHub(keep=proxy.keep_exchanges)
+        config = AppConfig(proxy.options, "proxy")
 
         def build(host: SseScopeApp) -> ProxyMode:
-            self.proxy_mode = ProxyMode(proxy, self.hub, host)
+            self.proxy_mode = ProxyMode(proxy, self.hub, config, host)
             return self.proxy_mode
 
-        super().__init__(AppConfig(proxy.options, "proxy"), mode=build)
+        super().__init__(config, mode=build)
 
     @property
     def url(self) -> str | None:
