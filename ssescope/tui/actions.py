@@ -8,7 +8,8 @@ screen's key table and the palette entries are all generated from this table, an
 of the mode you are in, and nothing else.
 
 Keys are rebound in a TOML keymap (binding id = keys), read at start-up from ``$SSESCOPE_KEYMAP``
-or ``keymap.toml`` in the user configuration directory; Textual applies it to the bindings by id.
+or ``keymap.toml`` in the user configuration directory; Textual applies it to the bindings by id
+(the ids of this table, and the event list's ``events.up`` … ``events.last``).
 """
 
 from __future__ import annotations
@@ -19,10 +20,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from platformdirs import user_config_dir
 from textual.binding import Binding
 from textual.keys import format_key
+
+from .widgets import EventList
 
 KEYMAP_ENV = "SSESCOPE_KEYMAP"
 
@@ -114,14 +118,13 @@ ACTIONS: tuple[Action, ...] = (
 
 _BY_NAME = {a.name: a for a in ACTIONS}
 
-NAVIGATION = (
-    ("↑ ↓ PgUp PgDn Home End", "move in the event list (scrolling up stops following)"),
+TEXTUAL_KEYS = (
     ("Enter (findings)", "jump to the finding's event"),
     ("Enter (item tree)", "select the item's events"),
     ("Tab", "move between panes"),
     ("Ctrl+P", "command palette (every action of this mode)"),
 )
-"""Keys that belong to the widgets and to Textual, listed on the help screen."""
+"""Keys that Textual's widgets bring, listed on the help screen."""
 
 STALL_CLOCKS = """\
 The stall clocks count **since the last byte** (comments included), **since the last event**
@@ -156,16 +159,27 @@ def of_mode(offers: frozenset[Offer], *, session_shown: bool = True) -> Iterable
     return (a for a in ACTIONS if _has(a, offers, session_shown))
 
 
-def _shown_keys(action: Action, keymap: Mapping[str, str]) -> str:
-    keys = keymap.get(action.id, action.keys)
+def _shown(keys: str) -> str:
     return " / ".join(format_key(key.strip()) for key in keys.split(","))
+
+
+def _event_list_bindings() -> list[Binding]:
+    return [b for b in EventList.BINDINGS if isinstance(b, Binding)]
+
+
+def _event_list_keys(keymap: Mapping[str, str]) -> str:
+    """The event list's own keys, as its BINDINGS declare them (and the keymap rebinds them)."""
+    return ", ".join(_shown(keymap.get(b.id or "", b.key)) for b in _event_list_bindings())
 
 
 def help_markdown(title: str, offers: frozenset[Offer], keymap: Mapping[str, str]) -> str:
     """The help screen: the keys of this mode (as the keymap binds them), then the clocks."""
     lines = [f"# ssescope {title}", "", "| key | action |", "|---|---|"]
-    lines += [f"| `{_shown_keys(a, keymap)}` | {a.help} |" for a in of_mode(offers)]
-    lines += [f"| {keys} | {what} |" for keys, what in NAVIGATION]
+    lines += [f"| `{_shown(keymap.get(a.id, a.keys))}` | {a.help} |" for a in of_mode(offers)]
+    lines.append(
+        f"| `{_event_list_keys(keymap)}` | move in the event list (scrolling up stops following) |"
+    )
+    lines += [f"| {keys} | {what} |" for keys, what in TEXTUAL_KEYS]
     return "\n".join(lines) + "\n\n" + STALL_CLOCKS
 
 
@@ -189,7 +203,8 @@ def load_keymap(path: Path) -> dict[str, str]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise KeymapError(f"{path}: {exc}") from None
-    known = {a.id for a in ACTIONS}
+    data = _flatten(data)
+    known = {a.id for a in ACTIONS} | {b.id for b in _event_list_bindings() if b.id}
     unknown = sorted(set(data) - known)
     if unknown:
         raise KeymapError(f"{path}: unknown binding id(s) {', '.join(unknown)}")
@@ -197,3 +212,14 @@ def load_keymap(path: Path) -> dict[str, str]:
     if wrong:
         raise KeymapError(f"{path}: give keys as a string for {', '.join(wrong)}")
     return dict(data)
+
+
+def _flatten(data: dict[str, Any]) -> dict[str, Any]:
+    """TOML reads ``events.down = "s"`` as a table: the dotted id it spells is meant."""
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            flat.update({f"{key}.{sub}": keys for sub, keys in value.items()})
+        else:
+            flat[key] = value
+    return flat

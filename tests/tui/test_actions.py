@@ -45,8 +45,8 @@ def test_the_help_lists_the_keys_of_the_mode_as_the_keymap_binds_them() -> None:
 def test_keymap_file(tmp_path: Path) -> None:
     path = tmp_path / "keymap.toml"
     assert load_keymap(path) == {}  # no file: the defaults
-    path.write_text('follow = "F"\nresend = "ctrl+r"\n')
-    assert load_keymap(path) == {"follow": "F", "resend": "ctrl+r"}
+    path.write_text('follow = "F"\nresend = "ctrl+r"\nevents.down = "s"\n')
+    assert load_keymap(path) == {"follow": "F", "resend": "ctrl+r", "events.down": "s"}
     path.write_text('folow = "F"\n')
     with pytest.raises(KeymapError, match=r"unknown binding id.*folow"):
         load_keymap(path)
