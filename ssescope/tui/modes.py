@@ -4,6 +4,7 @@ A mode knows what it offers (the abilities its keys need, see :class:`.actions.O
 header says before the first session, how it starts, and how it stops. It never touches a widget:
 it tells the app about sessions with messages (:mod:`.messages`) and runs its work as the app's
 workers. Adding a mode is one class here (and one line in :data:`ssescope.tui.app.MODES`).
+(These are the debugger's own modes, not Textual's screen-stack ``App.MODES``, which it does not use.)
 """
 
 from __future__ import annotations
