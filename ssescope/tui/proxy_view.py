@@ -2,25 +2,33 @@
 debugger view as `connect` (live while it streams).
 
 The proxy runs inside the app's own event loop (:func:`ssescope.proxy.serve.serve_proxy`), so the
-hub is read between two proxy steps and never needs a lock.
+hub is read between two proxy steps and never needs a lock. :class:`ProxyMode` is the source of
+the sessions (an exchange becomes one when it is opened); :class:`ExchangesScreen` draws the hub.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import events, on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from ..proxy.config import ProxyConfig
 from ..proxy.hub import Exchange, ExchangeHub
 from . import render
-from .app import AppConfig, DebuggerScreen, SseScopeApp
+from .actions import Offer
+from .app import SseScopeApp
+from .config import AppConfig
+from .messages import RunAdded
+from .modes import Host, Mode
+from .screens import DebuggerScreen
 from .widgets import HealthPanel
 
 COLUMNS = ("#", "time", "method", "path", "status", "duration", "events", "findings", "Codex")
@@ -59,10 +67,101 @@ def exchange_cells(ex: Exchange) -> tuple[Text, ...]:
     )
 
 
+REFRESH_EVERY = 0.25
+
+
+class ProxyMode(Mode):
+    """The recording proxy in-process; its exchanges are the sessions, opened one at a time."""
+
+    title = "proxy"
+
+    def __init__(self, proxy: ProxyConfig, hub: ExchangeHub, config: AppConfig, host: Host) -> None:
+        super().__init__(config, host)
+        offers = {Offer.EXCHANGES}
+        if proxy.translate:
+            offers.add(Offer.UPSTREAM)
+        self.offers = frozenset(offers)
+        self.proxy = proxy
+        self.hub = hub
+        self.url: str | None = None
+        """Where the proxy listens, once it does."""
+        self.health_monitor: Any = None
+        """A ``ssescope.health.monitor.HealthMonitor`` when --server/--gpu are watched."""
+        self._proxy_stop = asyncio.Event()
+
+    def first_screen(self) -> Screen[None]:
+        return ExchangesScreen(self)
+
+    def shows_session(self, screen: Screen[Any]) -> bool:
+        return not isinstance(screen, ExchangesScreen)
+
+    def start(self) -> None:
+        self.host.start_worker(self._proxy_worker(), group="proxy", exclusive=True)
+        if self.proxy.health is not None:
+            self.host.start_worker(self._health_worker(), group="proxy-health", exclusive=True)
+
+    def stop(self) -> None:
+        self._proxy_stop.set()
+
+    async def _health_worker(self) -> None:
+        """Server and GPU readings for the flow list, on the proxy's own clock."""
+        from ..health.monitor import HealthMonitor
+
+        start = time.monotonic()
+        self.health_monitor = HealthMonitor.from_config(
+            self.proxy.health, clock=lambda: time.monotonic() - start
+        )
+        async with self.health_monitor:
+            await self._proxy_stop.wait()
+
+    async def _proxy_worker(self) -> None:
+        from ..proxy.serve import serve_proxy
+
+        try:
+            async with serve_proxy(self.proxy, self.hub) as url:
+                self.url = url
+                await self._proxy_stop.wait()
+        except OSError as exc:
+            self.host.notify(
+                f"cannot listen on {self.proxy.host}:{self.proxy.port}: {exc}",
+                severity="error",
+                timeout=15,
+            )
+
+    def rejudge(self) -> None:
+        """New exchanges are judged under the new profile; recorded ones are judged again."""
+        self.proxy.options = self.options
+        for ex in self.hub.snapshot():
+            if ex.run is not None and ex.run.chunks is not None:
+                ex.run.rejudge(self.options)
+
+    def header(self) -> Text:
+        header = Text("ssescope proxy ", "bold")
+        header.append(f"{self.url or 'starting…'} → {self.proxy.upstream}")
+        if self.proxy.translate:
+            header.append("  (translating Chat Completions)", "magenta")
+        header.append(f"  {len(self.hub)} exchange(s)  profile {self.options.profile}", "dim")
+        if self.proxy.record_dir:
+            header.append(f"\nrecording to {self.proxy.record_dir}", "dim")
+        return header
+
+
 class ExchangesScreen(Screen[None]):
     """mitmproxy's flow list, for LLM streams: one row per exchange, live."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "open_exchange", "Open", show=True)]
+
+    class Opened(Message):
+        """The user asked for an exchange's debugger."""
+
+        def __init__(self, exchange_id: int) -> None:
+            super().__init__()
+            self.exchange_id = exchange_id
+
+    def __init__(self, mode: ProxyMode) -> None:
+        super().__init__()
+        self.mode = mode
+        self._rows: dict[int, tuple[Text, ...]] = {}
 
     def compose(self) -> ComposeResult:
         yield Static(id="proxy-header")
@@ -74,102 +173,70 @@ class ExchangesScreen(Screen[None]):
         table = self.query_one(DataTable)
         for name in COLUMNS:
             table.add_column(name, key=name)
+        self.set_interval(REFRESH_EVERY, self.refresh_exchanges)
+        self.refresh_exchanges()
+
+    def on_screen_resume(self) -> None:
+        self.refresh_exchanges()
+
+    def refresh_exchanges(self) -> None:
+        """Draw the header, the health panel and every exchange that changed."""
+        self.query_one("#proxy-header", Static).update(self.mode.header())
+        monitor = self.mode.health_monitor
+        self.query_one(HealthPanel).show_history(monitor.history if monitor is not None else None)
+        table = self.query_one(DataTable)
+        for ex in self.mode.hub.snapshot():
+            cells = exchange_cells(ex)
+            key = str(ex.id)
+            if ex.id not in self._rows:
+                table.add_row(*cells, key=key)
+            elif self._rows[ex.id] != cells:
+                for name, cell in zip(COLUMNS, cells, strict=True):
+                    table.update_cell(key, name, cell)
+            self._rows[ex.id] = cells
 
     def action_open_exchange(self) -> None:
         table = self.query_one(DataTable)
         if table.row_count:
             key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-            self.app.open_exchange(int(key))  # type: ignore[attr-defined]
+            self._open(key)
 
     @on(DataTable.RowSelected)
     def _selected(self, event: DataTable.RowSelected) -> None:
-        self.app.open_exchange(int(event.row_key.value))  # type: ignore[attr-defined]
+        self._open(event.row_key.value)
+
+    def _open(self, key: str | None) -> None:
+        if key is not None:
+            self.post_message(self.Opened(int(key)))
 
 
 class ProxyApp(SseScopeApp):
     """The debugger app in proxy mode: the flow list first, an exchange's debugger on Enter."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "Exchanges"),
-    ]
+    proxy_mode: ProxyMode
 
     def __init__(self, proxy: ProxyConfig, hub: ExchangeHub | None = None) -> None:
-        super().__init__(AppConfig(proxy.options, "proxy"))
         self.proxy = proxy
         self.hub = hub if hub is not None else ExchangeHub(keep=proxy.keep_exchanges)
-        self.url: str | None = None
-        self._rows: dict[int, tuple[Any, ...]] = {}
-        self._proxy_stop = asyncio.Event()
-        self._exchange_runs: dict[int, int] = {}
+        config = AppConfig(proxy.options, "proxy")
 
-    def on_mount(self, event: events.Mount) -> None:
-        event.prevent_default()  # Textual would also run the base app's on_mount (connect/open)
-        self.push_screen(ExchangesScreen())
-        self.set_interval(1 / 20, self._refresh_views)
-        self.set_interval(0.25, self._tick)
-        self.set_interval(0.25, self._refresh_exchanges)
-        self.call_after_refresh(self._start_proxy)
+        def build(host: SseScopeApp) -> ProxyMode:
+            self.proxy_mode = ProxyMode(proxy, self.hub, config, host)
+            return self.proxy_mode
 
-    def _start_proxy(self) -> None:
-        self._screen_ready = True
-        self._proxy_worker()
-        if self.proxy.health is not None:
-            self._health_worker()
+        super().__init__(config, mode=build)
 
-    @work(exclusive=True, group="proxy-health")
-    async def _health_worker(self) -> None:
-        """Server and GPU readings for the flow list, on the proxy's own clock."""
-        import time
+    @property
+    def url(self) -> str | None:
+        return self.proxy_mode.url
 
-        from ..health.monitor import HealthMonitor
+    @property
+    def health_monitor(self) -> Any:
+        return self.proxy_mode.health_monitor
 
-        start = time.monotonic()
-        self.health_monitor = HealthMonitor.from_config(
-            self.proxy.health, clock=lambda: time.monotonic() - start
-        )
-        async with self.health_monitor:
-            await self._proxy_stop.wait()
-
-    @work(exclusive=True, group="proxy")
-    async def _proxy_worker(self) -> None:
-        from ..proxy.serve import serve_proxy
-
-        try:
-            async with serve_proxy(self.proxy, self.hub) as url:
-                self.url = url
-                self._refresh_exchanges()
-                await self._proxy_stop.wait()
-        except OSError as exc:
-            self.notify(
-                f"cannot listen on {self.proxy.host}:{self.proxy.port}: {exc}",
-                severity="error",
-                timeout=15,
-            )
-
-    def _refresh_exchanges(self) -> None:
-        screen = self.screen_stack[1] if len(self.screen_stack) > 1 else None
-        if not isinstance(screen, ExchangesScreen):
-            return
-        header = Text("ssescope proxy ", "bold")
-        header.append(f"{self.url or 'starting…'} → {self.proxy.upstream}")
-        if self.proxy.translate:
-            header.append("  (translating Chat Completions)", "magenta")
-        header.append(f"  {len(self.hub)} exchange(s)  profile {self.options.profile}", "dim")
-        if self.proxy.record_dir:
-            header.append(f"\nrecording to {self.proxy.record_dir}", "dim")
-        screen.query_one("#proxy-header", Static).update(header)
-        monitor = getattr(self, "health_monitor", None)
-        screen.query_one(HealthPanel).show_history(monitor.history if monitor is not None else None)
-        table = screen.query_one(DataTable)
-        for ex in self.hub.snapshot():
-            cells = exchange_cells(ex)
-            key = str(ex.id)
-            if ex.id not in self._rows:
-                table.add_row(*cells, key=key)
-            elif self._rows[ex.id] != tuple(c.plain for c in cells):
-                for name, cell in zip(COLUMNS, cells, strict=True):
-                    table.update_cell(key, name, cell)
-            self._rows[ex.id] = tuple(c.plain for c in cells)
+    @on(ExchangesScreen.Opened)
+    def _opened(self, message: ExchangesScreen.Opened) -> None:
+        self.open_exchange(message.exchange_id)
 
     def open_exchange(self, exchange_id: int) -> None:
         ex = self.hub.get(exchange_id)
@@ -182,35 +249,15 @@ class ProxyApp(SseScopeApp):
                 timeout=5,
             )
             return
-        if exchange_id not in self._exchange_runs:
-            ex.run.info.label = f"#{ex.id} {ex.method} {ex.path}"
-            self.runs.append(ex.run)
-            self._exchange_runs[exchange_id] = len(self.runs) - 1
-        index = self._exchange_runs[exchange_id]
+        ex.run.info.label = f"#{ex.id} {ex.method} {ex.path}"
+        self.post_message(RunAdded(ex.run))
         if not isinstance(self.screen, DebuggerScreen):
-            self.push_screen(DebuggerScreen())
-            self.call_after_refresh(self.select_run, index)
-        else:
-            self.select_run(index)
+            self.push_screen(DebuggerScreen(self.sessions, self.proxy_mode))
 
-    def action_back(self) -> None:
+    async def action_back(self) -> None:
+        """From an exchange's debugger back to the flow list."""
         if isinstance(self.screen, DebuggerScreen):
             self.pop_screen()
-            self._refresh_exchanges()
-
-    def _rejudge(self) -> None:
-        """New exchanges are judged under the new profile; recorded ones are judged again."""
-        self.proxy.options = self.options
-        for ex in self.hub.snapshot():
-            if ex.run is not None and ex.run.chunks is not None:
-                ex.run.rejudge(self.options)
-        if isinstance(self.screen, DebuggerScreen):
-            self.select_run(self.current)
-        self._rows.clear()  # redraw every row's findings and prediction
-
-    async def action_quit(self) -> None:
-        self._proxy_stop.set()
-        await super().action_quit()
 
 
 def run_proxy_tui(config: ProxyConfig) -> int:

@@ -12,6 +12,7 @@ from ..core.codex import CodexPrediction
 from ..core.events import Event
 from ..core.findings import Finding
 from ..core.rules import RULES
+from ..core.run import Replay, Run
 from ..core.store import RowStore
 from ..core.tree import ItemNode
 
@@ -195,3 +196,59 @@ def diagnosis_line(run: Any) -> Text:
     out = Text("Diagnosis: ", "bold")
     out.append(found.sentence)
     return out
+
+
+def header(
+    run: Run | None,
+    *,
+    waiting: str,
+    profile: str,
+    session: tuple[int, int],
+    replay: Replay | None,
+) -> Text:
+    """The debugger's two header lines: what is shown and in which state, then the first of its
+    error, warnings or recording path. ``waiting``: what to say before the first session."""
+    text = Text("ssescope ", "bold")
+    if run is None:
+        text.append(waiting, "dim")
+        return text
+    text.append(run.info.label)
+    text.append_text(_run_state(run))
+    text.append_text(_counts(run, profile))
+    index, count = session
+    if count > 1:
+        text.append(f"  session {index + 1}/{count}", "bold")
+    if replay is not None and run is replay.run:
+        text.append(
+            f"  replay {'▶' if replay.playing else '⏸'} ×{replay.speed:g} t={replay.clock:.2f}s",
+            "cyan",
+        )
+    text.append_text(_second_line(run))
+    return text
+
+
+def _run_state(run: Run) -> Text:
+    status = run.http_status
+    state = run.state if status is None else f"HTTP {status} · {run.state}"
+    failed = run.state == "failed" or (status is not None and status >= 400)
+    return Text(f"  {state}", "bold red" if failed else "dim")
+
+
+def _counts(run: Run, profile: str) -> Text:
+    counts = run.checker.log
+    text = Text()
+    text.append(f"  {len(run.store):,} rows  ", "dim")
+    text.append(f"✗{counts.count('error')} ", "red")
+    text.append(f"!{counts.count('warning')} ", "yellow")
+    text.append(f"profile {profile}", "magenta")
+    return text
+
+
+def _second_line(run: Run) -> Text:
+    if run.error:
+        return Text(f"\n{run.error}", "bold red")
+    if run.info.warnings:
+        return Text(f"\nwarning: {'; '.join(run.info.warnings)}", "yellow")
+    if run.info.record_path:
+        return Text(f"\nrecording to {run.info.record_path}", "dim")
+    return Text()

@@ -43,12 +43,12 @@ class EventList(ScrollView, can_focus=True):
     """One row per event and per comment/keep-alive frame; follows the tail while live."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up,k", "cursor(-1)", "Up", show=False),
-        Binding("down,j", "cursor(1)", "Down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("home", "to_start", "First", show=False),
-        Binding("end", "to_end", "Last", show=False),
+        Binding("up,k", "cursor(-1)", "Up", show=False, id="events.up"),
+        Binding("down,j", "cursor(1)", "Down", show=False, id="events.down"),
+        Binding("pageup", "page(-1)", "Page up", show=False, id="events.page_up"),
+        Binding("pagedown", "page(1)", "Page down", show=False, id="events.page_down"),
+        Binding("home", "to_start", "First", show=False, id="events.first"),
+        Binding("end", "to_end", "Last", show=False, id="events.last"),
     ]
 
     cursor: reactive[int] = reactive(0, always_update=True)

@@ -23,7 +23,7 @@ def loaded(app_ref: list) -> Callable[[Pilot], object]:  # type: ignore[type-arg
         await pilot.pause()
         # Redraw everything now instead of waiting for the throttled timers: on a busy machine a
         # fixed pause may not be enough, and the picture must not depend on the load.
-        app._refresh_views(force=True)  # type: ignore[attr-defined]
+        app.screen.redraw(force=True)  # type: ignore[attr-defined]
         await pilot.pause()
 
     return run_before

@@ -1,0 +1,35 @@
+"""What the command line asked the debugger for (the shells in :mod:`.command` fill it in)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..core.checker import CheckOptions
+from ..core.live import RequestSpec
+
+
+@dataclass
+class AppConfig:
+    """What the command line asked for."""
+
+    options: CheckOptions
+    mode: str
+    """connect | open | demo | proxy: picks the mode (see :data:`ssescope.tui.app.MODES`)."""
+    spec: RequestSpec | None = None
+    path: str | None = None
+    record: str | None = None
+    """connect: where to record (None: no recording)."""
+    redact: bool = True
+    export_dir: str = "."
+    grace: float = 2.0
+    replay: bool = False
+    """open: start in replay mode (original timing) instead of everything at once."""
+    via_engine: str | None = None
+    """connect --via-engine: the chat server the in-process engine translates from."""
+    upstream_api_key: str | None = None
+    health: Any = None
+    """A ``ssescope.health.monitor.HealthConfig``: probe a server/GPUs during live sessions."""
+    demo_scenario: str = "text"
+    demo_faults: tuple[str, ...] = ()
+    demo_delay: float = 0.03

@@ -1,0 +1,259 @@
+"""The debugger's screens. Each owns its widgets: the app tells a screen what changed (a message,
+or a call of its public methods) and the screen decides how its widgets show it."""
+
+from __future__ import annotations
+
+import time
+from typing import ClassVar, Protocol
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.css.query import NoMatches
+from textual.message import Message
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Footer, Log, Markdown, Static
+
+from ..core.run import Replay, Run
+from . import render
+from .sessions import Sessions
+from .widgets import (
+    DetailPane,
+    EventList,
+    FindingsPanel,
+    HealthPanel,
+    ItemTree,
+    StallBar,
+    UpstreamPane,
+)
+
+REDRAW_EVERY = 1 / 20
+"""Rows and clocks are redrawn on a timer, so a delta storm costs a few redraws a second."""
+FORCE_EVERY = 0.25
+TREE_EVERY = 0.25
+FINDINGS_EVERY = 0.5
+
+
+class SessionSource(Protocol):
+    """What the debugger screen reads from the mode it shows (the header's first words, the
+    replay clock)."""
+
+    @property
+    def replay(self) -> Replay | None: ...
+
+    def waiting(self) -> str: ...
+
+
+class TextScreen(ModalScreen[None]):
+    """A long text (the raw /metrics scrape) in a scrollable log."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,m", "dismiss", "Close")]
+
+    def __init__(self, title: str, text: str) -> None:
+        super().__init__()
+        self.title_text = title
+        self.text = text
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="upstream"):
+            yield Static(f"{self.title_text} · Esc closes", id="upstream-title")
+            yield Log(id="text-log", highlight=False)
+
+    def on_mount(self) -> None:
+        self.query_one(Log).write_lines(self.text.splitlines())
+
+
+class HelpScreen(ModalScreen[None]):
+    """The keys of the current mode (generated from the action table) and the stall clocks."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,question_mark", "dismiss", "Close")]
+
+    def __init__(self, markdown: str) -> None:
+        super().__init__()
+        self.markdown = markdown
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help"):
+            yield Markdown(self.markdown)
+
+
+class DebuggerScreen(Screen[None]):
+    """The main screen: events and detail on the left, tree and findings on the right.
+
+    It draws the selected session of ``sessions`` on its own timers and answers its widgets'
+    messages (a row selected, a finding or an item chosen) itself."""
+
+    class ShowRun(Message):
+        """Show the selected session from scratch (another session, or the same one re-judged)."""
+
+    def __init__(self, sessions: Sessions, source: SessionSource) -> None:
+        super().__init__()
+        self.sessions = sessions
+        self.source = source
+        self._last_tree = 0.0
+        self._last_findings = 0.0
+        self._selected_row = -1
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="header")
+        yield StallBar(id="stall")
+        yield Static(id="diagnosis")
+        with Horizontal(id="body"):
+            with Vertical(id="left"):
+                with Horizontal(id="events-row"):
+                    yield EventList(id="events")
+                    yield UpstreamPane(id="upstream-pane")
+                yield DetailPane(id="detail")
+            with Vertical(id="right"):
+                yield HealthPanel(id="health")
+                yield ItemTree(id="tree")
+                yield FindingsPanel(id="findings")
+        yield Static(id="codex")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.set_interval(REDRAW_EVERY, self._on_timer)
+        self.set_interval(FORCE_EVERY, self._on_force_timer)
+        self.call_after_refresh(self.post_message, self.ShowRun())
+
+    # -- drawing --------------------------------------------------------------------------------
+
+    def on_debugger_screen_show_run(self, _: ShowRun) -> None:
+        run = self.sessions.current_run
+        if run is None:
+            return
+        events = self.query_one(EventList)
+        events.following = run.info.kind != "file"  # live and replay follow the tail
+        events.set_store(run.store, run.options.stall_warn)
+        self.query_one(ItemTree).sync(run)
+        self.query_one(FindingsPanel).sync(run.store, force=True)
+        self.query_one(DetailPane).clear()
+        self._selected_row = -1
+        self.redraw(force=True)
+
+    def _on_timer(self) -> None:
+        self._safe_redraw(force=False)
+
+    def _on_force_timer(self) -> None:
+        self._safe_redraw(force=True)
+
+    def _safe_redraw(self, *, force: bool) -> None:
+        try:
+            self.redraw(force=force)
+        except NoMatches:  # a timer that fires while the app is shutting down
+            return
+
+    def redraw(self, *, force: bool = False) -> None:
+        """Batch the views' updates: rows, tree and findings on their own throttles."""
+        run = self.sessions.current_run
+        events = self.query_one(EventList)
+        events.sync(final=run is not None and run.state in ("done", "failed"))
+        upstream = self.query_one(UpstreamPane)
+        if upstream.display and run is not None:
+            upstream.show(run)
+        if run is not None:
+            self._sync_structure(run, force)
+        options = self.sessions.options
+        self.query_one(StallBar).show(run, options.stall_warn, options.codex_idle_timeout)
+        self._draw_texts(run)
+        self.query_one(HealthPanel).show(run)
+        if run is not None and events.cursor != self._selected_row and len(run.store):
+            self.show_row(events.cursor)
+
+    def _sync_structure(self, run: Run, force: bool) -> None:
+        """The item tree and the findings, each at most a few times a second."""
+        now = time.monotonic()
+        if force or now - self._last_tree > TREE_EVERY:
+            self._last_tree = now
+            self.query_one(ItemTree).sync(run)
+        if force or now - self._last_findings > FINDINGS_EVERY:
+            self._last_findings = now
+            self.query_one(FindingsPanel).sync(run.store)
+
+    def _draw_texts(self, run: Run | None) -> None:
+        sessions = self.sessions
+        head = render.header(
+            run,
+            waiting=self.source.waiting(),
+            profile=sessions.options.profile,
+            session=(sessions.current, len(sessions.runs)),
+            replay=self.source.replay,
+        )
+        _update(self.query_one("#header", Static), head)
+        _update(self.query_one("#diagnosis", Static), render.diagnosis_line(run))
+        codex = render.prediction_text(run.prediction()) if run else Text()
+        _update(self.query_one("#codex", Static), codex)
+
+    def show_row(self, row: int) -> None:
+        run = self.sessions.current_run
+        if run is None:
+            return
+        self._selected_row = row
+        self.query_one(DetailPane).show(run.store, row)
+
+    # -- what the app asks of it ----------------------------------------------------------------
+
+    def follow(self) -> None:
+        self.query_one(EventList).action_to_end()
+
+    def step_finding(self, step: int) -> bool:
+        """Move to the next (1) or previous (-1) row with a finding; False when there is none."""
+        run = self.sessions.current_run
+        if run is None:
+            return True
+        events = self.query_one(EventList)
+        row = run.store.next_marked(events.cursor, step)
+        if row is None:
+            return False
+        events.go_to(row)
+        return True
+
+    def toggle_upstream(self) -> bool:
+        """Show the upstream chat chunks beside the events, or hide them; False: none to show."""
+        run = self.sessions.current_run
+        pane = self.query_one(UpstreamPane)
+        if run is None or (not run.upstream and not pane.display):
+            return False
+        pane.display = not pane.display
+        if pane.display:
+            pane.show(run)
+        return True
+
+    # -- what its widgets say -------------------------------------------------------------------
+
+    @on(EventList.RowSelected)
+    def _row_selected(self, message: EventList.RowSelected) -> None:
+        if message.row != self._selected_row:
+            self.show_row(message.row)
+
+    @on(FindingsPanel.JumpTo)
+    def _jump(self, message: FindingsPanel.JumpTo) -> None:
+        run = self.sessions.current_run
+        if run is None:
+            return
+        events = self.query_one(EventList)
+        row = message.row if message.row is not None else len(run.store) - 1
+        events.go_to(row)
+        events.focus()
+
+    @on(ItemTree.ItemChosen)
+    def _item_chosen(self, message: ItemTree.ItemChosen) -> None:
+        run = self.sessions.current_run
+        if run is None:
+            return
+        rows = run.store.rows_of_item(message.position)
+        events = self.query_one(EventList)
+        events.highlight = set(rows)
+        if rows:
+            events.go_to(rows[0])
+        events.refresh()
+
+
+def _update(widget: Static, text: Text) -> None:
+    """Update a Static only when its text changed: every update re-lays-out the screen."""
+    key = (text.plain, tuple((s.start, s.end, str(s.style)) for s in text.spans), str(text.style))
+    if getattr(widget, "_ssescope_key", None) != key:
+        widget._ssescope_key = key  # type: ignore[attr-defined]
+        widget.update(text)
