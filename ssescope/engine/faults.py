@@ -155,7 +155,7 @@ def _responses(
 def _map_calls(event: Event, change: Callable[[Event, bool], Event]) -> Event:
     """``event`` with ``change(copy of item, done)`` applied to its function_call items: the
     item of ``output_item.added``/``.done``, every call in a terminal event's output."""
-    etype = event["type"]
+    etype = event.get("type")
     if etype in ("response.output_item.added", "response.output_item.done"):
         item = event.get("item") or {}
         if item.get("type") == "function_call":
@@ -398,7 +398,7 @@ _register(
     "checker: delta-not-string; Codex skips the event",
 )
 def _delta_object(faults: ResponsesFaults, event: Event) -> Event | None:
-    if event["type"] == "response.output_text.delta" and not faults.delta_object_sent:
+    if event.get("type") == "response.output_text.delta" and not faults.delta_object_sent:
         faults.delta_object_sent = True
         return {**event, "delta": {"text": event["delta"]}}
     return event
@@ -439,7 +439,7 @@ def _call_id_missing(faults: ResponsesFaults, event: Event) -> Event | None:
     sequence="renumber",
 )
 def _empty_arguments(faults: ResponsesFaults, event: Event) -> Event | None:
-    etype = event["type"]
+    etype = event.get("type")
     if etype == "response.function_call_arguments.delta":
         return None
     if etype == "response.function_call_arguments.done":
@@ -463,7 +463,7 @@ _register(
     "checker: created-incomplete",
 )
 def _thin_created(faults: ResponsesFaults, event: Event) -> Event | None:
-    if event["type"] in ("response.created", "response.in_progress"):
+    if event.get("type") in ("response.created", "response.in_progress"):
         response = event["response"]
         return {**event, "response": {k: response[k] for k in ("id", "object", "status")}}
     return event
@@ -485,7 +485,7 @@ _register(
     "checker: unknown-event-type",
 )
 def _tool_call_delta(faults: ResponsesFaults, event: Event) -> Event | None:
-    if event["type"] == "response.function_call_arguments.delta":
+    if event.get("type") == "response.function_call_arguments.delta":
         return {**event, "type": "response.tool_call.delta"}
     return event
 
@@ -497,7 +497,7 @@ def _tool_call_delta(faults: ResponsesFaults, event: Event) -> Event | None:
     sequence="renumber",
 )
 def _no_item_done(faults: ResponsesFaults, event: Event) -> Event | None:
-    return None if event["type"] == "response.output_item.done" else event
+    return None if event.get("type") == "response.output_item.done" else event
 
 
 @_responses(
@@ -506,7 +506,7 @@ def _no_item_done(faults: ResponsesFaults, event: Event) -> Event | None:
     "Codex: 'stream closed before response.completed'; checker: terminal-missing",
 )
 def _missing_completed(faults: ResponsesFaults, event: Event) -> Event | None:
-    return None if event["type"] in _TERMINALS else event
+    return None if event.get("type") in _TERMINALS else event
 
 
 @_responses(
@@ -515,7 +515,7 @@ def _missing_completed(faults: ResponsesFaults, event: Event) -> Event | None:
     "Codex hides the message; checker: error-event (and terminal-missing under codex)",
 )
 def _error_no_failed(faults: ResponsesFaults, event: Event) -> Event | None:
-    if event["type"] not in _TERMINALS:
+    if event.get("type") not in _TERMINALS:
         return event
     error = event["response"].get("error") or {}
     return {
@@ -536,7 +536,7 @@ def _error_no_failed(faults: ResponsesFaults, event: Event) -> Event | None:
     "a cut answer looks complete; pair it with the chat fault `cut`",
 )
 def _fake_completed(faults: ResponsesFaults, event: Event) -> Event | None:
-    if event["type"] != "response.failed":
+    if event.get("type") != "response.failed":
         return event
     response = {**event["response"], "status": "completed", "error": None}
     return {**event, "type": "response.completed", "response": response}
@@ -548,7 +548,7 @@ def _fake_completed(faults: ResponsesFaults, event: Event) -> Event | None:
     "checker: terminal-status-mismatch",
 )
 def _incomplete_in_completed(faults: ResponsesFaults, event: Event) -> Event | None:
-    if event["type"] != "response.incomplete":
+    if event.get("type") != "response.incomplete":
         return event
     return {**event, "type": "response.completed"}
 
