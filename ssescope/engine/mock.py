@@ -33,7 +33,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,7 +42,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from .faults import CHAT_FAULTS, UnknownFault, parse_faults, split_model
+from .faults import ChatShape, Step, UnknownFault, chat_faults, parse_faults, split_model
 
 MODELS = (
     "mock",
@@ -71,9 +71,6 @@ _PROMPT_KEYS = (
     (("length", "truncat"), "length"),
     (("tool", "run ", "exec", "command", "weather", "call", "`"), "tool"),
 )
-_TOOL_FAULTS = frozenset(
-    {"args-before-name", "empty-id-continuation", "one-chunk-call", "interleaved-calls"}
-)
 _LONG_TEXT = (
     "Here is a long answer that keeps going on purpose, so that the token limit cuts it off "
     "before the end: the mock backend stops at max_tokens and reports finish_reason length, "
@@ -92,11 +89,6 @@ class MockOptions:
     """Seconds before the first chunk under ``slow-first-token``."""
     faults: tuple[str, ...] = ()
     """Chat-side faults applied to every request."""
-
-
-Step = tuple[Any, ...]
-"""``("chunk", dict)``, ``("raw", bytes)``, ``("sleep", s)``, ``("end",)``, ``("reset",)``,
-``("hold",)``."""
 
 
 @dataclass
@@ -133,15 +125,20 @@ def pick_scenario(body: dict[str, Any], faults: Iterable[str] = ()) -> str:
     messages = body.get("messages") or []
     if messages and isinstance(messages[-1], dict) and messages[-1].get("role") == "tool":
         return "answer"
-    model = str(body.get("model") or "").lower()
-    scenario = next((s for key, s in _MODEL_KEYS if key in model), None)
-    if scenario is None:
-        prompt = last_user_text(messages).lower()
-        scenario = next((s for keys, s in _PROMPT_KEYS if any(k in prompt for k in keys)), "text")
-    faults = set(faults)
-    if scenario == "text" and faults & _TOOL_FAULTS:
-        scenario = "parallel" if "interleaved-calls" in faults else "tool"
+    scenario = _asked_scenario(str(body.get("model") or "").lower(), messages)
+    needs = {f.scenario for f in chat_faults(faults) if f.scenario}
+    if scenario == "text" and needs:
+        scenario = "parallel" if "parallel" in needs else "tool"
     return scenario
+
+
+def _asked_scenario(model: str, messages: list[Any]) -> str:
+    """The scenario the model name asks for, else the one the last user message mentions."""
+    by_model = next((s for key, s in _MODEL_KEYS if key in model), None)
+    if by_model is not None:
+        return by_model
+    prompt = last_user_text(messages).lower()
+    return next((s for keys, s in _PROMPT_KEYS if any(k in prompt for k in keys)), "text")
 
 
 def _words(text: str) -> list[str]:
@@ -150,6 +147,9 @@ def _words(text: str) -> list[str]:
 
 def _pieces(text: str, size: int = 8) -> list[str]:
     return [text[i : i + size] for i in range(0, len(text), size)] or [""]
+
+
+# -- tool arguments from a JSON schema -----------------------------------------------------------
 
 
 def _example(schema: Any, name: str, command: str) -> Any:
@@ -161,21 +161,31 @@ def _example(schema: Any, name: str, command: str) -> Any:
         stype = next((t for t in stype if t != "null"), "string")
     if schema.get("enum"):
         return schema["enum"][0]
-    if stype == "object":
-        props = schema.get("properties") or {}
-        required = schema.get("required") or list(props)[:1]
-        return {k: _example(props.get(k), k, command) for k in required if isinstance(k, str)}
-    if stype == "array":
-        return [_example(schema.get("items"), name, command)] if name == "command" else []
-    if stype in ("integer", "number"):
-        return 1
-    if stype == "boolean":
-        return True
+    by_type = _EXAMPLES.get(stype) if isinstance(stype, str) else None
+    if by_type is not None:
+        return by_type(schema, name, command)
     if name in ("cmd", "command"):
         return command
-    if name in ("city", "location"):
-        return "Paris"
-    return "test"
+    return "Paris" if name in ("city", "location") else "test"
+
+
+def _object_example(schema: dict[str, Any], name: str, command: str) -> Any:
+    props = schema.get("properties") or {}
+    required = schema.get("required") or list(props)[:1]
+    return {k: _example(props.get(k), k, command) for k in required if isinstance(k, str)}
+
+
+def _array_example(schema: dict[str, Any], name: str, command: str) -> Any:
+    return [_example(schema.get("items"), name, command)] if name == "command" else []
+
+
+_EXAMPLES: dict[str, Callable[[dict[str, Any], str, str], Any]] = {
+    "object": _object_example,
+    "array": _array_example,
+    "integer": lambda schema, name, command: 1,
+    "number": lambda schema, name, command: 1,
+    "boolean": lambda schema, name, command: True,
+}
 
 
 def _tool_calls(body: dict[str, Any], count: int) -> list[tuple[str, str]]:
@@ -205,227 +215,273 @@ def _tool_calls(body: dict[str, Any], count: int) -> list[tuple[str, str]]:
     return calls
 
 
+# -- the scenarios: what the mock says -------------------------------------------------------------
+
+
+@dataclass
+class _Answer:
+    """What the mock says, one token per list entry, before the faults bend how it is sent."""
+
+    reasoning: list[str] = field(default_factory=list)
+    content: list[str] = field(default_factory=list)
+    refusal: list[str] = field(default_factory=list)
+    calls: list[tuple[str, str]] = field(default_factory=list)
+    finish: str = "stop"
+    limit: int | None = None
+    """The token limit (the request's ``max_tokens``, or the ``length`` scenario's own)."""
+
+    @property
+    def tokens(self) -> int:
+        return len(self.reasoning) + len(self.content) + len(self.refusal)
+
+    def truncate(self) -> None:
+        """Cut the answer at its limit, as a server does (``finish_reason: length``)."""
+        limit = self.limit
+        if limit is not None and self.tokens > limit:
+            self.finish = "length"
+            self.reasoning = self.reasoning[:limit]
+            self.content = self.content[: max(0, limit - len(self.reasoning))]
+            self.refusal = self.refusal[: max(0, limit - len(self.reasoning))]
+
+
+def _tool_result_answer(body: dict[str, Any], limit: int | None) -> _Answer:
+    outputs: list[str] = []
+    for message in reversed(body.get("messages") or []):
+        if not isinstance(message, dict) or message.get("role") != "tool":
+            break
+        outputs.insert(0, _text_of(message.get("content")))
+    result = " | ".join(o.strip() for o in outputs)
+    if len(result) > 400:
+        result = result[:399] + "…"
+    return _Answer(content=_words(f"The tool returned: {result}"), limit=limit)
+
+
+def _tool_answer(body: dict[str, Any], limit: int | None) -> _Answer:
+    return _Answer(calls=_tool_calls(body, 1), finish="tool_calls", limit=limit)
+
+
+def _parallel_answer(body: dict[str, Any], limit: int | None) -> _Answer:
+    return _Answer(calls=_tool_calls(body, 2), finish="tool_calls", limit=limit)
+
+
+def _refusal_answer(body: dict[str, Any], limit: int | None) -> _Answer:
+    return _Answer(refusal=_words("I'm sorry, but I can't help with that request."), limit=limit)
+
+
+def _length_answer(body: dict[str, Any], limit: int | None) -> _Answer:
+    content = _words(_LONG_TEXT)
+    return _Answer(content=content, limit=min(limit or 12, len(content) - 1))
+
+
+def _text_answer(body: dict[str, Any], limit: int | None) -> _Answer:
+    echo = " ".join(last_user_text(body.get("messages") or []).split())
+    if len(echo) > 60:
+        echo = echo[:59] + "…"
+    return _Answer(
+        content=_words(f"This is the ssescope mock backend. You said: {echo}"), limit=limit
+    )
+
+
+def _reasoning_answer(body: dict[str, Any], limit: int | None) -> _Answer:
+    answer = _text_answer(body, limit)
+    answer.reasoning = _words(
+        "The user wants a short answer. I will think it through step by step, then reply briefly."
+    )
+    return answer
+
+
+_SCENARIOS: dict[str, Callable[[dict[str, Any], int | None], _Answer]] = {
+    "answer": _tool_result_answer,
+    "parallel": _parallel_answer,
+    "reasoning": _reasoning_answer,
+    "refusal": _refusal_answer,
+    "length": _length_answer,
+    "tool": _tool_answer,
+    "text": _text_answer,
+}
+"""Each scenario of the module docstring's table: the request (and its token limit) → the answer."""
+
+
+def _max_tokens(body: dict[str, Any]) -> int | None:
+    limit = body.get("max_completion_tokens", body.get("max_tokens"))
+    return limit if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0 else None
+
+
+# -- the plan: how the answer is sent ------------------------------------------------------------
+
+
 def plan_chat(
     body: dict[str, Any], faults: Iterable[str] = (), options: MockOptions | None = None
 ) -> Plan:
-    """What the mock sends for one request (pure)."""
+    """What the mock sends for one request (pure): the scenario's answer, in the shape the chat
+    faults (:mod:`.faults`, in catalogue order) give the stream."""
     options = options or MockOptions()
-    faults = frozenset(f for f in faults if f in CHAT_FAULTS)
-    scenario = pick_scenario(body, faults)
-    plan = Plan(scenario)
-    for code, status, message in (
-        ("http-500", 500, "The mock backend failed (injected fault http-500)."),
-        ("http-429", 429, "Rate limit reached for the mock backend (injected fault http-429)."),
-        ("http-400", 400, "The mock backend rejected the request (injected fault http-400)."),
-    ):
-        if code in faults:
-            plan.status = status
-            plan.error = {
-                "error": {
-                    "message": message,
-                    "type": "invalid_request_error" if status == 400 else "server_error",
-                    "param": None,
-                    "code": "rate_limit_exceeded" if status == 429 else None,
-                }
-            }
-            return plan
+    chosen = chat_faults(faults)
+    scenario = pick_scenario(body, [f.name for f in chosen])
+    shape = ChatShape(
+        chat_id=f"chatcmpl-mock-{uuid.uuid4().hex[:24]}",
+        prefill_delay=options.prefill_delay,
+        slow_delay=options.slow_delay,
+        gap=options.delay,
+    )
+    for fault in chosen:
+        fault.plan(shape)
+    if shape.status != 200:
+        return Plan(scenario, status=shape.status, error=shape.error)
+    answer = _SCENARIOS[scenario](body, _max_tokens(body))
+    answer.truncate()
+    chunks = _Chunks(shape.chat_id, int(time.time()), str(body.get("model") or "mock"))
+    call_ids = [f"call_{uuid.uuid4().hex[:24]}" for _ in answer.calls]
+    usage = _usage(body, answer)
+    return Plan(
+        scenario,
+        steps=_steps(
+            body, shape, chunks, answer, _token_chunks(answer, chunks, call_ids, shape), usage
+        ),
+        completion=_completion(chunks, answer, call_ids, usage),
+        json_body=shape.json_body,
+    )
 
-    model = str(body.get("model") or "mock")
-    messages = body.get("messages") or []
-    prompt = last_user_text(messages)
-    limit = body.get("max_completion_tokens", body.get("max_tokens"))
-    limit = limit if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0 else None
 
-    reasoning: list[str] = []
-    content: list[str] = []
-    refusal: list[str] = []
-    calls: list[tuple[str, str]] = []
-    finish = "stop"
-    if scenario == "answer":
-        outputs = []
-        for message in reversed(messages):
-            if not isinstance(message, dict) or message.get("role") != "tool":
-                break
-            outputs.insert(0, _text_of(message.get("content")))
-        result = " | ".join(o.strip() for o in outputs)
-        if len(result) > 400:
-            result = result[:399] + "…"
-        content = _words(f"The tool returned: {result}")
-    elif scenario in ("tool", "parallel"):
-        calls = _tool_calls(body, 2 if scenario == "parallel" else 1)
-        finish = "tool_calls"
-    elif scenario == "refusal":
-        refusal = _words("I'm sorry, but I can't help with that request.")
-    elif scenario == "length":
-        content = _words(_LONG_TEXT)
-        limit = min(limit or 12, len(content) - 1)
-    else:
-        if scenario == "reasoning":
-            reasoning = _words(
-                "The user wants a short answer. I will think it through step by step, "
-                "then reply briefly."
-            )
-        echo = " ".join(prompt.split())
-        if len(echo) > 60:
-            echo = echo[:59] + "…"
-        content = _words(f"This is the ssescope mock backend. You said: {echo}")
-    if limit is not None and len(reasoning) + len(content) + len(refusal) > limit:
-        finish = "length"
-        reasoning = reasoning[:limit]
-        content = content[: max(0, limit - len(reasoning))]
-        refusal = refusal[: max(0, limit - len(reasoning))]
+@dataclass(frozen=True, slots=True)
+class _Chunks:
+    """Makes the ``chat.completion.chunk`` objects of one answer."""
 
-    chat_id = f"chatcmpl-mock-{uuid.uuid4().hex[:24]}"
-    created = int(time.time())
+    chat_id: str
+    created: int
+    model: str
 
-    def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
+    def __call__(self, delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
         return {
-            "id": chat_id,
+            "id": self.chat_id,
             "object": "chat.completion.chunk",
-            "created": created,
-            "model": model,
+            "created": self.created,
+            "model": self.model,
             "system_fingerprint": "fp_ssescope_mock",
             "choices": [
                 {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
             ],
         }
 
-    # -- the token chunks ------------------------------------------------------------------------
-    tokens: list[dict[str, Any]] = []
-    tokens += [chunk({"content": None, "reasoning_content": t}) for t in reasoning]
-    tokens += [chunk({"content": t}) for t in content]
-    tokens += [chunk({"content": None, "refusal": t}) for t in refusal]
-    tokens += [chunk({"tool_calls": f}) for f in _call_fragments(calls, faults)]
-    call_ids = [f"call_{uuid.uuid4().hex[:24]}" for _ in calls]
-    for c in tokens:  # stamp the upstream call ids on the fragments that carry one
-        for frag in c["choices"][0]["delta"].get("tool_calls") or []:
-            if frag.get("id") == "<id>":
-                frag["id"] = call_ids[frag["index"]]
 
-    completion_tokens = (
-        len(reasoning) + len(content) + len(refusal) + sum(max(1, len(a) // 4) for _, a in calls)
-    )
+def _token_chunks(
+    answer: _Answer, chunks: _Chunks, call_ids: list[str], shape: ChatShape
+) -> list[dict[str, Any]]:
+    """One chunk per token (reasoning, text, refusal), then the tool-call fragments."""
+    tokens = [chunks({"content": None, "reasoning_content": t}) for t in answer.reasoning]
+    tokens += [chunks({"content": t}) for t in answer.content]
+    tokens += [chunks({"content": None, "refusal": t}) for t in answer.refusal]
+    tokens += [chunks({"tool_calls": f}) for f in _call_fragments(answer.calls, call_ids, shape)]
+    return tokens
+
+
+def _usage(body: dict[str, Any], answer: _Answer) -> dict[str, Any]:
+    completion_tokens = answer.tokens + sum(max(1, len(a) // 4) for _, a in answer.calls)
+    messages = body.get("messages") or []
     prompt_tokens = (
         sum(len(_text_of(m.get("content")).split()) for m in messages if isinstance(m, dict)) + 1
     )
-    usage = {
+    return {
         "prompt_tokens": prompt_tokens,
         "completion_tokens": completion_tokens,
         "total_tokens": prompt_tokens + completion_tokens,
         "prompt_tokens_details": {"cached_tokens": 0},
-        "completion_tokens_details": {"reasoning_tokens": len(reasoning)},
+        "completion_tokens_details": {"reasoning_tokens": len(answer.reasoning)},
     }
-    first = {"role": "assistant", "content": "" if content else None}
-    steps: list[Step] = [("chunk", chunk(first))]
-    if "slow-first-token" in faults:
-        steps.insert(0, ("sleep", options.prefill_delay))
-    gap = options.slow_delay if "slow-tokens" in faults else options.delay
-    break_at = max(2, len(tokens) // 2) if len(tokens) > 2 else len(tokens)
-    for i, token in enumerate(tokens):
-        if i == break_at:
-            if "cut" in faults:
-                steps.append(("end",))
-                break
-            if "reset" in faults:
-                steps.append(("reset",))
-                break
-            if "stall" in faults:
-                steps.append(("hold",))
-                break
-            if "error-chunk" in faults:
-                error = {
-                    "error": {
-                        "message": "The mock backend failed mid-stream (injected fault error-chunk).",
-                        "type": "server_error",
-                        "param": None,
-                        "code": "mock_failure",
-                    }
-                }
-                steps.append(("raw", b"data: " + json.dumps(error).encode() + b"\n\n"))
-                steps.append(("end",))
-                break
-            if "malformed-chunk" in faults:
-                steps.append(
-                    (
-                        "raw",
-                        b'data: {"id": "'
-                        + chat_id.encode()
-                        + b'", "choices": [{"delta": {"content": "bro\n\n',
-                    )
-                )
-        if gap:
-            steps.append(("sleep", gap))
-        if "comments" in faults:
-            steps.append(("raw", b": keepalive\n\n"))
-        steps.append(("chunk", token))
-    else:
-        steps.append(("chunk", chunk({}, None if "no-finish-reason" in faults else finish)))
-        if body.get("stream_options", {}).get("include_usage") and "no-usage" not in faults:
-            usage_chunk = chunk({})
-            usage_chunk["choices"] = []
-            usage_chunk["usage"] = usage
-            steps.append(("chunk", usage_chunk))
-        if "no-done" not in faults:
-            steps.append(("raw", b"data: [DONE]\n\n"))
-        steps.append(("end",))
-    plan.steps = steps
 
+
+def _steps(
+    body: dict[str, Any],
+    shape: ChatShape,
+    chunks: _Chunks,
+    answer: _Answer,
+    tokens: list[dict[str, Any]],
+    usage: dict[str, Any],
+) -> list[Step]:
+    """The stream: the role chunk, the tokens (bent halfway by the faults that cut or inject),
+    the finish chunk, the usage chunk and ``[DONE]``."""
+    first = chunks({"role": "assistant", "content": "" if answer.content else None})
+    steps: list[Step] = [*shape.before_first, ("chunk", first)]
+    middle = max(2, len(tokens) // 2) if len(tokens) > 2 else len(tokens)
+    for i, token in enumerate(tokens):
+        if i == middle:
+            if shape.ends_early is not None:
+                return steps + shape.ends_early
+            steps += shape.at_middle
+        if shape.gap:
+            steps.append(("sleep", shape.gap))
+        steps += shape.before_each
+        steps.append(("chunk", token))
+    steps.append(("chunk", chunks({}, answer.finish if shape.finish_reason else None)))
+    if body.get("stream_options", {}).get("include_usage") and shape.usage:
+        steps.append(("chunk", {**chunks({}), "choices": [], "usage": usage}))
+    if shape.done:
+        steps.append(("raw", b"data: [DONE]\n\n"))
+    steps.append(("end",))
+    return steps
+
+
+def _completion(
+    chunks: _Chunks, answer: _Answer, call_ids: list[str], usage: dict[str, Any]
+) -> dict[str, Any]:
+    """The same answer as one JSON completion."""
     message: dict[str, Any] = {
         "role": "assistant",
-        "content": "".join(content) if content or not (calls or refusal) else None,
-        "refusal": "".join(refusal) or None,
+        "content": "".join(answer.content)
+        if answer.content or not (answer.calls or answer.refusal)
+        else None,
+        "refusal": "".join(answer.refusal) or None,
     }
-    if reasoning:
-        message["reasoning_content"] = "".join(reasoning)
-    if calls:
+    if answer.reasoning:
+        message["reasoning_content"] = "".join(answer.reasoning)
+    if answer.calls:
         message["tool_calls"] = [
             {"id": call_ids[i], "type": "function", "function": {"name": n, "arguments": a}}
-            for i, (n, a) in enumerate(calls)
+            for i, (n, a) in enumerate(answer.calls)
         ]
-    plan.completion = {
-        "id": chat_id,
+    return {
+        "id": chunks.chat_id,
         "object": "chat.completion",
-        "created": created,
-        "model": model,
-        "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish}],
+        "created": chunks.created,
+        "model": chunks.model,
+        "choices": [
+            {"index": 0, "message": message, "logprobs": None, "finish_reason": answer.finish}
+        ],
         "usage": usage,
     }
-    plan.json_body = "json-body" in faults
-    return plan
 
 
 def _call_fragments(
-    calls: list[tuple[str, str]], faults: frozenset[str]
+    calls: list[tuple[str, str]], call_ids: list[str], shape: ChatShape
 ) -> list[list[dict[str, Any]]]:
-    """The ``delta.tool_calls`` lists, one per chunk, with the quirks the faults ask for.
-    ``"<id>"`` stands for the call's upstream id."""
-    per_call: list[list[dict[str, Any]]] = []
-    for index, (name, args) in enumerate(calls):
-        head = {
-            "index": index,
-            "id": "<id>",
-            "type": "function",
-            "function": {"name": name, "arguments": ""},
-        }
-        if "one-chunk-call" in faults:
-            head["function"]["arguments"] = args
-            per_call.append([head])
-            continue
-        pieces = _pieces(args)
-        cont_extra = {"id": "", "type": "function"} if "empty-id-continuation" in faults else {}
-        frags = [{"index": index, **cont_extra, "function": {"arguments": p}} for p in pieces]
-        if "args-before-name" in faults and len(frags) > 1:
-            head["function"]["arguments"] = frags[1]["function"]["arguments"]
-            per_call.append([frags[0], head, *frags[2:]])
-        else:
-            per_call.append([head, *frags])
-    if "interleaved-calls" in faults and len(per_call) > 1:
-        out = []
+    """The ``delta.tool_calls`` lists, one per chunk, in the shape the faults ask for."""
+    per_call = [
+        _fragments(index, call_ids[index], name, args, shape)
+        for index, (name, args) in enumerate(calls)
+    ]
+    if shape.interleave and len(per_call) > 1:
         longest = max(len(p) for p in per_call)
-        for i in range(longest):
-            out += [[p[i]] for p in per_call if i < len(p)]
-        return out
+        return [[p[i]] for i in range(longest) for p in per_call if i < len(p)]
     return [[f] for frags in per_call for f in frags]
+
+
+def _fragments(
+    index: int, call_id: str, name: str, args: str, shape: ChatShape
+) -> list[dict[str, Any]]:
+    """One call's fragments: a head with the id and name, then the arguments 8 characters at a
+    time."""
+    function: dict[str, Any] = {"name": name, "arguments": ""}
+    head = {"index": index, "id": call_id, "type": "function", "function": function}
+    if shape.one_chunk_calls:
+        function["arguments"] = args
+        return [head]
+    frags = [
+        {"index": index, **shape.continuation, "function": {"arguments": p}} for p in _pieces(args)
+    ]
+    if shape.args_before_name and len(frags) > 1:
+        function["arguments"] = frags[1]["function"]["arguments"]
+        return [frags[0], head, *frags[2:]]
+    return [head, *frags]
 
 
 # -- the ASGI app ----------------------------------------------------------------------------

@@ -18,14 +18,19 @@ Mapping (``responses-streaming.md`` §10.1, Codex's request shape in ``codex-beh
 * ``function`` tools → chat tools; ``tool_choice``; ``max_output_tokens`` → ``max_tokens`` (or
   ``max_completion_tokens``); ``temperature``, ``top_p``; ``text.format`` → ``response_format``;
   ``stream_options.include_usage`` is always on, so usage can reach the terminal event.
+
+Each of these is one converter in a table: :data:`_ITEMS` per input item type, :data:`_PARTS` per
+content part type, :data:`_TOOLS` per tool type, :data:`_OPTIONS` per request option. A type with
+no converter is skipped with a warning, so supporting a new item, part or tool type is one entry.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 _TEXT_PARTS = frozenset({"input_text", "output_text", "text", "summary_text", "reasoning_text"})
 _ROLES = {"developer": "system", "system": "system", "user": "user", "assistant": "assistant"}
@@ -63,104 +68,29 @@ def to_chat(
 ) -> ChatRequest:
     """Translate one ``POST /v1/responses`` body. ``model`` overrides the model sent upstream
     (the echoed model stays the client's); ``history`` is prepended (previous_response_id)."""
-    if not isinstance(request, dict):
-        raise RequestError("the request body must be a JSON object")
+    client_model = _client_model(request, model)
     warnings: list[str] = []
-    client_model = request.get("model")
-    if client_model is not None and not isinstance(client_model, str):
-        raise RequestError("`model` must be a string", "model")
-    if not client_model and not model:
-        raise RequestError("`model` is required", "model")
-
     conversation: list[dict[str, Any]] = copy.deepcopy(history or [])
-    instructions = request.get("instructions")
-    lead: list[dict[str, Any]] = []
-    if isinstance(instructions, str) and instructions:
-        lead = [{"role": "system", "content": instructions}]
-    elif isinstance(instructions, list):
-        lead = _input_items(instructions, warnings)
-    elif instructions is not None and not isinstance(instructions, str):
-        raise RequestError("`instructions` must be a string", "instructions")
-
-    raw_input = request.get("input")
-    if isinstance(raw_input, str):
-        conversation.append({"role": "user", "content": raw_input})
-    elif isinstance(raw_input, list):
-        conversation.extend(_input_items(raw_input, warnings))
-    elif raw_input is not None:
-        raise RequestError("`input` must be a string or an array of items", "input")
+    lead = _instructions(request.get("instructions"), warnings)
+    conversation.extend(_input(request.get("input"), warnings))
     messages = _merge_system(lead + conversation)
     if not messages:
         raise RequestError("the request has no input", "input")
 
     body: dict[str, Any] = {"model": model or client_model, "messages": messages}
-    tools, names = _tools(request.get("tools"), warnings)
-    if tools:
-        body["tools"] = tools
-        choice = _tool_choice(request.get("tool_choice"), names, warnings)
-        if choice is not None:
-            body["tool_choice"] = choice
-        if isinstance(request.get("parallel_tool_calls"), bool):
-            body["parallel_tool_calls"] = request["parallel_tool_calls"]
-    elif request.get("tool_choice") not in (None, "auto", "none"):
-        warnings.append("tool_choice dropped: no function tool is left to choose")
-
-    for key in ("temperature", "top_p"):
-        value = request.get(key)
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            body[key] = value
-    max_out = request.get("max_output_tokens")
-    if isinstance(max_out, int) and not isinstance(max_out, bool):
-        body[max_tokens_field] = max_out
-    top_logprobs = request.get("top_logprobs")
-    include = request.get("include") or []
-    if isinstance(top_logprobs, int) and not isinstance(top_logprobs, bool) and top_logprobs > 0:
-        body["logprobs"] = True
-        body["top_logprobs"] = top_logprobs
-    elif isinstance(include, list) and "message.output_text.logprobs" in include:
-        body["logprobs"] = True
-    fmt = _response_format(request.get("text"), warnings)
-    if fmt is not None:
-        body["response_format"] = fmt
-    if isinstance(request.get("user"), str):
-        body["user"] = request["user"]
+    target = _Target(max_tokens_field, warnings)
+    for option in _OPTIONS:
+        option(request, body, target)
     body["stream"] = True
     body["stream_options"] = {"include_usage": True}
-
-    for key in ("background", "conversation", "prompt"):  # no equivalent: said, not refused
+    for key in _UNSUPPORTED:  # no equivalent: said, not refused
         if request.get(key):
             warnings.append(f"`{key}` is not supported by the translating engine and was ignored")
-
-    kept_tools = [t for t in request.get("tools") or [] if _is_function_tool(t)]
-    echo: dict[str, Any] = {
-        "model": client_model or model,
-        "instructions": instructions if isinstance(instructions, str | list) else None,
-        "metadata": request.get("metadata") if isinstance(request.get("metadata"), dict) else {},
-        "temperature": body.get("temperature"),
-        "top_p": body.get("top_p"),
-        "max_output_tokens": body.get(max_tokens_field),
-        "tools": [_echo_tool(t) for t in kept_tools],
-        "tool_choice": request.get("tool_choice") or "auto",
-        "parallel_tool_calls": request.get("parallel_tool_calls", True)
-        if isinstance(request.get("parallel_tool_calls", True), bool)
-        else True,
-        "previous_response_id": request.get("previous_response_id")
-        if isinstance(request.get("previous_response_id"), str)
-        else None,
-        "store": request.get("store") is not False,
-        "user": request.get("user") if isinstance(request.get("user"), str) else None,
-    }
-    if isinstance(request.get("reasoning"), dict):
-        reasoning = request["reasoning"]
-        echo["reasoning"] = {"effort": reasoning.get("effort"), "summary": reasoning.get("summary")}
-    if isinstance(request.get("text"), dict):
-        echo["text"] = request["text"]
-    stream = request.get("stream")
     return ChatRequest(
         body=body,
-        echo=echo,
+        echo=_echo(request, body, model, max_tokens_field),
         warnings=warnings,
-        stream=stream is True,
+        stream=request.get("stream") is True,
         conversation=conversation,
         store=request.get("store") is not False,
     )
@@ -174,97 +104,119 @@ def output_messages(output: list[Any]) -> list[dict[str, Any]]:
     )
 
 
-# -- input items ---------------------------------------------------------------------------
+def _client_model(request: Any, model: str | None) -> str | None:
+    """The model the client named (validated; the request must name one unless overridden)."""
+    if not isinstance(request, dict):
+        raise RequestError("the request body must be a JSON object")
+    client_model = request.get("model")
+    if client_model is not None and not isinstance(client_model, str):
+        raise RequestError("`model` must be a string", "model")
+    if not client_model and not model:
+        raise RequestError("`model` is required", "model")
+    return client_model
+
+
+def _instructions(instructions: Any, warnings: list[str]) -> list[dict[str, Any]]:
+    """The messages ``instructions`` lead with: a system message, or input items."""
+    if isinstance(instructions, str):
+        return [{"role": "system", "content": instructions}] if instructions else []
+    if isinstance(instructions, list):
+        return _input_items(instructions, warnings)
+    if instructions is not None:
+        raise RequestError("`instructions` must be a string", "instructions")
+    return []
+
+
+def _input(raw_input: Any, warnings: list[str]) -> list[dict[str, Any]]:
+    if isinstance(raw_input, str):
+        return [{"role": "user", "content": raw_input}]
+    if isinstance(raw_input, list):
+        return _input_items(raw_input, warnings)
+    if raw_input is not None:
+        raise RequestError("`input` must be a string or an array of items", "input")
+    return []
+
+
+def _echo(
+    request: dict[str, Any], body: dict[str, Any], model: str | None, max_tokens_field: str
+) -> dict[str, Any]:
+    """The Response fields echoed from the request (what OpenAI echoes, as far as it is kept)."""
+    instructions = request.get("instructions")
+    echo: dict[str, Any] = {
+        "model": request.get("model") or model,
+        "instructions": instructions if isinstance(instructions, str | list) else None,
+        "metadata": _typed(request.get("metadata"), dict, {}),
+        "temperature": body.get("temperature"),
+        "top_p": body.get("top_p"),
+        "max_output_tokens": body.get(max_tokens_field),
+        "tools": [_echo_tool(t) for t in request.get("tools") or [] if _is_function_tool(t)],
+        "tool_choice": request.get("tool_choice") or "auto",
+        "parallel_tool_calls": _typed(request.get("parallel_tool_calls", True), bool, True),
+        "previous_response_id": _typed(request.get("previous_response_id"), str, None),
+        "store": request.get("store") is not False,
+        "user": _typed(request.get("user"), str, None),
+    }
+    reasoning = request.get("reasoning")
+    if isinstance(reasoning, dict):
+        echo["reasoning"] = {"effort": reasoning.get("effort"), "summary": reasoning.get("summary")}
+    if isinstance(request.get("text"), dict):
+        echo["text"] = request["text"]
+    return echo
+
+
+def _typed(value: Any, kind: type, default: Any) -> Any:
+    return value if isinstance(value, kind) else default
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_int(value: Any) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+# -- input items: one converter per item type --------------------------------------------------
+
+
+@dataclass
+class _Messages:
+    """The chat messages being built from input items, and what was skipped on the way."""
+
+    warnings: list[str]
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    skipped: dict[str, int] = field(default_factory=dict)
+
+
+ItemConverter = Callable[[_Messages, dict[str, Any], int], None]
+"""Adds the chat form of one input item (at ``input[position]``) to the messages."""
 
 
 def _input_items(items: list[Any], warnings: list[str]) -> list[dict[str, Any]]:
-    messages: list[dict[str, Any]] = []
-    skipped: dict[str, int] = {}
+    out = _Messages(warnings)
     for position, item in enumerate(items):
         if not isinstance(item, dict):
             raise RequestError(f"input[{position}] is not an object", f"input[{position}]")
         itype = item.get("type")
         if itype is None and "role" in item:
             itype = "message"
-        if itype == "message":
-            message = _message(item, position, warnings)
-            if message is not None:
-                messages.append(message)
-        elif itype == "function_call":
-            _function_call(item, messages, position)
-        elif itype == "function_call_output":
-            call_id = item.get("call_id")
-            if not isinstance(call_id, str):
-                raise RequestError(
-                    f"input[{position}]: function_call_output needs a string call_id",
-                    f"input[{position}].call_id",
-                )
-            if not any(
-                tc.get("id") == call_id for m in messages for tc in m.get("tool_calls") or []
-            ):
-                warnings.append(
-                    f"input[{position}]: function_call_output for call {call_id!r} has no "
-                    "matching function_call"
-                )
-            messages.append(
-                {"role": "tool", "tool_call_id": call_id, "content": _output_text(item)}
-            )
-        elif itype == "reasoning":
-            continue  # chat servers take no reasoning input; dropping it is expected
+        convert = _ITEMS.get(itype) if isinstance(itype, str) else None
+        if convert is None:
+            out.skipped[str(itype)] = out.skipped.get(str(itype), 0) + 1
         else:
-            name = str(itype)
-            skipped[name] = skipped.get(name, 0) + 1
-    for name, count in skipped.items():
+            convert(out, item, position)
+    for name, count in out.skipped.items():
         warnings.append(f"skipped {count} input item(s) of type {name!r} (no chat equivalent)")
-    return messages
+    return out.messages
 
 
-def _message(item: dict[str, Any], position: int, warnings: list[str]) -> dict[str, Any] | None:
-    role = item.get("role")
-    chat_role = _ROLES.get(role) if isinstance(role, str) else None
-    if chat_role is None:
-        warnings.append(f"input[{position}]: unknown role {role!r} sent as user")
-        chat_role = "user"
-    content = item.get("content")
-    if isinstance(content, str):
-        return {"role": chat_role, "content": content}
-    if not isinstance(content, list):
-        raise RequestError(
-            f"input[{position}]: message content must be a string or an array",
-            f"input[{position}].content",
-        )
-    texts: list[str] = []
-    parts: list[dict[str, Any]] = []
-    has_image = False
-    for part in content:
-        if not isinstance(part, dict):
-            continue
-        ptype = part.get("type")
-        if ptype in _TEXT_PARTS and isinstance(part.get("text"), str):
-            texts.append(part["text"])
-            parts.append({"type": "text", "text": part["text"]})
-        elif ptype == "refusal" and isinstance(part.get("refusal"), str):
-            texts.append(part["refusal"])
-            parts.append({"type": "text", "text": part["refusal"]})
-        elif ptype == "input_image" and chat_role == "user":
-            url = part.get("image_url") or part.get("file_id")
-            if isinstance(url, str):
-                image: dict[str, Any] = {"url": url}
-                if isinstance(part.get("detail"), str):
-                    image["detail"] = part["detail"]
-                parts.append({"type": "image_url", "image_url": image})
-                has_image = True
-        else:
-            warnings.append(f"input[{position}]: skipped a {ptype!r} content part")
-    if has_image:
-        return {"role": chat_role, "content": parts}
-    if not texts and chat_role != "assistant":
-        warnings.append(f"input[{position}]: a {role} message with no text was skipped")
-        return None
-    return {"role": chat_role, "content": "\n".join(texts)}
+def _message_item(out: _Messages, item: dict[str, Any], position: int) -> None:
+    message = _message(item, position, out.warnings)
+    if message is not None:
+        out.messages.append(message)
 
 
-def _function_call(item: dict[str, Any], messages: list[dict[str, Any]], position: int) -> None:
+def _function_call(out: _Messages, item: dict[str, Any], position: int) -> None:
     call_id, name, arguments = item.get("call_id"), item.get("name"), item.get("arguments")
     if not isinstance(call_id, str) or not isinstance(name, str):
         raise RequestError(
@@ -277,6 +229,7 @@ def _function_call(item: dict[str, Any], messages: list[dict[str, Any]], positio
         "type": "function",
         "function": {"name": name, "arguments": arguments},
     }
+    messages = out.messages
     last = messages[-1] if messages else None
     if last is not None and last["role"] == "assistant":
         last.setdefault("tool_calls", []).append(tool_call)  # parallel calls share one message
@@ -284,6 +237,33 @@ def _function_call(item: dict[str, Any], messages: list[dict[str, Any]], positio
             last["content"] = None
     else:
         messages.append({"role": "assistant", "content": None, "tool_calls": [tool_call]})
+
+
+def _function_call_output(out: _Messages, item: dict[str, Any], position: int) -> None:
+    call_id = item.get("call_id")
+    if not isinstance(call_id, str):
+        raise RequestError(
+            f"input[{position}]: function_call_output needs a string call_id",
+            f"input[{position}].call_id",
+        )
+    if not any(tc.get("id") == call_id for m in out.messages for tc in m.get("tool_calls") or []):
+        out.warnings.append(
+            f"input[{position}]: function_call_output for call {call_id!r} has no "
+            "matching function_call"
+        )
+    out.messages.append({"role": "tool", "tool_call_id": call_id, "content": _output_text(item)})
+
+
+def _reasoning(out: _Messages, item: dict[str, Any], position: int) -> None:
+    """Dropped: chat servers take no reasoning input, and dropping it is expected."""
+
+
+_ITEMS: dict[str, ItemConverter] = {
+    "message": _message_item,
+    "function_call": _function_call,
+    "function_call_output": _function_call_output,
+    "reasoning": _reasoning,
+}
 
 
 def _output_text(item: dict[str, Any]) -> str:
@@ -318,7 +298,102 @@ def _merge_system(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return merged
 
 
-# -- tools -------------------------------------------------------------------------------------
+# -- message content: one converter per part type -----------------------------------------------
+
+
+@dataclass
+class _Content:
+    """A message's content being converted: its texts, and its chat parts once an image makes
+    a list of parts necessary."""
+
+    role: str
+    texts: list[str] = field(default_factory=list)
+    parts: list[dict[str, Any]] = field(default_factory=list)
+    has_image: bool = False
+
+    def add_text(self, text: str) -> None:
+        self.texts.append(text)
+        self.parts.append({"type": "text", "text": text})
+
+
+PartConverter = Callable[[_Content, dict[str, Any]], bool]
+"""Adds the chat form of one content part; False when it has none (skipped with a warning)."""
+
+
+def _message(item: dict[str, Any], position: int, warnings: list[str]) -> dict[str, Any] | None:
+    role = item.get("role")
+    chat_role = _ROLES.get(role) if isinstance(role, str) else None
+    if chat_role is None:
+        warnings.append(f"input[{position}]: unknown role {role!r} sent as user")
+        chat_role = "user"
+    content = item.get("content")
+    if isinstance(content, str):
+        return {"role": chat_role, "content": content}
+    if not isinstance(content, list):
+        raise RequestError(
+            f"input[{position}]: message content must be a string or an array",
+            f"input[{position}].content",
+        )
+    converted = _Content(chat_role)
+    for part in content:
+        if not isinstance(part, dict):
+            continue
+        ptype = part.get("type")
+        convert = _PARTS.get(ptype) if isinstance(ptype, str) else None
+        if convert is None or not convert(converted, part):
+            warnings.append(f"input[{position}]: skipped a {ptype!r} content part")
+    if converted.has_image:
+        return {"role": chat_role, "content": converted.parts}
+    if not converted.texts and chat_role != "assistant":
+        warnings.append(f"input[{position}]: a {role} message with no text was skipped")
+        return None
+    return {"role": chat_role, "content": "\n".join(converted.texts)}
+
+
+def _text_part(content: _Content, part: dict[str, Any]) -> bool:
+    text = part.get("text")
+    if not isinstance(text, str):
+        return False
+    content.add_text(text)
+    return True
+
+
+def _refusal_part(content: _Content, part: dict[str, Any]) -> bool:
+    """A refusal from an earlier turn, sent back as the text it was."""
+    refusal = part.get("refusal")
+    if not isinstance(refusal, str):
+        return False
+    content.add_text(refusal)
+    return True
+
+
+def _image_part(content: _Content, part: dict[str, Any]) -> bool:
+    """``input_image`` → ``image_url`` (chat takes images from users only). An image with
+    neither a URL nor a file id is dropped quietly."""
+    if content.role != "user":
+        return False
+    url = part.get("image_url") or part.get("file_id")
+    if isinstance(url, str):
+        image: dict[str, Any] = {"url": url}
+        if isinstance(part.get("detail"), str):
+            image["detail"] = part["detail"]
+        content.parts.append({"type": "image_url", "image_url": image})
+        content.has_image = True
+    return True
+
+
+_PARTS: dict[str, PartConverter] = {
+    **dict.fromkeys(_TEXT_PARTS, _text_part),
+    "refusal": _refusal_part,
+    "input_image": _image_part,
+}
+
+
+# -- tools: one converter per tool type ----------------------------------------------------------
+
+
+ToolConverter = Callable[[dict[str, Any]], "dict[str, Any] | None"]
+"""The chat tool for one Responses tool (None: it has none, and is skipped with a warning)."""
 
 
 def _is_function_tool(tool: Any) -> bool:
@@ -329,28 +404,40 @@ def _is_function_tool(tool: Any) -> bool:
     )
 
 
+def _function_tool(tool: dict[str, Any]) -> dict[str, Any] | None:
+    if not isinstance(tool.get("name"), str):
+        return None
+    fn: dict[str, Any] = {"name": tool["name"]}
+    if isinstance(tool.get("description"), str):
+        fn["description"] = tool["description"]
+    params = tool.get("parameters")
+    fn["parameters"] = params if isinstance(params, dict) else {"type": "object", "properties": {}}
+    if isinstance(tool.get("strict"), bool):
+        fn["strict"] = tool["strict"]
+    return {"type": "function", "function": fn}
+
+
+_TOOLS: dict[str, ToolConverter] = {"function": _function_tool}
+
+
 def _tools(tools: Any, warnings: list[str]) -> tuple[list[dict[str, Any]], set[str]]:
     if not isinstance(tools, list):
         return [], set()
     out: list[dict[str, Any]] = []
     skipped: list[str] = []
     for tool in tools:
-        if _is_function_tool(tool):
-            fn: dict[str, Any] = {"name": tool["name"]}
-            if isinstance(tool.get("description"), str):
-                fn["description"] = tool["description"]
-            params = tool.get("parameters")
-            fn["parameters"] = (
-                params if isinstance(params, dict) else {"type": "object", "properties": {}}
-            )
-            if isinstance(tool.get("strict"), bool):
-                fn["strict"] = tool["strict"]
-            out.append({"type": "function", "function": fn})
-        elif isinstance(tool, dict):
-            label = str(tool.get("type"))
-            if isinstance(tool.get("name"), str):
-                label += f" {tool['name']!r}"
-            skipped.append(label)
+        if not isinstance(tool, dict):
+            continue
+        ttype = tool.get("type")
+        convert = _TOOLS.get(ttype) if isinstance(ttype, str) else None
+        chat_tool = convert(tool) if convert is not None else None
+        if chat_tool is not None:
+            out.append(chat_tool)
+            continue
+        label = str(ttype)
+        if isinstance(tool.get("name"), str):
+            label += f" {tool['name']!r}"
+        skipped.append(label)
     if skipped:
         warnings.append(
             f"skipped non-function tool(s) a chat server cannot take: {', '.join(skipped)}"
@@ -383,10 +470,63 @@ def _tool_choice(choice: Any, names: set[str], warnings: list[str]) -> Any:
     return "auto"
 
 
-def _response_format(text: Any, warnings: list[str]) -> dict[str, Any] | None:
+# -- options: one converter per request option, in the order the chat body lists them -----------
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """What an option converter needs besides the request and the body it fills."""
+
+    max_tokens_field: str
+    warnings: list[str]
+
+
+OptionConverter = Callable[[dict[str, Any], dict[str, Any], _Target], None]
+"""Sets the chat body's fields for one option of the request."""
+
+
+def _tools_option(request: dict[str, Any], body: dict[str, Any], target: _Target) -> None:
+    tools, names = _tools(request.get("tools"), target.warnings)
+    if tools:
+        body["tools"] = tools
+        choice = _tool_choice(request.get("tool_choice"), names, target.warnings)
+        if choice is not None:
+            body["tool_choice"] = choice
+        if isinstance(request.get("parallel_tool_calls"), bool):
+            body["parallel_tool_calls"] = request["parallel_tool_calls"]
+    elif request.get("tool_choice") not in (None, "auto", "none"):
+        target.warnings.append("tool_choice dropped: no function tool is left to choose")
+
+
+def _sampling_option(request: dict[str, Any], body: dict[str, Any], target: _Target) -> None:
+    for key in ("temperature", "top_p"):
+        if _is_number(request.get(key)):
+            body[key] = request[key]
+
+
+def _max_output_tokens_option(
+    request: dict[str, Any], body: dict[str, Any], target: _Target
+) -> None:
+    if _is_int(request.get("max_output_tokens")):
+        body[target.max_tokens_field] = request["max_output_tokens"]
+
+
+def _logprobs_option(request: dict[str, Any], body: dict[str, Any], target: _Target) -> None:
+    top_logprobs = request.get("top_logprobs")
+    include = request.get("include") or []
+    if _is_int(top_logprobs) and top_logprobs > 0:
+        body["logprobs"] = True
+        body["top_logprobs"] = top_logprobs
+    elif isinstance(include, list) and "message.output_text.logprobs" in include:
+        body["logprobs"] = True
+
+
+def _text_format_option(request: dict[str, Any], body: dict[str, Any], target: _Target) -> None:
+    """``text.format`` → ``response_format``."""
+    text = request.get("text")
     fmt = text.get("format") if isinstance(text, dict) else None
     if not isinstance(fmt, dict):
-        return None
+        return
     ftype = fmt.get("type")
     if ftype == "json_schema":
         schema: dict[str, Any] = {
@@ -396,9 +536,25 @@ def _response_format(text: Any, warnings: list[str]) -> dict[str, Any] | None:
         for key in ("strict", "description"):
             if key in fmt:
                 schema[key] = fmt[key]
-        return {"type": "json_schema", "json_schema": schema}
-    if ftype == "json_object":
-        return {"type": "json_object"}
-    if ftype not in (None, "text"):
-        warnings.append(f"text.format {ftype!r} has no chat equivalent and was ignored")
-    return None
+        body["response_format"] = {"type": "json_schema", "json_schema": schema}
+    elif ftype == "json_object":
+        body["response_format"] = {"type": "json_object"}
+    elif ftype not in (None, "text"):
+        target.warnings.append(f"text.format {ftype!r} has no chat equivalent and was ignored")
+
+
+def _user_option(request: dict[str, Any], body: dict[str, Any], target: _Target) -> None:
+    if isinstance(request.get("user"), str):
+        body["user"] = request["user"]
+
+
+_OPTIONS: tuple[OptionConverter, ...] = (
+    _tools_option,
+    _sampling_option,
+    _max_output_tokens_option,
+    _logprobs_option,
+    _text_format_option,
+    _user_option,
+)
+_UNSUPPORTED = ("background", "conversation", "prompt")
+"""Request fields with no chat equivalent: a warning each, never a refusal."""

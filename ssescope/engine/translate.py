@@ -36,12 +36,21 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeGuard
 
 from pydantic_core import from_json
 
+from ..core.ends import EndReason
+
 Event = dict[str, Any]
 IdFactory = Callable[[str], str]
+
+# a content part's type → (the type of its ``.done`` event, the field that carries the text)
+_TEXT_DONE: dict[str, tuple[str, str]] = {
+    "output_text": ("response.output_text.done", "text"),
+    "refusal": ("response.refusal.done", "refusal"),
+    "reasoning_text": ("response.reasoning_text.done", "text"),
+}
 
 # finish_reason → (terminal kind, incomplete reason)
 _FINISH: dict[str, tuple[str, str | None]] = {
@@ -138,7 +147,7 @@ def map_logprobs(logprobs: Any) -> list[dict[str, Any]]:
     return out
 
 
-def _is_int(v: Any) -> bool:
+def _is_int(v: Any) -> TypeGuard[int]:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
@@ -155,7 +164,7 @@ class _Part:
         self.type = ptype
         self.index = index
         self.texts: list[str] = []
-        self.logprobs: list[dict[str, Any]] | None = [] if ptype == "output_text" else None
+        self.logprobs: list[dict[str, Any]] = []  # an output_text part's token logprobs
         self.done: dict[str, Any] | None = None
 
     @property
@@ -171,7 +180,7 @@ class _Part:
             return {
                 "type": "output_text",
                 "annotations": [],
-                "logprobs": list(self.logprobs or []),
+                "logprobs": list(self.logprobs),
                 "text": self.text,
             }
         if self.type == "refusal":
@@ -336,7 +345,8 @@ class ChatToResponses:
     def start(self) -> list[Event]:
         """``response.created`` and ``response.in_progress``: sent as soon as the upstream
         answers 200, before the first token, so the client sees the turn start at once."""
-        self._out = out = []
+        out: list[Event] = []
+        self._out = out
         self._ensure_started()
         return out
 
@@ -362,7 +372,8 @@ class ChatToResponses:
 
     def feed_chunk(self, chunk: Any) -> list[Event]:
         """One decoded chat chunk (``chat.completion.chunk``, a usage chunk or ``{"error": …}``)."""
-        self._out = out = []
+        out: list[Event] = []
+        self._out = out
         if self.done:
             self._warn_once("chunks after the terminal event are ignored")
             return out
@@ -381,52 +392,19 @@ class ChatToResponses:
             self.upstream_model = chunk["model"]
         choices = chunk.get("choices")
         if choices is not None:
-            if not isinstance(choices, list):
-                return self._malformed("`choices` is not an array")
-            for choice in choices:
-                if not isinstance(choice, dict):
-                    return self._malformed("a choice is not an object")
-                index = choice.get("index", 0)
-                if index != 0 and index is not None:
-                    self._warn_once("only the first choice is translated (the request had n > 1)")
-                    continue
-                delta = choice.get("delta")
-                if delta is None:
-                    delta = choice.get("message")  # some servers stream whole messages
-                if delta is not None:
-                    if not isinstance(delta, dict):
-                        return self._malformed("`delta` is not an object")
-                    self._delta(delta, choice.get("logprobs"))
-                    if self.done:
-                        return out
-                reason = choice.get("finish_reason")
-                if reason is not None and self._finish is None:
-                    if not isinstance(reason, str):
-                        return self._malformed("`finish_reason` is not a string")
-                    self._finish_with(reason)
-                    if self.done:
-                        return out
-        usage = chunk.get("usage")
-        if usage is None:
-            groq = chunk.get("x_groq")
-            usage = groq.get("usage") if isinstance(groq, dict) else None
-        if usage is not None:
-            mapped = map_usage(usage)
-            if mapped is None:
-                self._warn_once("an unusable usage object was ignored")
-            else:
-                self._usage = mapped
-                if self._finish is not None:
-                    self._usage_after_finish = True
-        elif choices is None and error is None:
-            self._warn_once("a chunk with neither choices nor usage was ignored")
+            self._choices(choices)
+            if self.done:
+                return out
+        if choices is None or "usage" in chunk or "x_groq" in chunk:
+            self._chunk_usage(chunk, choices is not None)
         if self._finish is not None and self._usage_after_finish:
             self._terminal()
         return out
 
     def upstream_done(self) -> list[Event]:
         """The upstream's ``data: [DONE]``."""
-        self._out = out = []
+        out: list[Event] = []
+        self._out = out
         if self.done:
             return out
         self._ensure_started()
@@ -436,10 +414,11 @@ class ChatToResponses:
         self._terminal()
         return out
 
-    def finish(self, reason: str = "eof") -> list[Event]:
+    def finish(self, reason: str = EndReason.EOF) -> list[Event]:
         """The upstream stream ended (EOF), or the wait for usage after ``finish_reason`` ran
         out (``reason="grace"``). Without a finish_reason this is a cut: ``response.failed``."""
-        self._out = out = []
+        out: list[Event] = []
+        self._out = out
         if self.done:
             return out
         self._ensure_started()
@@ -454,9 +433,10 @@ class ChatToResponses:
 
     def fail(self, code: str, message: str, *, error_event: bool = False) -> list[Event]:
         """End ``response.failed`` (transport errors, timeouts); optionally after an ``error``."""
-        self._out = []
+        out: list[Event] = []
+        self._out = out
         if self.done:
-            return self._out
+            return out
         self._ensure_started()
         return self._fail_now(code, message, error_event=error_event)
 
@@ -464,7 +444,8 @@ class ChatToResponses:
         """A ``keepalive`` event: a complete SSE event (unlike a comment) that resets Codex's idle
         timer while the upstream is silent, as OpenAI sends on long streams. It takes a sequence
         number, as OpenAI's does."""
-        self._out = out = []
+        out: list[Event] = []
+        self._out = out
         if self.started and not self.done:
             self._emit({"type": "keepalive"})
         return out
@@ -478,33 +459,78 @@ class ChatToResponses:
     # chunk contents
     # =========================================================================================
 
+    def _choices(self, choices: Any) -> None:
+        """A chunk's ``choices``: the first choice's delta, then its finish_reason."""
+        if not isinstance(choices, list):
+            self._malformed("`choices` is not an array")
+            return
+        for choice in choices:
+            if not isinstance(choice, dict):
+                self._malformed("a choice is not an object")
+                return
+            index = choice.get("index", 0)
+            if index != 0 and index is not None:
+                self._warn_once("only the first choice is translated (the request had n > 1)")
+                continue
+            delta = choice.get("delta")
+            if delta is None:
+                delta = choice.get("message")  # some servers stream whole messages
+            if delta is not None:
+                if not isinstance(delta, dict):
+                    self._malformed("`delta` is not an object")
+                    return
+                self._delta(delta, choice.get("logprobs"))
+                if self.done:
+                    return
+            reason = choice.get("finish_reason")
+            if reason is not None and self._finish is None:
+                self._finish_reason(reason)
+                if self.done:
+                    return
+
+    def _finish_reason(self, reason: Any) -> None:
+        if isinstance(reason, str):
+            self._finish_with(reason)
+        else:
+            self._malformed("`finish_reason` is not a string")
+
+    def _chunk_usage(self, chunk: dict[str, Any], has_choices: bool) -> None:
+        """The chunk's usage (Groq's sits in ``x_groq``); it lets the terminal event go."""
+        usage = chunk.get("usage")
+        if usage is None:
+            groq = chunk.get("x_groq")
+            usage = groq.get("usage") if isinstance(groq, dict) else None
+        if usage is not None:
+            mapped = map_usage(usage)
+            if mapped is None:
+                self._warn_once("an unusable usage object was ignored")
+            else:
+                self._usage = mapped
+                if self._finish is not None:
+                    self._usage_after_finish = True
+        elif not has_choices:
+            self._warn_once("a chunk with neither choices nor usage was ignored")
+
     def _delta(self, delta: dict[str, Any], logprobs: Any) -> None:
         get = delta.get
-        reasoning = get("reasoning_content")
-        if not reasoning:
-            reasoning = get("reasoning")
+        reasoning = get("reasoning_content") or get("reasoning")
         if reasoning:
-            if isinstance(reasoning, str):
-                self._route(("text", "reasoning", reasoning, None))
-            else:
-                self._warn_once("a reasoning field that is not a string was ignored")
+            self._reasoning(reasoning)
         content = get("content")
         if content:
             if type(content) is str:
                 self._route(
                     ("text", "content", content, map_logprobs(logprobs) if logprobs else None)
                 )
-            elif isinstance(content, list):
-                self._content_parts(content)
             else:
-                self._malformed("`delta.content` is not a string")
-                return
+                self._content(content)
+                if self.done:
+                    return
         refusal = get("refusal")
         if refusal:
-            if not isinstance(refusal, str):
-                self._malformed("`delta.refusal` is not a string")
+            self._refusal(refusal)
+            if self.done:
                 return
-            self._route(("text", self._refusal_kind, refusal, None))
         calls = get("tool_calls")
         if calls:
             if not isinstance(calls, list):
@@ -516,10 +542,33 @@ class ChatToResponses:
                     return
         legacy = get("function_call")
         if legacy:
-            if not isinstance(legacy, dict):
-                self._malformed("`delta.function_call` is not an object")
-                return
+            self._legacy_call(legacy)
+
+    def _reasoning(self, reasoning: Any) -> None:
+        if isinstance(reasoning, str):
+            self._route(("text", "reasoning", reasoning, None))
+        else:
+            self._warn_once("a reasoning field that is not a string was ignored")
+
+    def _content(self, content: Any) -> None:
+        """``delta.content`` that is not a string: a list of parts, or malformed."""
+        if isinstance(content, list):
+            self._content_parts(content)
+        else:
+            self._malformed("`delta.content` is not a string")
+
+    def _refusal(self, refusal: Any) -> None:
+        if isinstance(refusal, str):
+            self._route(("text", self._refusal_kind, refusal, None))
+        else:
+            self._malformed("`delta.refusal` is not a string")
+
+    def _legacy_call(self, legacy: Any) -> None:
+        """The deprecated ``delta.function_call``: one call, at index 0."""
+        if isinstance(legacy, dict):
             self._tool_fragment({"index": 0, "function": legacy}, 0)
+        else:
+            self._malformed("`delta.function_call` is not an object")
 
     def _content_parts(self, parts: list[Any]) -> None:
         """``content`` as a list of parts (Mistral's thinking blocks)."""
@@ -540,6 +589,24 @@ class ChatToResponses:
         if not isinstance(fragment, dict):
             self._malformed("a tool_calls entry is not an object")
             return
+        index, fid, name, args = self._fragment_fields(fragment, position)
+        call = self._calls.get(index)
+        if call is not None and fid and name and self._starts_another_call(call, fid):
+            call = None  # a new call at a used index (servers that number every call 0)
+        if call is None:
+            call = self._named_call(index, fid, name, args)
+            if call is None:
+                return
+        elif name or fid:
+            self._check_continuation(call, fid, name)
+        if args:
+            self._route(("args", call, args))
+
+    def _fragment_fields(
+        self, fragment: dict[str, Any], position: int
+    ) -> tuple[int, str, str, str]:
+        """(index, id, name, arguments) of a tool-call fragment, with the types fixed: a missing
+        index is the index of the call with the same id, else the fragment's position."""
         index = fragment.get("index")
         fid = fragment.get("id")
         fid = fid if isinstance(fid, str) else ""
@@ -557,39 +624,41 @@ class ChatToResponses:
             index = next(
                 (c.index for c in self._calls.values() if fid and c.upstream_id == fid), position
             )
-        call = self._calls.get(index)
-        if (
-            call is not None
-            and fid
-            and name
-            and call.upstream_id
-            and fid != call.upstream_id
-            and (call.is_complete() or not call.args)
-        ):
-            call = None  # a new call at a used index (servers that number every call 0)
-        if call is None:
-            buffered = self._unnamed.get(index)
-            if not name:
-                if buffered is None:
-                    buffered = self._unnamed[index] = _Unnamed()
-                if fid and not buffered.id:
-                    buffered.id = fid
-                if args:
-                    buffered.args.append(args)
-                return
-            if buffered is not None:
-                del self._unnamed[index]
-            call = self._new_call(index, fid or (buffered.id if buffered else ""), name)
-            self._route(("open", call))
-            if buffered is not None and buffered.args:
-                self._route(("args", call, "".join(buffered.args)))
-        else:
-            if name and name != call.name and not call.name.endswith(name):
-                self._warn_once(f"a later fragment renamed call {call.name!r}; the name is kept")
-            if fid and not call.upstream_id:
-                self._warn_once("a tool-call id arrived after the call started; call_id is kept")
-        if args:
-            self._route(("args", call, args))
+        return index, fid, name, args
+
+    @staticmethod
+    def _starts_another_call(call: _Call, fid: str) -> bool:
+        """A named fragment with a different id at the index of a call that is complete (or has
+        no arguments yet) starts another call."""
+        return bool(
+            call.upstream_id and fid != call.upstream_id and (call.is_complete() or not call.args)
+        )
+
+    def _named_call(self, index: int, fid: str, name: str, args: str) -> _Call | None:
+        """The call a fragment at a fresh index starts, once it has a name (None: the fragment
+        was buffered until the name comes)."""
+        buffered = self._unnamed.get(index)
+        if not name:
+            if buffered is None:
+                buffered = self._unnamed[index] = _Unnamed()
+            if fid and not buffered.id:
+                buffered.id = fid
+            if args:
+                buffered.args.append(args)
+            return None
+        if buffered is not None:
+            del self._unnamed[index]
+        call = self._new_call(index, fid or (buffered.id if buffered else ""), name)
+        self._route(("open", call))
+        if buffered is not None and buffered.args:
+            self._route(("args", call, "".join(buffered.args)))
+        return call
+
+    def _check_continuation(self, call: _Call, fid: str, name: str) -> None:
+        if name and name != call.name and not call.name.endswith(name):
+            self._warn_once(f"a later fragment renamed call {call.name!r}; the name is kept")
+        if fid and not call.upstream_id:
+            self._warn_once("a tool-call id arrived after the call started; call_id is kept")
 
     def _new_call(self, index: int, upstream_id: str, name: str) -> _Call:
         call_id = upstream_id
@@ -621,7 +690,7 @@ class ChatToResponses:
         if frag[0] == "args":
             call: _Call = frag[1]
             if call.item is not None and call.item is self._active:
-                self._apply(frag)
+                self._args(call, frag[2])
                 if self._pending and not self._blocked():
                     self._drain()
                 return
@@ -654,24 +723,25 @@ class ChatToResponses:
             self._close_active()
             self._open_call(frag[1])
         else:
-            call: _Call = frag[1]
-            text: str = frag[2]
-            item = call.item
-            if item is None or item.done is not None:
-                if text.strip():
-                    self._warn(
-                        f"arguments for call {call.name!r} arrived after it was closed and were dropped"
-                    )
-                return
-            call.args.append(text)
-            self._emit(
-                {
-                    "type": "response.function_call_arguments.delta",
-                    "item_id": item.id,
-                    "output_index": item.output_index,
-                    "delta": text,
-                }
-            )
+            self._args(frag[1], frag[2])
+
+    def _args(self, call: _Call, text: str) -> None:
+        item = call.item
+        if item is None or item.done is not None:
+            if text.strip():
+                self._warn(
+                    f"arguments for call {call.name!r} arrived after it was closed and were dropped"
+                )
+            return
+        call.args.append(text)
+        self._emit(
+            {
+                "type": "response.function_call_arguments.delta",
+                "item_id": item.id,
+                "output_index": item.output_index,
+                "delta": text,
+            }
+        )
 
     def _text(self, kind: str, text: str, logprobs: list[dict[str, Any]] | None) -> None:
         target = "reasoning" if kind == "reasoning" else "message"
@@ -692,7 +762,7 @@ class ChatToResponses:
         if ptype == "output_text":
             lp = logprobs or []
             if lp:
-                part.logprobs.extend(lp)  # type: ignore[union-attr]
+                part.logprobs.extend(lp)
             self._emit(
                 {
                     "type": "response.output_text.delta",
@@ -803,60 +873,47 @@ class ChatToResponses:
             return
         item.part = None
         text = part.text
-        base = {"item_id": item.id, "output_index": item.output_index}
         if part.type == "summary_text":
-            self._emit(
-                {
-                    "type": "response.reasoning_summary_text.done",
-                    **base,
-                    "summary_index": part.index,
-                    "text": text,
-                }
-            )
-            part.done = {"type": "summary_text", "text": text}
-            self._emit(
-                {
-                    "type": "response.reasoning_summary_part.done",
-                    **base,
-                    "summary_index": part.index,
-                    "part": part.done,
-                }
-            )
+            self._close_summary(item, part, text)
             return
+        done_type, field = _TEXT_DONE[part.type]
+        event: Event = {
+            "type": done_type,
+            "item_id": item.id,
+            "output_index": item.output_index,
+            "content_index": part.index,
+            field: text,
+        }
         if part.type == "output_text":
-            self._emit(
-                {
-                    "type": "response.output_text.done",
-                    **base,
-                    "content_index": part.index,
-                    "text": text,
-                    "logprobs": list(part.logprobs or []),
-                }
-            )
-        elif part.type == "refusal":
-            self._emit(
-                {
-                    "type": "response.refusal.done",
-                    **base,
-                    "content_index": part.index,
-                    "refusal": text,
-                }
-            )
-        else:
-            self._emit(
-                {
-                    "type": "response.reasoning_text.done",
-                    **base,
-                    "content_index": part.index,
-                    "text": text,
-                }
-            )
+            event["logprobs"] = list(part.logprobs)
+        self._emit(event)
         part.done = part.as_dict()
         self._emit(
             {
                 "type": "response.content_part.done",
-                **base,
+                "item_id": item.id,
+                "output_index": item.output_index,
                 "content_index": part.index,
+                "part": part.done,
+            }
+        )
+
+    def _close_summary(self, item: _Item, part: _Part, text: str) -> None:
+        base = {"item_id": item.id, "output_index": item.output_index}
+        self._emit(
+            {
+                "type": "response.reasoning_summary_text.done",
+                **base,
+                "summary_index": part.index,
+                "text": text,
+            }
+        )
+        part.done = {"type": "summary_text", "text": text}
+        self._emit(
+            {
+                "type": "response.reasoning_summary_part.done",
+                **base,
+                "summary_index": part.index,
                 "part": part.done,
             }
         )
@@ -878,7 +935,7 @@ class ChatToResponses:
                     "name": call.name,
                 }
             )
-            done = {
+            done: dict[str, Any] = {
                 "id": item.id,
                 "type": "function_call",
                 "status": status,
