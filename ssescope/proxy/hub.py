@@ -14,6 +14,7 @@ or ended; each judged stream's ``run.store.version`` changes with every row) or 
 from __future__ import annotations
 
 import asyncio
+import builtins
 import datetime as _dt
 import time
 from collections.abc import Callable, Iterator
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.codex import CodexPrediction
+from ..core.ends import EndReason
 from ..core.rules import SEVERITY_RANK
 from ..core.run import Run
 from ..core.sse import Frame, SSEFramer
@@ -50,7 +52,7 @@ class ChatSide:
     bytes: int = 0
     _framer: SSEFramer = field(default_factory=SSEFramer, repr=False)
 
-    def feed(self, chunk: bytes, t: float) -> None:
+    def feed(self, chunk: builtins.bytes, t: float) -> None:
         self.chunks.append((t, chunk))
         self.bytes += len(chunk)
         self.frames += self._framer.feed(chunk, t)
@@ -84,7 +86,7 @@ class Exchange:
     response_headers: dict[str, str] = field(default_factory=dict)
     state: str = "waiting"
     """waiting (for the upstream's answer) | streaming | done | failed"""
-    end_reason: str | None = None
+    end_reason: EndReason | None = None
     """eof | transport-error | interrupted | connect-error"""
     error: str | None = None
     t_end: float | None = None

@@ -387,7 +387,9 @@ class SseScopeApp(App[None]):
 
         self._demo_stop = asyncio.Event()
         config = EngineConfig(
-            upstream=self.config.via_engine, api_key=self.config.upstream_api_key, tap=self._tap
+            upstream=self.config.via_engine,
+            api_key=self.config.upstream_api_key,
+            observe=self._observe_upstream,
         )
         try:
             async with serve(config) as running:
@@ -400,12 +402,23 @@ class SseScopeApp(App[None]):
         except OSError as exc:
             self.notify(f"the engine could not start: {exc}", severity="error", timeout=10)
 
-    def _tap(self, key: str, chunk: bytes | None) -> None:
-        """An upstream chat chunk for the session ``key`` (its position, from 1)."""
-        if chunk is None or not key.isdigit() or not 0 < int(key) <= len(self.runs):
-            return
+    def _observe_upstream(self, scope: Any) -> Any:
+        """The engine's upstream observer for one request: its chat chunks go to the session
+        its ``X-Ssescope-Session`` header names (its position, from 1)."""
+        from ..asgi import header
+        from ..engine.app import SESSION_HEADER
+        from ..engine.upstream import UpstreamObserver
+
+        key = header(scope, SESSION_HEADER) or ""
+        if not key.isdigit() or not 0 < int(key) <= len(self.runs):
+            return None
         run = self.runs[int(key) - 1]
-        run.upstream.append((time.monotonic() - run.started_at, chunk))
+
+        class _Chunks(UpstreamObserver):
+            def on_chunk(self, data: bytes) -> None:
+                run.upstream.append((time.monotonic() - run.started_at, data))
+
+        return _Chunks()
 
     def action_raw_metrics(self) -> None:
         run = self.current_run
