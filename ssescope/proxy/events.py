@@ -2,79 +2,19 @@
 
 The forwarding core (:mod:`.forward`) reports each exchange as four events, in this order:
 the request started (:class:`RequestHead`), the response head (:class:`ResponseHead`), body
-chunks (arrival time, bytes), and the end (:class:`End`, one of :class:`EndReason`). A
+chunks (arrival time, bytes), and the end (:class:`End`, with an ``EndReason``): the typed parts
+of an :class:`~.hub.Exchange`, defined beside it. A
 :class:`Part` (record, judge, show; later metrics) reacts to them, in the spirit of
 mitmproxy's addons, and the core knows none of them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar, Literal
 
-from ..core.ends import EndReason
-from .hub import Exchange
+from .hub import End, Exchange, RequestHead, ResponseHead
 
-Headers = list[tuple[bytes, bytes]]
-
-
-@dataclass(frozen=True)
-class RequestHead:
-    """What the client asked, as the proxy forwards it."""
-
-    method: str
-    path: str
-    """As the client asked, without the query string."""
-    query: str
-    url: str
-    """Where it goes upstream."""
-    client_url: str
-    """What the client used (``http://LISTEN/v1/responses``)."""
-    headers: dict[str, str]
-    body: bytes
-    body_doc: object
-    """The body as a capture keeps it (JSON as JSON, else text, else base64)."""
-
-    @property
-    def target(self) -> str:
-        """The path with the query string, as the client asked."""
-        return self.path + (f"?{self.query}" if self.query else "")
-
-    @property
-    def is_responses(self) -> bool:
-        return self.method == "POST" and self.path.rstrip("/").endswith("/responses")
-
-    @property
-    def wants_stream(self) -> bool:
-        doc = self.body_doc
-        return isinstance(doc, dict) and doc.get("stream") is True
-
-
-@dataclass(frozen=True)
-class ResponseHead:
-    """The response head as the client got it."""
-
-    status: int
-    reason: str
-    http_version: str
-    headers: dict[str, str]
-    t: float
-    """When it arrived, on the exchange's clock."""
-    responses_stream: bool
-    """The body is (meant to be) a Responses event stream: what ssescope judges."""
-
-    @property
-    def ok(self) -> bool:
-        return 200 <= self.status < 300
-
-
-@dataclass(frozen=True)
-class End:
-    """How an exchange ended, on the exchange's clock."""
-
-    t: float
-    reason: EndReason
-    error: str | None = None
+__all__ = ["End", "Part", "RequestHead", "ResponseHead"]
 
 
 class Part:

@@ -36,6 +36,7 @@ class Flow:
             self.reply.abort()
 
     def start(self) -> None:
+        self.exchange.request = self.request
         self.pipeline.request(self.request)
 
     def respond(
@@ -54,11 +55,11 @@ class Flow:
         exchange.reason = _phrase(status) if reason is None else reason
         exchange.response_headers = headers
         exchange.state = "streaming"
-        self.pipeline.response(
-            ResponseHead(
-                status, exchange.reason, http_version, headers, t - exchange.t0, responses_stream
-            )
+        head = ResponseHead(
+            status, exchange.reason, http_version, headers, t - exchange.t0, responses_stream
         )
+        exchange.response = head
+        self.pipeline.response(head)
 
     def feed(self, pieces: list[Piece]) -> None:
         """Body pieces the client has just been sent."""
@@ -70,7 +71,7 @@ class Flow:
     def end(self, reason: EndReason, error: str | None = None, t_end: float | None = None) -> None:
         """The exchange is over (only the first call counts)."""
         exchange = self.exchange
-        if exchange.end_reason is not None:
+        if exchange.end is not None:
             return
         if t_end is None:
             t_end = time.monotonic() - exchange.t0
@@ -79,7 +80,8 @@ class Flow:
         if error and exchange.error is None:
             exchange.error = error
         exchange.state = "done" if reason == EndReason.EOF else "failed"
-        self.pipeline.end(End(t_end, reason, error))
+        exchange.end = End(t_end, reason, error)
+        self.pipeline.end(exchange.end)
 
     def close(self) -> None:
         self.pipeline.close()
