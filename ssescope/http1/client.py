@@ -105,17 +105,6 @@ class Response:
         while pieces := await self.pieces():
             yield pieces[0][1] if len(pieces) == 1 else b"".join([p for _, p in pieces])
 
-    async def read(self, limit: int) -> bytes:
-        """The whole body, up to ``limit`` bytes (error bodies, JSON answers); what arrived
-        before a broken-off body is kept."""
-        out = bytearray()
-        with contextlib.suppress(UpstreamError):
-            async for data in self.chunks():
-                out += data
-                if len(out) >= limit:
-                    break
-        return bytes(out[:limit])
-
     def abandon(self) -> None:
         """The upstream misbehaved: :meth:`drain` does nothing, so the connection is not
         kept for reuse unless it already ended cleanly."""
