@@ -10,15 +10,15 @@ one, and ``proxy --translate`` records the chat request, status, chunks and end 
 Responses exchange. Both ask :attr:`EngineConfig.observe <ssescope.engine.app.EngineConfig>`,
 called with the ASGI scope of each Responses request, for an :class:`UpstreamObserver` of the
 chat exchange that request causes: a client over HTTP (the TUI) is told apart by a request
-header, an in-process caller (the proxy) passes its observer in the scope
-(:data:`OBSERVER_SCOPE_KEY`). Either way the observer is keyed to its Responses request, and
+header, an in-process caller (the proxy) passes its observer in the scope under
+:data:`OBSERVER_SCOPE_KEY` and sets ``observe=``:func:`observer_in_scope`. Either way the observer is keyed to its Responses request, and
 concurrent requests never mix.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from .. import __version__
@@ -51,6 +51,12 @@ class UpstreamObserver:
 
 
 NO_OBSERVER = UpstreamObserver()
+
+
+def observer_in_scope(scope: Mapping[str, Any]) -> UpstreamObserver | None:
+    """The hook for in-process callers: the observer they put in the scope."""
+    observer = scope.get(OBSERVER_SCOPE_KEY)
+    return observer if isinstance(observer, UpstreamObserver) else None
 
 
 class ChatResponse:

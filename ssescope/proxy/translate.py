@@ -8,8 +8,8 @@ and exposed as ``exchange.upstream`` for a side-by-side view.
 
 The chat side is seen through the engine's one upstream-observer hook
 (``EngineConfig.observe``): the proxy puts a :class:`ChatRecorder` for the exchange in the scope
-it passes to the engine, and the hook hands it back for the chat request that scope causes, so
-concurrent exchanges never mix.
+it passes to the engine (``OBSERVER_SCOPE_KEY``), and the hook hands it back for the chat request
+that scope causes, so concurrent exchanges never mix.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from ..asgi import Message, Receive, Scope, Send
 from ..core.capture import CaptureWriter
 from ..core.ends import EndReason
 from ..engine.app import EngineConfig, create_app
-from ..engine.upstream import UpstreamObserver
+from ..engine.upstream import OBSERVER_SCOPE_KEY, UpstreamObserver, observer_in_scope
 from . import wire
 from .hub import ChatSide, Exchange, ExchangeHub
 
@@ -32,8 +32,6 @@ if TYPE_CHECKING:
 
 FORWARDED = ("authorization", "api-key", "x-api-key", "openai-organization", "openai-project")
 """Client headers the engine's chat request carries upstream (credentials, mostly)."""
-OBSERVER_KEY = "ssescope.proxy.chat_recorder"
-"""Where the scope handed to the engine carries the exchange's :class:`ChatRecorder`."""
 
 
 class ChatRecorder(UpstreamObserver):
@@ -88,12 +86,6 @@ class ChatRecorder(UpstreamObserver):
         self.hub.changed(self.exchange, "upstream")
 
 
-def _recorder_in(scope: Scope) -> UpstreamObserver | None:
-    """The engine's observer hook: the recorder the proxy put in the scope."""
-    recorder: UpstreamObserver | None = scope.get(OBSERVER_KEY)
-    return recorder
-
-
 class EngineBridge:
     """The bundled engine, in-process, pointed at the proxy's upstream."""
 
@@ -104,7 +96,7 @@ class EngineBridge:
             upstream=config.upstream,
             connect_timeout=config.connect_timeout,
             ca_file=config.ca_file,
-            observe=_recorder_in,
+            observe=observer_in_scope,
             forward_headers=FORWARDED,
         )
         self.app = create_app(self.engine_config)
@@ -133,7 +125,7 @@ class EngineBridge:
         tee = _Tee(flow, send)
         try:
             await self.engine.responses(
-                {**scope, OBSERVER_KEY: recorder}, _Replay(flow, receive), tee.send
+                {**scope, OBSERVER_SCOPE_KEY: recorder}, _Replay(flow, receive), tee.send
             )
         except BaseException:
             flow.end(EndReason.INTERRUPTED, "the proxy stopped")
