@@ -78,8 +78,10 @@ class ChatResponse:
     async def chunks(self) -> AsyncIterator[bytes]:
         """The decoded body as it arrives; the observer sees each piece and the end."""
         on_chunk = self._observer.on_chunk
+        next_pieces = self.response.pieces  # one await per socket read, no generator between
         try:
-            async for data in self.response.chunks():
+            while pieces := await next_pieces():
+                data = pieces[0][1] if len(pieces) == 1 else b"".join([p for _, p in pieces])
                 on_chunk(data)
                 yield data
         except UpstreamError as exc:
