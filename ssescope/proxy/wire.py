@@ -11,7 +11,7 @@ import re
 import time
 from typing import Any
 
-Headers = list[tuple[bytes, bytes]]
+from ..http1 import Headers
 
 HOP_BY_HOP = frozenset(
     {
