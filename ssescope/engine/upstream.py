@@ -18,7 +18,7 @@ concurrent requests never mix.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 from .. import __version__
@@ -51,6 +51,16 @@ class UpstreamObserver:
 
 
 NO_OBSERVER = UpstreamObserver()
+
+
+class ChunkObserver(UpstreamObserver):
+    """An observer that only wants the chunks (the TUI's raw-upstream view)."""
+
+    def __init__(self, on_chunk: Callable[[bytes], None]) -> None:
+        self._on_chunk = on_chunk
+
+    def on_chunk(self, data: bytes) -> None:
+        self._on_chunk(data)
 
 
 def observer_in_scope(scope: Mapping[str, Any]) -> UpstreamObserver | None:

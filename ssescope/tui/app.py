@@ -407,18 +407,15 @@ class SseScopeApp(App[None]):
         its ``X-Ssescope-Session`` header names (its position, from 1)."""
         from ..asgi import header
         from ..engine.app import SESSION_HEADER
-        from ..engine.upstream import UpstreamObserver
+        from ..engine.upstream import ChunkObserver
 
         key = header(scope, SESSION_HEADER) or ""
         if not key.isdigit() or not 0 < int(key) <= len(self.runs):
             return None
         run = self.runs[int(key) - 1]
-
-        class _Chunks(UpstreamObserver):
-            def on_chunk(self, data: bytes) -> None:
-                run.upstream.append((time.monotonic() - run.started_at, data))
-
-        return _Chunks()
+        return ChunkObserver(
+            lambda data: run.upstream.append((time.monotonic() - run.started_at, data))
+        )
 
     def action_raw_metrics(self) -> None:
         run = self.current_run
