@@ -8,7 +8,10 @@ engine sits between them:
 * :mod:`.faults` is the catalogue of injectable faults and the Responses-side fault filter (pure);
 * :mod:`.mock` is a Chat Completions simulator (scenarios and chat-side faults), no model needed;
 * :mod:`.app` is the ASGI app (Starlette) that streams, and :mod:`.serve` runs it on uvicorn
-  (also in-process, for ``ssescope demo`` and the TUI);
+  (also in-process, for ``ssescope demo`` and the TUI), both on the shared :mod:`ssescope.asgi`;
+* :mod:`.upstream` is its chat client on :mod:`ssescope.http1`, and the one upstream-observer
+  hook (``EngineConfig.observe``) that ``connect --via-engine`` and ``proxy --translate`` use;
+* :mod:`.wire` is the bytes on the wire (SSE frames out, chat payloads in);
 * :mod:`.command` is the ``ssescope engine`` command.
 
 Embedding (``ssescope demo``, the TUI)::

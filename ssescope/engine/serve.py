@@ -1,37 +1,24 @@
 """Running the engine on uvicorn: from the command line, or in-process for ``ssescope demo`` and
 the TUI (:func:`serve`, :func:`mock_engine`).
 
-The listening socket is bound before uvicorn starts, so the port is known at once (``port=0``
-picks a free one) and, in mock mode, the engine can point its upstream at the mock mounted on
-its own port. Embedded servers leave signal handling to the host application.
+The server runner is the one of :mod:`ssescope.asgi.server`: the listening socket is bound
+before uvicorn starts, so the port is known at once (``port=0`` picks a free one) and, in mock
+mode, the engine can point its upstream at the mock mounted on its own port.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import socket
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, replace
 
-import uvicorn
 from starlette.applications import Starlette
 
+from ..asgi.server import bind, run_embedded, url_host
 from .app import Engine, EngineConfig, create_app
 from .mock import MockOptions
 
-
-class EmbeddedServer(uvicorn.Server):
-    """uvicorn without its signal handlers (the host application owns SIGINT)."""
-
-    def __init__(self, config: uvicorn.Config, *, signals: bool) -> None:
-        super().__init__(config)
-        self._signals = signals
-
-    def capture_signals(self):  # type: ignore[no-untyped-def]
-        if self._signals:
-            return super().capture_signals()
-        return contextlib.nullcontext()
+__all__ = ["EngineServer", "mock_engine", "serve"]
 
 
 @dataclass
@@ -54,30 +41,8 @@ class EngineServer:
 
     @property
     def engine(self) -> Engine:
-        return self.app.state.engine  # type: ignore[no-any-return]
-
-
-def url_host(host: str) -> str:
-    if host in ("0.0.0.0", ""):
-        return "127.0.0.1"
-    if host == "::":
-        return "[::1]"
-    return f"[{host}]" if ":" in host else host
-
-
-def bind(host: str, port: int) -> socket.socket:
-    """A listening socket (raises OSError, e.g. when the port is taken)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        sock.listen(256)
-        sock.setblocking(False)
-    except OSError:
-        sock.close()
-        raise
-    return sock
+        engine: Engine = self.app.state.engine
+        return engine
 
 
 @contextlib.asynccontextmanager
@@ -95,48 +60,12 @@ async def serve(
     if config.mock is not None:
         config = replace(config, upstream=f"http://{url_host(host)}:{bound_port}/mock/v1")
     app = create_app(config)
-    server = EmbeddedServer(
-        uvicorn.Config(
-            app,
-            log_level=log_level,
-            access_log=False,
-            lifespan="on",
-            timeout_graceful_shutdown=2,
-            log_config=None,
-        ),
-        signals=signals,
-    )
-    task = asyncio.create_task(server.serve(sockets=[sock]))
     engine: Engine = app.state.engine
-    ready = asyncio.create_task(engine.started.wait())
-    try:
-        # The socket already listens, so once the app has started, connections are served.
-        await asyncio.wait({ready, task}, return_when=asyncio.FIRST_COMPLETED)
-        ready.cancel()
-        if task.done():
-            task.result()  # startup failed: raise its error
-            raise RuntimeError("the engine stopped during startup")
-        yield EngineServer(host, bound_port, app, config)
-    finally:
-        engine.stopping.set()
-        await stop_server(server, task, sock)
-
-
-async def stop_server(
-    server: uvicorn.Server, task: asyncio.Task[None], sock: socket.socket
-) -> None:
-    """Stop an embedded uvicorn: gracefully for up to 5 s, then by force; close the socket."""
-    server.should_exit = True
-    try:
-        await asyncio.wait_for(asyncio.shield(task), 5)
-    except TimeoutError:
-        server.force_exit = True
-        with contextlib.suppress(BaseException):
-            await task
-    except BaseException:
-        if not task.done():
-            task.cancel()
-    sock.close()
+    async with run_embedded(app, sock, engine.started, signals=signals, log_level=log_level):
+        try:
+            yield EngineServer(host, bound_port, app, config)
+        finally:
+            engine.stopping.set()
 
 
 @contextlib.asynccontextmanager

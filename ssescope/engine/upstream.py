@@ -1,195 +1,134 @@
-"""A lean HTTP/1.1 client for the upstream chat stream (asyncio protocol + httptools' C parser).
+"""The engine's side of the upstream: its chat requests over :mod:`ssescope.http1`, and the one
+hook through which a caller watches them (:class:`UpstreamObserver`).
 
-Why not httpx here: httpx hands over one HTTP chunk per iteration even when a socket read brought
-hundreds, at ~35 µs of parsing each, so under a token burst every chat chunk cost a parse, a
-translation and a socket write of its own. This client gives the engine *everything one socket
-read brought* in one piece (one translation batch, one write), at once in a paced stream and
-batched under load, and closing it closes the TCP connection immediately, which is how a client
-that went away cancels the generation upstream.
+The engine reads bodies decoded (``Accept-Encoding: identity`` is sent, but proxies sometimes
+compress anyway) and takes everything one socket read brought in one piece: one translation
+batch, one write, at once in a paced stream and batched under a token burst.
 
-Scope: what upstream chat servers need. HTTP/1.1 over TCP or TLS, Content-Length, chunked and
-close-delimited bodies, gzip/deflate bodies (``Accept-Encoding: identity`` is sent, but proxies
-sometimes compress anyway), keep-alive reuse of idle connections (a TLS handshake per Codex turn
-is slow). No proxies, no redirects, no HTTP/2.
+**The observer hook.** ``connect --via-engine`` shows the raw chat stream next to the translated
+one, and ``proxy --translate`` records the chat request, status, chunks and end beside each
+Responses exchange. Both ask :attr:`EngineConfig.observe <ssescope.engine.app.EngineConfig>`,
+called with the ASGI scope of each Responses request, for an :class:`UpstreamObserver` of the
+chat exchange that request causes: a client over HTTP (the TUI) is told apart by a request
+header, an in-process caller (the proxy) passes its observer in the scope under
+:data:`OBSERVER_SCOPE_KEY` and sets ``observe=``:func:`observer_in_scope`. Either way the observer is keyed to its Responses request, and
+concurrent requests never mix.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import ssl
-import zlib
-from collections.abc import AsyncIterator
+import json
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
-from urllib.parse import urlsplit
-
-import httptools
 
 from .. import __version__
-from ..http1 import ResponseProtocol
+from ..core.ends import EndReason
+from ..http1 import Client, Response, UpstreamError, host_header
 
-PAUSE_ABOVE = 1 << 20
-"""Stop reading the socket when this much body waits unconsumed (TCP back-pressure upstream)."""
-
-
-class UpstreamError(Exception):
-    """The upstream could not be reached or broke the HTTP exchange."""
+OBSERVER_SCOPE_KEY = "ssescope.upstream_observer"
+"""An in-process caller of the engine's ASGI endpoint puts its observer here in the scope."""
 
 
-class UpstreamConnectError(UpstreamError):
-    pass
+class UpstreamObserver:
+    """Sees one upstream chat exchange of the engine: the request, the response head, every
+    chunk as it arrives (decoded, everything one socket read brought) and the end, exactly
+    once. The methods do nothing here: subclass what you need. They run inside the engine's
+    streaming steps: keep them short, never block."""
+
+    def on_request(self, method: str, url: str, headers: dict[str, str], body: bytes) -> None:
+        """Just before the request goes out."""
+
+    def on_response(self, status: int, headers: dict[str, str]) -> None:
+        """The response head arrived."""
+
+    def on_chunk(self, data: bytes) -> None:
+        """Body bytes as the engine reads them."""
+
+    def on_end(self, reason: EndReason, error: str | None) -> None:
+        """The exchange is over: ``eof`` (the chat stream ended), ``transport-error``,
+        ``connect-error`` (no answer), or ``interrupted`` (the engine stopped reading: the
+        client went away, a timeout, a shutdown)."""
 
 
-class UpstreamTimeout(UpstreamConnectError):
-    pass
+NO_OBSERVER = UpstreamObserver()
 
 
-class _Protocol(ResponseProtocol):
-    """One connection; the engine takes everything one socket read brought, in one piece."""
+class ChunkObserver(UpstreamObserver):
+    """An observer that only wants the chunks (the TUI's raw-upstream view)."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.parser = httptools.HttpResponseParser(self)
-        self.start_response()
-        self.body: list[bytes] = []
-        self.body_size = 0
-        self.error: Exception | None = None
+    def __init__(self, on_chunk: Callable[[bytes], None]) -> None:
+        self._on_chunk = on_chunk
 
-    def data_received(self, data: bytes) -> None:
-        self.received_any = True
-        try:
-            self.parser.feed_data(data)
-        except httptools.HttpParserUpgrade:
-            self.error = UpstreamError("the upstream tried to upgrade the connection")
-        except httptools.HttpParserError as exc:
-            self.error = UpstreamError(f"the upstream sent invalid HTTP: {exc}")
-        if self.error is not None and self.transport is not None:
-            self.transport.close()
-        if self.body_size > PAUSE_ABOVE:
-            self.pause_reading()
-        self._wake()
-
-    def on_headers_complete(self) -> None:
-        self.headers_done = True
-
-    def on_body(self, body: bytes) -> None:
-        self.body.append(body)
-        self.body_size += len(body)
-
-    def take(self) -> bytes:
-        body = self.body
-        data = body[0] if len(body) == 1 else b"".join(body)
-        body.clear()
-        self.body_size = 0
-        self.resume_reading()
-        return data
+    def on_chunk(self, data: bytes) -> None:
+        self._on_chunk(data)
 
 
-class UpstreamResponse:
-    """A response whose body has not been read yet."""
+def observer_in_scope(scope: Mapping[str, Any]) -> UpstreamObserver | None:
+    """The hook for in-process callers: the observer they put in the scope."""
+    observer = scope.get(OBSERVER_SCOPE_KEY)
+    return observer if isinstance(observer, UpstreamObserver) else None
 
-    def __init__(self, client: UpstreamClient, key: tuple[str, str, int], proto: _Protocol) -> None:
-        self._client = client
-        self._key = key
-        self._proto = proto
-        self.status = proto.parser.get_status_code()
-        self.headers: dict[str, str] = {}
-        for name, value in proto.headers:
-            self.headers[name.decode("latin-1").lower()] = value.decode("latin-1")
-        encoding = self.headers.get("content-encoding", "").lower()
-        self._decoder: Any = None
-        if encoding in ("gzip", "x-gzip"):
-            self._decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        elif encoding == "deflate":
-            self._decoder = zlib.decompressobj()
-        self._close_delimited = (
-            "content-length" not in self.headers
-            and "chunked" not in self.headers.get("transfer-encoding", "").lower()
-        )
-        self._closed = False
-        self._abandoned = False
+
+class ChatResponse:
+    """An upstream response as the engine reads it, seen by its observer."""
+
+    def __init__(self, response: Response, observer: UpstreamObserver) -> None:
+        self.response = response
+        self.status = response.status
+        self.headers = response.headers
+        self._observer = observer
+        self._ended = False
+
+    def end(self, reason: EndReason, error: str | None = None) -> None:
+        """Tell the observer how the exchange ended (the first call counts)."""
+        if not self._ended:
+            self._ended = True
+            self._observer.on_end(reason, error)
 
     async def chunks(self) -> AsyncIterator[bytes]:
-        """The body as it arrives: each piece is everything one socket read brought."""
-        proto = self._proto
-        while True:
-            if proto.body:
-                data = proto.take()
-                if self._decoder is not None:
-                    data = self._decoder.decompress(data)
-                if data:
-                    yield data
-                continue
-            if proto.error is not None:
-                raise proto.error
-            if proto.complete:
-                return
-            if proto.lost:
-                if self._close_delimited:
-                    return
-                raise UpstreamError("the upstream closed the connection in the middle of the body")
-            await proto.wait()
+        """The decoded body as it arrives; the observer sees each piece and the end."""
+        on_chunk = self._observer.on_chunk
+        next_pieces = self.response.pieces  # one await per socket read, no generator between
+        try:
+            while pieces := await next_pieces():
+                data = pieces[0][1] if len(pieces) == 1 else b"".join([p for _, p in pieces])
+                on_chunk(data)
+                yield data
+        except UpstreamError as exc:
+            self.end(EndReason.TRANSPORT_ERROR, str(exc))
+            raise
+        self.end(EndReason.EOF)
 
     async def read(self, limit: int) -> bytes:
-        """The whole body, up to ``limit`` bytes (for error bodies and JSON answers)."""
+        """The whole body, up to ``limit`` bytes (error bodies, JSON answers)."""
         out = bytearray()
-        with contextlib.suppress(UpstreamError):
+        try:
             async for data in self.chunks():
                 out += data
                 if len(out) >= limit:
                     break
+        except UpstreamError:
+            pass
         return bytes(out[:limit])
 
     def abandon(self) -> None:
-        """Never reuse this connection (the upstream misbehaved): :meth:`drain` does nothing."""
-        self._abandoned = True
+        self.response.abandon()
 
-    async def drain(self, timeout: float = 0.5, limit: int = 1 << 16) -> None:
-        """Read what is left of a finished exchange (the ``0\r\n\r\n`` after ``[DONE]``), so
-        that the connection can be reused; gives up quickly, since the client is already
-        served by then."""
-        proto = self._proto
-        if self._abandoned or proto.complete or proto.lost or proto.error is not None:
-            return
+    async def drain(self) -> None:
+        await self.response.drain()
 
-        async def rest() -> None:
-            size = 0
-            async for data in self.chunks():
-                size += len(data)
-                if size > limit:
-                    return
-
-        with contextlib.suppress(TimeoutError, UpstreamError):
-            await asyncio.wait_for(rest(), timeout)
-
-    async def aclose(self) -> None:
-        """Release the connection: back to the pool if the exchange finished cleanly, else
-        closed at once (the upstream sees the client go and stops generating)."""
-        if self._closed:
-            return
-        self._closed = True
-        proto = self._proto
-        if proto.complete and not proto.body and proto.usable and proto.keep_alive:
-            self._client._release(self._key, proto)
-        elif proto.transport is not None:
-            proto.transport.close()
+    def close(self) -> None:
+        """Release the connection (pooled if the exchange finished cleanly); an exchange the
+        engine stopped reading before its end is ``interrupted``."""
+        self.end(EndReason.EOF if self.response.complete else EndReason.INTERRUPTED)
+        self.response.release()
 
 
-class UpstreamClient:
-    """Opens streamed requests; keeps idle keep-alive connections per host."""
+class ChatClient:
+    """The engine's upstream client: its request headers, decoded bodies, the observer."""
 
-    def __init__(
-        self,
-        *,
-        connect_timeout: float = 10.0,
-        max_idle: int = 8,
-        ssl_context: ssl.SSLContext | None = None,
-    ) -> None:
-        self.connect_timeout = connect_timeout
-        self.max_idle = max_idle
-        self._idle: dict[tuple[str, str, int], list[_Protocol]] = {}
-        self._ssl = ssl_context
-        self.open_connections: set[_Protocol] = set()
+    def __init__(self, client: Client) -> None:
+        self.client = client
 
     async def request(
         self,
@@ -198,93 +137,42 @@ class UpstreamClient:
         *,
         body: bytes = b"",
         headers: dict[str, str] | None = None,
-    ) -> UpstreamResponse:
+        observer: UpstreamObserver = NO_OBSERVER,
+    ) -> ChatResponse:
         """Send a request and wait for the status line and headers."""
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise UpstreamConnectError(f"not an http(s) URL: {url}")
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        key = (parts.scheme, parts.hostname, port)
-        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        host = parts.hostname if parts.port is None else f"{parts.hostname}:{parts.port}"
-        lines = [
-            f"{method} {path} HTTP/1.1",
-            f"Host: {host}",
-            f"User-Agent: ssescope-engine/{__version__}",
-            "Accept: text/event-stream, application/json",
-            "Accept-Encoding: identity",
-        ]
+        sent = {
+            "User-Agent": f"ssescope-engine/{__version__}",
+            "Accept": "text/event-stream, application/json",
+            "Accept-Encoding": "identity",
+        }
         if body or method == "POST":
-            lines += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
-        lines += [f"{k}: {v}" for k, v in (headers or {}).items() if "\n" not in f"{k}{v}"]
-        payload = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
-        while True:
-            proto, reused = await self._connection(key)
-            assert proto.transport is not None
-            try:
-                proto.transport.write(payload)
-                while not proto.headers_done and proto.error is None and not proto.lost:
-                    await proto.wait()
-            except BaseException:
-                proto.transport.close()  # cancelled while waiting: drop the request upstream
-                raise
-            if proto.headers_done:
-                return UpstreamResponse(self, key, proto)
-            proto.transport.close()
-            if reused and not proto.received_any:
-                continue  # an idle connection the server had closed: try a fresh one
-            if proto.error is not None:
-                raise proto.error
-            raise UpstreamError("the upstream closed the connection without answering")
-
-    async def _connection(self, key: tuple[str, str, int]) -> tuple[_Protocol, bool]:
-        idle = self._idle.get(key)
-        while idle:
-            proto = idle.pop()
-            if proto.usable:
-                proto.parser = httptools.HttpResponseParser(proto)
-                proto.start_response()
-                return proto, True
-        scheme, host, port = key
-        ctx = None
-        if scheme == "https":
-            if self._ssl is None:
-                self._ssl = ssl.create_default_context()
-            ctx = self._ssl
-        loop = asyncio.get_running_loop()
+            sent["Content-Type"] = "application/json"
+        sent.update((k, v) for k, v in (headers or {}).items() if "\n" not in f"{k}{v}")
+        observer.on_request(method, url, sent, body)
+        wire = [(b"host", host_header(url))]
+        wire += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in sent.items()]
+        if body or method == "POST":
+            wire.append((b"content-length", str(len(body)).encode()))
         try:
-            _, proto = await asyncio.wait_for(
-                loop.create_connection(
-                    _Protocol, host, port, ssl=ctx, server_hostname=host if ctx else None
-                ),
-                self.connect_timeout,
-            )
-        except TimeoutError:
-            raise UpstreamTimeout(
-                f"connecting to {host}:{port} took longer than {self.connect_timeout:g} s"
-            ) from None
-        except OSError as exc:
-            raise UpstreamConnectError(
-                f"cannot connect to {host}:{port}: {exc.strerror or exc}"
-            ) from None
-        self.open_connections.add(proto)  # asyncio sets TCP_NODELAY on TCP transports itself
-        return proto, False
+            response = await self.client.request(method, url, wire, body, decode=True)
+        except UpstreamError as exc:
+            observer.on_end(EndReason.CONNECT_ERROR, str(exc))
+            raise
+        except BaseException as exc:
+            observer.on_end(EndReason.INTERRUPTED, str(exc) or None)
+            raise
+        observer.on_response(response.status, response.headers)
+        return ChatResponse(response, observer)
 
-    def _release(self, key: tuple[str, str, int], proto: _Protocol) -> None:
-        idle = self._idle.setdefault(key, [])
-        if len(idle) < self.max_idle:
-            idle.append(proto)
-        elif proto.transport is not None:
-            proto.transport.close()
+    async def post_json(
+        self, url: str, body: Any, headers: dict[str, str], observer: UpstreamObserver
+    ) -> ChatResponse:
+        """``POST`` a JSON document (the chat request)."""
+        payload = json.dumps(body, ensure_ascii=False).encode()
+        return await self.request("POST", url, body=payload, headers=headers, observer=observer)
 
     def live_connections(self) -> int:
-        """Connections not yet closed (pooled idle ones included)."""
-        self.open_connections = {p for p in self.open_connections if not p.lost}
-        return len(self.open_connections)
+        return self.client.live_connections()
 
     async def aclose(self) -> None:
-        for idle in self._idle.values():
-            for proto in idle:
-                if proto.transport is not None:
-                    proto.transport.close()
-        self._idle.clear()
+        self.client.close_idle()

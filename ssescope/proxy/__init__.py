@@ -1,8 +1,12 @@
 """``ssescope proxy``: a recording, judging reverse proxy for LLM streams (mitmproxy for SSE).
 
 * :mod:`.config` — :class:`ProxyConfig` and how request paths map onto the upstream URL;
-* :mod:`.upstream` — a lean HTTP/1.1 client (raw bytes, arrival time per socket read);
-* :mod:`.app` — the ASGI app: forward first, then record and judge, in the same loop step;
+* :mod:`.app` — the ASGI app: each request an exchange, forwarded, its events fed to the parts;
+* :mod:`.forward` — the forwarding core (``ssescope.http1`` raw bytes, arrival time per read);
+* :mod:`.events` — the typed request / response / end of an exchange, and :class:`Part`;
+* :mod:`.parts` — the parts: record, judge, show (they know nothing of forwarding);
+* :mod:`.pipeline` — feeds the parts right after each write, never delaying one;
+* :mod:`.flow`, :mod:`.wire` — one exchange in flight; headers and bodies on the way through;
 * :mod:`.hub` — :class:`ExchangeHub`, the UI-free live registry of exchanges a flow list shows;
 * :mod:`.translate` — ``--translate``: Responses through the bundled engine, chat side recorded;
 * :mod:`.serve` — :func:`serve_proxy`, the in-process runner (the TUI, tests, the CLI);

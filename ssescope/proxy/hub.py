@@ -14,6 +14,7 @@ or ended; each judged stream's ``run.store.version`` changes with every row) or 
 from __future__ import annotations
 
 import asyncio
+import builtins
 import datetime as _dt
 import time
 from collections.abc import Callable, Iterator
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.codex import CodexPrediction
+from ..core.ends import EndReason
 from ..core.rules import SEVERITY_RANK
 from ..core.run import Run
 from ..core.sse import Frame, SSEFramer
@@ -29,6 +31,65 @@ _PLURAL = {"error": "errors", "warning": "warnings", "info": "infos"}
 
 Listener = Callable[[str, "Exchange"], None]
 """Called with ``("new" | "response" | "end", exchange)``."""
+
+
+@dataclass(frozen=True)
+class RequestHead:
+    """What the client asked, as the proxy forwards it."""
+
+    method: str
+    path: str
+    """As the client asked, without the query string."""
+    query: str
+    url: str
+    """Where it goes upstream."""
+    client_url: str
+    """What the client used (``http://LISTEN/v1/responses``)."""
+    headers: dict[str, str]
+    body: bytes
+    body_doc: object
+    """The body as a capture keeps it (JSON as JSON, else text, else base64)."""
+
+    @property
+    def target(self) -> str:
+        """The path with the query string, as the client asked."""
+        return self.path + (f"?{self.query}" if self.query else "")
+
+    @property
+    def is_responses(self) -> bool:
+        return self.method == "POST" and self.path.rstrip("/").endswith("/responses")
+
+    @property
+    def wants_stream(self) -> bool:
+        doc = self.body_doc
+        return isinstance(doc, dict) and doc.get("stream") is True
+
+
+@dataclass(frozen=True)
+class ResponseHead:
+    """The response head as the client got it."""
+
+    status: int
+    reason: str
+    http_version: str
+    headers: dict[str, str]
+    t: float
+    """When it arrived, on the exchange's clock."""
+    responses_stream: bool
+    """The body is (meant to be) a Responses event stream: what ssescope judges."""
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+
+@dataclass(frozen=True)
+class End:
+    """How an exchange ended, on the exchange's clock."""
+
+    t: float
+    reason: EndReason
+    error: str | None = None
 
 
 @dataclass(eq=False)
@@ -50,7 +111,7 @@ class ChatSide:
     bytes: int = 0
     _framer: SSEFramer = field(default_factory=SSEFramer, repr=False)
 
-    def feed(self, chunk: bytes, t: float) -> None:
+    def feed(self, chunk: builtins.bytes, t: float) -> None:
         self.chunks.append((t, chunk))
         self.bytes += len(chunk)
         self.frames += self._framer.feed(chunk, t)
@@ -84,7 +145,7 @@ class Exchange:
     response_headers: dict[str, str] = field(default_factory=dict)
     state: str = "waiting"
     """waiting (for the upstream's answer) | streaming | done | failed"""
-    end_reason: str | None = None
+    end_reason: EndReason | None = None
     """eof | transport-error | interrupted | connect-error"""
     error: str | None = None
     t_end: float | None = None
@@ -98,6 +159,12 @@ class Exchange:
     judge_error: str | None = None
     """Set if judging failed (a bug): forwarding went on regardless."""
     notes: list[str] = field(default_factory=list)
+    request: RequestHead | None = None
+    """The typed request, once the proxy forwards it (the fields above are what views show)."""
+    response: ResponseHead | None = None
+    """The typed response head as the client got it (None until then)."""
+    end: End | None = None
+    """How the exchange ended: reason, error, time (None while it is open)."""
 
     # -- what a flow list shows -------------------------------------------------------------------
 

@@ -6,21 +6,18 @@
     async with serve_proxy(ProxyConfig(upstream="http://127.0.0.1:8000/v1", port=0), hub) as url:
         ...  # point Codex's base_url at url; hub.exchanges fills in live
 
-The listening socket is bound before uvicorn starts, so the port is known at once (``port=0``
-picks a free one). Embedded servers leave signal handling to the host application unless asked.
+The server runner is the one of :mod:`ssescope.asgi.server` (the port is known at once,
+``port=0`` picks a free one; signal handling is left to the host application unless asked).
 Leaving the ``async with`` cuts the exchanges still in flight (their runs end ``interrupted``)
 instead of waiting for streams that may never end.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
-import uvicorn
-
-from ..engine.serve import EmbeddedServer, bind, stop_server, url_host
+from ..asgi.server import bind, run_embedded, url_host
 from .app import ProxyApp
 from .config import ProxyConfig
 from .hub import ExchangeHub
@@ -45,31 +42,19 @@ async def serve_proxy(
     app = ProxyApp(config, hub)
     if app_out is not None:
         app_out.append(app)
-    server = EmbeddedServer(
-        uvicorn.Config(
-            app,
-            log_level=log_level,
-            access_log=False,
-            lifespan="on",
-            server_header=False,  # the upstream's own Server and Date headers pass through
-            date_header=False,
-            timeout_graceful_shutdown=2,
-            timeout_keep_alive=75,  # Codex reuses its connection between turns
-            log_config=None,
-        ),
+    async with run_embedded(
+        app,
+        sock,
+        app.started,
         signals=signals,
-    )
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    ready = asyncio.create_task(app.started.wait())
-    try:
-        await asyncio.wait({ready, task}, return_when=asyncio.FIRST_COMPLETED)
-        ready.cancel()
-        if task.done():
-            task.result()  # startup failed: raise its error
-            raise RuntimeError("the proxy stopped during startup")
-        url = f"http://{url_host(config.host)}:{port}{config.target.client_base_path()}"
-        hub.url = url
-        yield url
-    finally:
-        app.stop()
-        await stop_server(server, task, sock)
+        log_level=log_level,
+        server_header=False,  # the upstream's own Server and Date headers pass through
+        date_header=False,
+        timeout_keep_alive=75,  # Codex reuses its connection between turns
+    ):
+        try:
+            url = f"http://{url_host(config.host)}:{port}{config.target.client_base_path()}"
+            hub.url = url
+            yield url
+        finally:
+            app.stop()

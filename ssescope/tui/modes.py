@@ -13,7 +13,7 @@ import asyncio
 import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any, ClassVar, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
@@ -27,6 +27,9 @@ from .config import AppConfig
 from .messages import RunAdded, RunsCleared
 from .screens import DebuggerScreen
 from .sessions import Sessions
+
+if TYPE_CHECKING:
+    from ..engine.upstream import ChunkObserver
 
 ResultT = TypeVar("ResultT")
 
@@ -356,7 +359,9 @@ class EngineMode(LiveMode):
         from ..engine.serve import serve
 
         config = EngineConfig(
-            upstream=self.config.via_engine, api_key=self.config.upstream_api_key, tap=self._tap
+            upstream=self.config.via_engine,
+            api_key=self.config.upstream_api_key,
+            observe=self._observe_upstream,
         )
         try:
             async with serve(config) as running:
@@ -369,12 +374,20 @@ class EngineMode(LiveMode):
         except OSError as exc:
             self.host.notify(f"the engine could not start: {exc}", severity="error", timeout=10)
 
-    def _tap(self, key: str, chunk: bytes | None) -> None:
-        """An upstream chat chunk for the session ``key`` (its position, from 1)."""
-        if chunk is None or not key.isdigit() or not 0 < int(key) <= len(self.runs):
-            return
+    def _observe_upstream(self, scope: Any) -> ChunkObserver | None:
+        """The engine's upstream observer for one request: its chat chunks go to the session
+        its ``X-Ssescope-Session`` header names (its position, from 1)."""
+        from ..asgi import header
+        from ..engine.app import SESSION_HEADER
+        from ..engine.upstream import ChunkObserver
+
+        key = header(scope, SESSION_HEADER) or ""
+        if not key.isdigit() or not 0 < int(key) <= len(self.runs):
+            return None
         run = self.runs[int(key) - 1]
-        run.upstream.append((time.monotonic() - run.started_at, chunk))
+        return ChunkObserver(
+            lambda data: run.upstream.append((time.monotonic() - run.started_at, data))
+        )
 
 
 def _numbered(path: str, n: int) -> str:

@@ -269,7 +269,7 @@ def test_paths_map_onto_the_upstream_url() -> None:
 
 
 def test_body_kept_as_base64_when_not_text() -> None:
-    from ssescope.proxy.app import _body_doc
+    from ssescope.proxy.wire import body_doc as _body_doc
 
     assert _body_doc(b'{"a": 1}') == {"a": 1}
     assert _body_doc(b"plain text") == "plain text"
