@@ -138,12 +138,14 @@ def on(*event_types: str) -> Callable[[EventCheck], EventCheck]:
     return register
 
 
-def event_dispatch() -> dict[str, EventCheck]:
+def event_dispatch(
+    registry: dict[str, list[EventCheck]] = _EVENT_CHECKS,
+) -> dict[str, EventCheck]:
     """One callable per event type: the check itself when it is alone (the hot path pays no
-    loop), a chain when several families judge the same type."""
+    loop), a chain in registration order when several families judge the same type."""
     return {
         event_type: checks[0] if len(checks) == 1 else _chain(tuple(checks))
-        for event_type, checks in _EVENT_CHECKS.items()
+        for event_type, checks in registry.items()
     }
 
 
