@@ -258,11 +258,12 @@ class CodexModel:
         out: list[tuple[str, str]] = []
         if self.stopped or self.fatal is not None or self.http_error is not None:
             return out
-        gap = ev.t - self.last_event_t
+        t = ev.t
+        gap = t - self.last_event_t
         if gap >= self.idle_timeout:
             self._idle(out, gap)
             return out
-        self.last_event_t = ev.t
+        self.last_event_t = t
         if ev.kind == "done":
             return out
         if ev.kind != "event" or ev.payload is None:
