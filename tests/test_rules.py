@@ -19,9 +19,12 @@ from typing import Any
 
 import pytest
 
+from ssescope.core.catalogue import GROUPS, define
 from ssescope.core.checker import Checker, CheckOptions
-from ssescope.core.codex import MSG_CLOSED, MSG_IDLE
+from ssescope.core.checks.base import event_dispatch
+from ssescope.core.codex import DEFAULT_CODEX_VERSION, MSG_CLOSED, MSG_IDLE, CodexModel
 from ssescope.core.findings import Finding
+from ssescope.core.models import EVENT_MODELS
 from ssescope.core.rules import PROFILES, RULES
 from ssescope.core.session import StreamSession
 
@@ -2345,3 +2348,41 @@ def test_unknown_item_type_under_codex_is_info() -> None:
     checker = stream(baseline(message, future_item)).run("codex")
     assert {f.severity for f in checker.findings if f.rule == "field-type"} == {"info"}
     assert checker.prediction().outcome == "ok"
+
+
+# =============================================================================================
+# the rule units: registration and the catalogue
+# =============================================================================================
+
+
+def test_checks_of_one_event_type_run_in_registration_order() -> None:
+    """A new rule for an event type a family already judges is one more ``@on`` function."""
+    calls: list[str] = []
+
+    def first(st: Any, ev: Any, payload: dict[str, Any]) -> None:
+        calls.append("first")
+
+    def second(st: Any, ev: Any, payload: dict[str, Any]) -> None:
+        calls.append("second")
+
+    dispatch = event_dispatch({"response.completed": [first, second], "error": [first]})
+    assert dispatch["error"] is first  # alone: no chain on the hot path
+    dispatch["response.completed"](Checker(), None, {})
+    assert calls == ["first", "second"]
+
+
+def test_every_event_check_is_registered_for_a_known_event_type() -> None:
+    assert set(event_dispatch()) - set(EVENT_MODELS) == set()
+
+
+def test_catalogue_lists_rules_by_group_and_refuses_a_second_definition() -> None:
+    groups = [r.group for r in RULES.values()]
+    assert groups == sorted(groups, key=GROUPS.index)
+    with pytest.raises(ValueError, match="defined twice"):
+        define("items", "item-unknown", ("error", "error", "info"), "again", "again")
+
+
+def test_codex_model_knows_its_release() -> None:
+    assert CodexModel().version.name == DEFAULT_CODEX_VERSION == "0.169.0"
+    with pytest.raises(ValueError, match="unknown Codex version"):
+        CodexModel(version="0.0.1")

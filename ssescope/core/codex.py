@@ -1,4 +1,4 @@
-"""A model of how Codex CLI 0.169.0 consumes a Responses stream (``codex-behaviour.md``).
+"""A model of how Codex CLI consumes a Responses stream (``codex-behaviour.md``), by release.
 
 Codex reads only complete SSE events (comments never reach it and never reset its idle timer),
 deserialises each payload into a loose ``ResponsesStreamEvent`` and skips the whole payload when a
@@ -6,20 +6,27 @@ known field has the wrong type, takes the answer and every tool call from ``outp
 only, stops at ``response.completed``, ignores ``error`` events, and reports a failed response only
 at EOF. From that it predicts an outcome: ``ok`` (an answer shown or a tool run), ``empty`` (exit 0,
 nothing shown) or ``error`` (the turn fails), with the message Codex would print.
+
+What one release does is data: a :class:`CodexVersion` holds its table of event handlers and of
+item decoders (``CODEX_VERSIONS``; 0.169.0 is the default), so a new release is a new row that
+changes only the handlers that differ.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from .ends import EndReason
 from .events import Event
 
 Outcome = Literal["ok", "empty", "error", "pending"]
 
 DEFAULT_IDLE_TIMEOUT = 300.0
 DEFAULT_STREAM_MAX_RETRIES = 5
+DEFAULT_CODEX_VERSION = "0.169.0"
 
 MSG_CLOSED = "stream disconnected before completion: stream closed before response.completed"
 MSG_IDLE = "stream disconnected before completion: idle timeout waiting for SSE"
@@ -109,52 +116,72 @@ def decode_error(payload: dict[str, Any], fields_valid: bool = False) -> str | N
     return None
 
 
-def item_decode_error(item: Any) -> str | None:
+def _message_error(item: dict[str, Any]) -> str | None:
+    if not isinstance(item.get("role"), str):
+        return "message without a string `role`"
+    content = item.get("content")
+    if not isinstance(content, list):
+        return "message without a `content` array"
+    for i, part in enumerate(content):
+        if not isinstance(part, dict):
+            return f"content[{i}] is not an object"
+        ptype = part.get("type")
+        if ptype not in ("input_text", "input_image", "output_text"):
+            return f"content[{i}] is typed {ptype!r}, not output_text"
+        if ptype != "input_image" and not isinstance(part.get("text"), str):
+            return f"content[{i}] has no string `text`"
+    return None
+
+
+def _function_call_error(item: dict[str, Any]) -> str | None:
+    for name in ("name", "arguments", "call_id"):
+        value = item.get(name)
+        if not isinstance(value, str):
+            what = "missing" if value is None else f"a JSON {type(value).__name__}"
+            return f"function_call `{name}` is {what}, not a string"
+    return None
+
+
+def _custom_tool_call_error(item: dict[str, Any]) -> str | None:
+    for name in ("call_id", "name", "input"):
+        if not isinstance(item.get(name), str):
+            return f"custom_tool_call `{name}` is not a string"
+    return None
+
+
+def _reasoning_error(item: dict[str, Any]) -> str | None:
+    summary = item.get("summary")
+    if not isinstance(summary, list):
+        return "reasoning without a `summary` array"
+    for i, part in enumerate(summary):
+        if not isinstance(part, dict) or not isinstance(part.get("text"), str):
+            return f"summary[{i}] has no string `text`"
+    return None
+
+
+ItemDecoder = Callable[[dict[str, Any]], "str | None"]
+"""Why an item of one type does not decode as Codex's ``ResponseItem`` (None: it decodes)."""
+
+_ITEM_DECODERS_0169: dict[str, ItemDecoder] = {
+    "message": _message_error,
+    "function_call": _function_call_error,
+    "custom_tool_call": _custom_tool_call_error,
+    "reasoning": _reasoning_error,
+}
+"""Other item types decode (web_search_call, …) or fall into Codex's ``Other``."""
+
+
+def item_decode_error(
+    item: Any, decoders: Mapping[str, ItemDecoder] = _ITEM_DECODERS_0169
+) -> str | None:
     """Why ``item`` does not decode as Codex's ``ResponseItem`` (None: it decodes)."""
     if not isinstance(item, dict):
         return "the item is not an object"
     itype = item.get("type")
     if not isinstance(itype, str):
         return "the item has no `type`"
-    if itype == "message":
-        if not isinstance(item.get("role"), str):
-            return "message without a string `role`"
-        content = item.get("content")
-        if not isinstance(content, list):
-            return "message without a `content` array"
-        for i, part in enumerate(content):
-            if not isinstance(part, dict):
-                return f"content[{i}] is not an object"
-            ptype = part.get("type")
-            if ptype not in ("input_text", "input_image", "output_text"):
-                return f"content[{i}] is typed {ptype!r}, not output_text"
-            if ptype != "input_image" and not isinstance(part.get("text"), str):
-                return f"content[{i}] has no string `text`"
-        return None
-    if itype == "function_call":
-        for name in ("name", "arguments", "call_id"):
-            if not isinstance(item.get(name), str):
-                what = (
-                    "missing"
-                    if item.get(name) is None
-                    else f"a JSON {type(item.get(name)).__name__}"
-                )
-                return f"function_call `{name}` is {what}, not a string"
-        return None
-    if itype == "custom_tool_call":
-        for name in ("call_id", "name", "input"):
-            if not isinstance(item.get(name), str):
-                return f"custom_tool_call `{name}` is not a string"
-        return None
-    if itype == "reasoning":
-        summary = item.get("summary")
-        if not isinstance(summary, list):
-            return "reasoning without a `summary` array"
-        for i, part in enumerate(summary):
-            if not isinstance(part, dict) or not isinstance(part.get("text"), str):
-                return f"summary[{i}] has no string `text`"
-        return None
-    return None  # other item types decode (web_search_call, …) or fall into Codex's `Other`
+    decoder = decoders.get(itype)
+    return decoder(item) if decoder is not None else None
 
 
 @dataclass
@@ -178,7 +205,15 @@ class CodexPrediction:
 class CodexModel:
     """Fed the same events as the checker; yields Codex-specific findings and a prediction."""
 
-    def __init__(self, idle_timeout: float = DEFAULT_IDLE_TIMEOUT) -> None:
+    def __init__(
+        self, idle_timeout: float = DEFAULT_IDLE_TIMEOUT, version: str = DEFAULT_CODEX_VERSION
+    ) -> None:
+        if version not in CODEX_VERSIONS:
+            raise ValueError(
+                f"unknown Codex version {version!r} (known: {', '.join(CODEX_VERSIONS)})"
+            )
+        self.version = CODEX_VERSIONS[version]
+        self._on_event = self.version.on_event
         self.idle_timeout = idle_timeout
         self.http_error: tuple[str, bool] | None = None
         self.stopped = False  # read response.completed: nothing after it matters
@@ -195,6 +230,7 @@ class CodexModel:
         self.pending_error: str | None = None
         self.idle_reported = False
         self.ended = False
+        self.end_reason: str | None = None
 
     # -- input -------------------------------------------------------------------------------
 
@@ -222,11 +258,12 @@ class CodexModel:
         out: list[tuple[str, str]] = []
         if self.stopped or self.fatal is not None or self.http_error is not None:
             return out
-        gap = ev.t - self.last_event_t
+        t = ev.t
+        gap = t - self.last_event_t
         if gap >= self.idle_timeout:
             self._idle(out, gap)
             return out
-        self.last_event_t = ev.t
+        self.last_event_t = t
         if ev.kind == "done":
             return out
         if ev.kind != "event" or ev.payload is None:
@@ -239,52 +276,18 @@ class CodexModel:
             self.events_dropped += 1
             out.append(("codex-event-dropped", f"Codex skips {ev.type}: {why}"))
             return out
-        etype = ev.type
+        etype = ev.type or ""
         if self.pending_error is not None and etype not in ("response.failed", "keepalive"):
             out.append(("codex-error-hidden", self._hidden_message()))
             self.pending_error = None
-        if etype == "response.output_text.delta":
-            self.delta_chars += len(payload.get("delta") or "")
-            if not self.active_item:
-                out.append(
-                    (
-                        "codex-delta-without-item",
-                        "OutputTextDelta without active item: Codex loses this delta from its live view",
-                    )
-                )
-        elif etype == "response.output_item.added":
-            self.active_item = item_decode_error(payload.get("item")) is None
-        elif etype == "response.output_item.done":
-            self.active_item = False
-            item = payload.get("item")
-            why_item = item_decode_error(item)
-            if why_item is not None:
-                self.items_dropped += 1
-                out.append(("codex-item-dropped", f"Codex drops this item silently: {why_item}"))
-            else:
-                self._take_item(item)
-        elif etype == "response.completed":
-            self.stopped = True
-            response = payload.get("response")
-            problem = self._completed_problem(response)
-            if problem is not None:
-                self.fatal = (f"failed to parse ResponseCompleted: {problem}", True)
-                out.append(("codex-completed-invalid", f"Codex fails the turn: {self.fatal[0]}"))
-            else:
-                self.completed = True
-        elif etype == "response.failed":
-            self.pending_error = None
-            self.failed = self._failed_message(payload.get("response"))
-            out.append(("codex-turn-fails", f"Codex reports at EOF: {self.failed[0]}"))
-        elif etype == "response.incomplete":
-            response = payload.get("response") if isinstance(payload.get("response"), dict) else {}
-            details = response.get("incomplete_details") or {}
-            reason = details.get("reason") if isinstance(details, dict) else None
-            self.fatal = (f"Incomplete response returned, reason: {reason}", False)
-            out.append(("codex-turn-fails", f"Codex fails the turn: {self.fatal[0]}"))
-        elif etype == "error":
-            self.pending_error = _error_text(payload)
+        handler = self._on_event.get(etype)
+        if handler is not None:
+            handler(self, payload, out)
         return out
+
+    def item_decode_error(self, item: Any) -> str | None:
+        """Why this Codex version cannot decode ``item`` (None: it decodes)."""
+        return item_decode_error(item, self.version.item_decoders)
 
     def tick(self, now: float) -> list[tuple[str, str]]:
         """Live: the idle timer runs while nothing arrives."""
@@ -297,7 +300,7 @@ class CodexModel:
         return out
 
     def finish(self, t_end: float, end_reason: str) -> list[tuple[str, str]]:
-        """The read ended: ``end_reason`` is eof, transport-error, max-wait or interrupted."""
+        """The read ended; ``end_reason`` is an :class:`EndReason`."""
         out: list[tuple[str, str]] = []
         if self.ended:
             return out
@@ -353,13 +356,13 @@ class CodexModel:
         if not self.ended:
             return CodexPrediction("pending", "waiting for response.completed", detail)
         if self.failed is not None:
-            if self.end_reason in ("eof", "transport-error"):
+            if self.end_reason in (EndReason.EOF, EndReason.TRANSPORT_ERROR):
                 return self._error(*self.failed, detail)
             detail.append("response.failed arrived but the socket stayed open: Codex waits for EOF")
             return self._error(MSG_IDLE, True, detail)
-        if self.end_reason == "transport-error":
+        if self.end_reason == EndReason.TRANSPORT_ERROR:
             return self._error(MSG_TRANSPORT, True, detail)
-        if self.end_reason in ("max-wait", "interrupted"):
+        if self.end_reason in (EndReason.MAX_WAIT, EndReason.INTERRUPTED):
             detail.append(
                 f"the stream was still open; Codex would wait {self.idle_timeout:g} s of silence"
             )
@@ -372,7 +375,7 @@ class CodexModel:
         if retried:
             detail = [
                 *detail,
-                f"Codex retries the turn up to {DEFAULT_STREAM_MAX_RETRIES} times "
+                f"Codex retries the turn up to {self.version.stream_max_retries} times "
                 "(stream_max_retries) before showing this",
             ]
         return CodexPrediction("error", message, detail, retried)
@@ -395,7 +398,7 @@ class CodexModel:
             "it the user never sees the message"
         )
 
-    def _take_item(self, item: dict[str, Any]) -> None:
+    def take_item(self, item: dict[str, Any]) -> None:
         itype = item.get("type")
         if itype == "message":
             for part in item.get("content") or []:
@@ -406,39 +409,39 @@ class CodexModel:
         elif itype == "local_shell_call":
             self.tool_calls.append("local_shell")
 
-    @staticmethod
-    def _completed_problem(response: Any) -> str | None:
-        if not isinstance(response, dict):
-            return "missing field `response`"
-        rid = response.get("id")
-        if rid is None:
-            return "missing field `id`"
-        if not isinstance(rid, str):
-            return f"invalid type: {json.dumps(rid)}, expected a string"
-        usage = response.get("usage")
-        if usage is None:
-            return None
-        if not isinstance(usage, dict):
-            return f"invalid type: {json.dumps(usage)[:40]}, expected struct ResponseCompletedUsage"
-        for name in ("input_tokens", "output_tokens", "total_tokens"):
-            v = usage.get(name)
-            if v is None:
-                return f"missing field `{name}`"
-            if not _is_int(v):
-                return f"invalid type: {json.dumps(v)}, expected i64"
-        return None
 
-    @staticmethod
-    def _failed_message(response: Any) -> tuple[str, bool]:
-        error = response.get("error") if isinstance(response, dict) else None
-        if not isinstance(error, dict):
-            return ("response.failed event received", True)
-        code = error.get("code")
-        message = str(error.get("message") or "")
-        if code in _FAILED_CODES:
-            template, retried = _FAILED_CODES[code]
-            return (template.format(message=message), retried)
-        return (f"stream disconnected before completion: {message}", True)
+def _completed_problem(response: Any) -> str | None:
+    if not isinstance(response, dict):
+        return "missing field `response`"
+    rid = response.get("id")
+    if rid is None:
+        return "missing field `id`"
+    if not isinstance(rid, str):
+        return f"invalid type: {json.dumps(rid)}, expected a string"
+    usage = response.get("usage")
+    if usage is None:
+        return None
+    if not isinstance(usage, dict):
+        return f"invalid type: {json.dumps(usage)[:40]}, expected struct ResponseCompletedUsage"
+    for name in ("input_tokens", "output_tokens", "total_tokens"):
+        v = usage.get(name)
+        if v is None:
+            return f"missing field `{name}`"
+        if not _is_int(v):
+            return f"invalid type: {json.dumps(v)}, expected i64"
+    return None
+
+
+def _failed_message(response: Any) -> tuple[str, bool]:
+    error = response.get("error") if isinstance(response, dict) else None
+    if not isinstance(error, dict):
+        return ("response.failed event received", True)
+    code = error.get("code")
+    message = str(error.get("message") or "")
+    if code in _FAILED_CODES:
+        template, retried = _FAILED_CODES[code]
+        return (template.format(message=message), retried)
+    return (f"stream disconnected before completion: {message}", True)
 
 
 def _error_text(payload: dict[str, Any]) -> str:
@@ -448,3 +451,95 @@ def _error_text(payload: dict[str, Any]) -> str:
     else:
         code, message = payload.get("code"), payload.get("message")
     return f"{code}: {message}" if code else str(message)
+
+
+# -- what Codex does with each event type ---------------------------------------------------------
+# ``(model, payload, out)``: the payload decoded as Codex's ResponsesStreamEvent; findings go to
+# ``out`` as ``(rule_id, message)`` pairs. Event types without a handler change nothing.
+
+Findings = list[tuple[str, str]]
+EventHandler = Callable[[CodexModel, dict[str, Any], Findings], None]
+
+
+def _text_delta(model: CodexModel, payload: dict[str, Any], out: Findings) -> None:
+    model.delta_chars += len(payload.get("delta") or "")
+    if not model.active_item:
+        out.append(
+            (
+                "codex-delta-without-item",
+                "OutputTextDelta without active item: Codex loses this delta from its live view",
+            )
+        )
+
+
+def _item_added(model: CodexModel, payload: dict[str, Any], out: Findings) -> None:
+    model.active_item = model.item_decode_error(payload.get("item")) is None
+
+
+def _item_done(model: CodexModel, payload: dict[str, Any], out: Findings) -> None:
+    model.active_item = False
+    item = payload.get("item")
+    why = model.item_decode_error(item)
+    if why is not None:
+        model.items_dropped += 1
+        out.append(("codex-item-dropped", f"Codex drops this item silently: {why}"))
+    elif isinstance(item, dict):  # always, once it decodes
+        model.take_item(item)
+
+
+def _completed(model: CodexModel, payload: dict[str, Any], out: Findings) -> None:
+    model.stopped = True
+    problem = _completed_problem(payload.get("response"))
+    if problem is not None:
+        model.fatal = (f"failed to parse ResponseCompleted: {problem}", True)
+        out.append(("codex-completed-invalid", f"Codex fails the turn: {model.fatal[0]}"))
+    else:
+        model.completed = True
+
+
+def _failed(model: CodexModel, payload: dict[str, Any], out: Findings) -> None:
+    model.pending_error = None
+    model.failed = _failed_message(payload.get("response"))
+    out.append(("codex-turn-fails", f"Codex reports at EOF: {model.failed[0]}"))
+
+
+def _incomplete(model: CodexModel, payload: dict[str, Any], out: Findings) -> None:
+    response = payload.get("response")
+    details = response.get("incomplete_details") if isinstance(response, dict) else None
+    reason = details.get("reason") if isinstance(details, dict) else None
+    model.fatal = (f"Incomplete response returned, reason: {reason}", False)
+    out.append(("codex-turn-fails", f"Codex fails the turn: {model.fatal[0]}"))
+
+
+def _error_event(model: CodexModel, payload: dict[str, Any], out: Findings) -> None:
+    model.pending_error = _error_text(payload)  # ignored: shown only if nothing follows (0.169.0)
+
+
+_EVENT_HANDLERS_0169: dict[str, EventHandler] = {
+    "response.output_text.delta": _text_delta,
+    "response.output_item.added": _item_added,
+    "response.output_item.done": _item_done,
+    "response.completed": _completed,
+    "response.failed": _failed,
+    "response.incomplete": _incomplete,
+    "error": _error_event,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CodexVersion:
+    """What one Codex CLI release does with a stream: the model's behaviour is these tables."""
+
+    name: str
+    stream_max_retries: int
+    """How often Codex retries a turn whose stream failed (``stream_max_retries``)."""
+    on_event: Mapping[str, EventHandler]
+    item_decoders: Mapping[str, ItemDecoder]
+
+
+CODEX_VERSIONS: dict[str, CodexVersion] = {
+    "0.169.0": CodexVersion(
+        "0.169.0", DEFAULT_STREAM_MAX_RETRIES, _EVENT_HANDLERS_0169, _ITEM_DECODERS_0169
+    ),
+}
+"""The Codex releases the model knows, by version (``DEFAULT_CODEX_VERSION`` is the default)."""

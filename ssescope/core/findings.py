@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from .rules import RULES, SEVERITY_RANK, Severity
+from .catalogue import RULES, SEVERITY_RANK, Severity
 
 
 @dataclass(frozen=True, slots=True)

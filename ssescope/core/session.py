@@ -10,6 +10,7 @@ from typing import Any
 
 from .capture import CaptureWriter
 from .checker import Checker, CheckOptions
+from .ends import EndReason
 from .events import Event
 from .findings import Finding
 from .sse import SSEFramer
@@ -97,7 +98,9 @@ class StreamSession:
     def tick(self, now: float) -> list[Finding]:
         return self._report(self.checker.tick(now))
 
-    def finish(self, t: float, reason: str = "eof", error: str | None = None) -> list[Finding]:
+    def finish(
+        self, t: float, reason: str = EndReason.EOF, error: str | None = None
+    ) -> list[Finding]:
         """End of the stream: the last frame (through ``on_event``), then the end-of-stream
         findings, which are returned."""
         self._judge(self.framer.finish(t))

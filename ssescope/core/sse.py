@@ -53,6 +53,86 @@ class Frame:
         return self.data is not None and self.terminated
 
 
+class _Fields:
+    """The fields of one frame, one line at a time, by the WHATWG field rules."""
+
+    __slots__ = ("comments", "data", "event", "id", "invalid", "retry", "unknown")
+
+    def __init__(self) -> None:
+        self.event: str | None = None
+        self.data: list[str] | None = None
+        self.id: str | None = None
+        self.retry: int | None = None
+        self.comments: list[str] = []
+        self.unknown: list[str] = []
+        self.invalid = False
+
+    def add(self, line: bytes) -> None:
+        """One line of the frame, without its line end; never empty (a blank line ends it)."""
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError:
+            text = line.decode("utf-8", errors="replace")
+            self.invalid = True
+        if text[0] == ":":
+            self.comments.append(text[1:])
+            return
+        name, sep, value = text.partition(":")
+        if sep and value[:1] == " ":
+            value = value[1:]
+        if name == "data":
+            if self.data is None:
+                self.data = [value]
+            else:
+                self.data.append(value)
+        elif name == "event":
+            self.event = value
+        elif name == "id":
+            if "\0" not in value:
+                self.id = value
+        elif name == "retry" and value.isascii() and value.isdigit():
+            self.retry = int(value)
+        else:
+            self.unknown.append(text)
+
+    def frame(self, index: int, offset: int, raw: bytes, t_first: float, t_last: float) -> Frame:
+        return Frame(
+            index, offset, raw, t_first, t_last, self.event,
+            "\n".join(self.data) if self.data is not None else None,
+            self.id, self.retry, tuple(self.comments), tuple(self.unknown), True, self.invalid,
+        )  # fmt: skip
+
+
+def _block_frame(index: int, offset: int, raw: bytes, t_first: float, t_last: float) -> Frame:
+    """The frame of one whole LF-only block (``raw`` ends with its blank line). The lines every
+    Responses server sends, ``data: `` and ``event: ``, are parsed here; a block with any other
+    line is parsed by :class:`_Fields`, line by line, and yields the same frame."""
+    event = data = None
+    invalid = False
+    for line in raw[:-2].split(b"\n"):
+        if line[:6] == b"data: ":  # decode only the value (big events)
+            try:
+                value = line[6:].decode("utf-8")
+            except UnicodeDecodeError:
+                value = line[6:].decode("utf-8", errors="replace")
+                invalid = True
+            data = value if data is None else f"{data}\n{value}"
+        elif line[:7] == b"event: ":
+            try:
+                event = line[7:].decode("utf-8")
+            except UnicodeDecodeError:
+                event = line[7:].decode("utf-8", errors="replace")
+                invalid = True
+        else:
+            fields = _Fields()
+            for any_line in raw[:-2].split(b"\n"):
+                fields.add(any_line)
+            return fields.frame(index, offset, raw, t_first, t_last)
+    return Frame(
+        index, offset, raw, t_first, t_last, event, data, None, None, (), (), True, invalid
+    )
+
+
 class SSEFramer:
     """Feed it chunks as they arrive; it returns the frames each chunk completed.
 
@@ -74,13 +154,7 @@ class SSEFramer:
     def _reset_frame(self) -> None:
         self._raw = bytearray()
         self._t_first: float | None = None
-        self._event: str | None = None
-        self._data: list[str] | None = None
-        self._id: str | None = None
-        self._retry: int | None = None
-        self._comments: list[str] = []
-        self._unknown: list[str] = []
-        self._invalid = False
+        self._fields = _Fields()
         self._bom = False
         self._content = False
         self._ending = "\n"
@@ -91,18 +165,10 @@ class SSEFramer:
     def feed(self, chunk: bytes, t: float) -> list[Frame]:
         """Consume one chunk that arrived at time ``t``; return the frames it completed."""
         out: list[Frame] = []
+        if self._pending_lf and chunk:
+            chunk = self._after_cr(chunk, t)
         if not chunk:
             return out
-        if self._pending_lf:
-            self._pending_lf = False
-            if chunk[:1] == b"\n":
-                # The LF of a CRLF split across chunks: it belongs to the line that already ended.
-                self._attach_lf(t)
-                chunk = chunk[1:]
-                if not chunk:
-                    return out
-            else:
-                self._ending_pending = False  # that CR was a line end of its own
         if not self._buf and not self._pieces:
             self._buf_t = t
         if self._start_checked and b"\n" not in chunk and b"\r" not in chunk:
@@ -114,13 +180,9 @@ class SSEFramer:
             self._buf = b"".join([self._buf, *self._pieces])
             self._pieces = []
         data = self._buf + chunk if self._buf else chunk
-        if not self._start_checked:
-            if len(data) < 3 and BOM.startswith(data):
-                self._buf = data
-                return out
-            self._start_checked = True
-            if data.startswith(BOM):
-                self._bom = self._strip_bom = True
+        if not self._start_checked and not self._check_start(data):
+            self._buf = data  # too short to tell a BOM from a stream
+            return out
         self._split(data, t, out)
         return out
 
@@ -140,7 +202,13 @@ class SSEFramer:
 
     # -- internals --------------------------------------------------------------------------
 
-    def _attach_lf(self, t: float) -> None:
+    def _after_cr(self, chunk: bytes, t: float) -> bytes:
+        """The previous chunk ended with CR: a leading LF is the rest of that CRLF."""
+        self._pending_lf = False
+        if chunk[:1] != b"\n":
+            self._ending_pending = False  # that CR was a line end of its own
+            return chunk
+        # The LF of a CRLF split across chunks: it belongs to the line that already ended.
         if self._raw:
             self._raw += b"\n"
             if self._ending_pending:
@@ -154,55 +222,80 @@ class SSEFramer:
             self._raw += b"\n"
             if self._t_first is None:
                 self._t_first = t
+        return chunk[1:]
+
+    def _check_start(self, data: bytes) -> bool:
+        """Whether the stream's first bytes tell whether it starts with a BOM (noted, stripped)."""
+        if len(data) < 3 and BOM.startswith(data):
+            return False
+        self._start_checked = True
+        if data.startswith(BOM):
+            self._bom = self._strip_bom = True
+        return True
 
     def _split(self, data: bytes, t: float, out: list[Frame]) -> None:
+        if b"\r" in data:
+            pos = self._split_lines_cr(data, t, out)
+        else:
+            pos = self._split_lines_lf(data, t, out)
+        n = len(data)
+        self._buf = data[pos:] if pos < n else b""
+        if self._buf and pos > 0:
+            self._buf_t = t
+
+    def _split_lines_lf(self, data: bytes, t: float, out: list[Frame]) -> int:
+        """LF line ends only: whole blocks in one go where a frame starts, lines elsewhere."""
         pos = 0
         n = len(data)
         first_t = self._buf_t
-        has_cr = b"\r" in data
-        fast = not has_cr and not self._strip_bom
+        fast = not self._strip_bom
         if fast and not self._raw:
             pos = self._split_blocks(data, 0, first_t, t, out)
             if pos:
                 first_t = t
         find = data.find
         while pos < n:
-            if has_cr:
-                lf = find(b"\n", pos)
-                cr = find(b"\r", pos)
-                if cr == -1:
-                    end = lf
-                elif lf == -1 or cr < lf:
-                    end = cr
-                else:
-                    end = lf
-            else:
-                end = find(b"\n", pos)
+            end = find(b"\n", pos)
             if end == -1:
                 break
-            if data[end] == 13:  # CR
-                if end + 1 < n:
-                    term_end = end + 2 if data[end + 1] == 10 else end + 1
-                else:
-                    term_end = end + 1
-                    self._pending_lf = True
+            self._line(data[pos:end], b"\n", first_t, t, out)
+            first_t = t
+            pos = end + 1
+            if fast and not self._raw and pos < n:
+                pos = self._split_blocks(data, pos, t, t, out)  # back on a frame boundary
+        return pos
+
+    def _split_lines_cr(self, data: bytes, t: float, out: list[Frame]) -> int:
+        """Lines ending in CR, LF or CRLF; a chunk-final CR may be the first half of a CRLF."""
+        pos = 0
+        n = len(data)
+        first_t = self._buf_t
+        find = data.find
+        while pos < n:
+            lf = find(b"\n", pos)
+            cr = find(b"\r", pos)
+            end = lf if cr == -1 or (lf != -1 and lf < cr) else cr
+            if end == -1:
+                break
+            if data[end] != 13:  # LF
+                term_end = end + 1
+            elif end + 1 < n:
+                term_end = end + 2 if data[end + 1] == 10 else end + 1
             else:
                 term_end = end + 1
+                self._pending_lf = True
             self._line(data[pos:end], data[end:term_end], first_t, t, out)
             first_t = t
             pos = term_end
-            if fast and not self._raw and pos < n:
-                pos = self._split_blocks(data, pos, t, t, out)  # back on a frame boundary
-        self._buf = data[pos:] if pos < n else b""
-        if self._buf and pos > 0:
-            self._buf_t = t
+        return pos
 
     def _split_blocks(
         self, data: bytes, pos: int, first_t: float, t: float, out: list[Frame]
     ) -> int:
-        """Fast path for the common case (LF line ends, whole frames in the chunk): parse each
-        ``…\n\n`` block in one go. Returns how far it got; the general per-line path does the
-        rest, so both paths yield identical frames (the chunking property test checks this)."""
+        """Fast path for the common case (LF line ends, whole frames in the chunk): each
+        ``…\n\n`` block is one frame (:func:`_block_frame`). Returns how far it got; the
+        per-line path does the rest, so both paths yield identical frames (the chunking
+        property test checks this)."""
         find = data.find
         start = pos
         count, offset = self._count, self._offset
@@ -210,52 +303,8 @@ class SSEFramer:
             end = find(b"\n\n", pos)
             if end == -1 or data[pos] == 10:  # no whole block left, or a stray blank line
                 break
-            event = value_data = ident = retry = None
-            comments: list[str] | None = None
-            unknown: list[str] | None = None
-            invalid = False
-            for line in data[pos:end].split(b"\n"):
-                if line[:6] == b"data: ":  # the common line: decode only the value (big events)
-                    try:
-                        value = line[6:].decode("utf-8")
-                    except UnicodeDecodeError:
-                        value = line[6:].decode("utf-8", errors="replace")
-                        invalid = True
-                    value_data = value if value_data is None else f"{value_data}\n{value}"
-                    continue
-                try:
-                    text = line.decode("utf-8")
-                except UnicodeDecodeError:
-                    text = line.decode("utf-8", errors="replace")
-                    invalid = True
-                if text[0] == ":":
-                    if comments is None:
-                        comments = []
-                    comments.append(text[1:])
-                    continue
-                name, sep, value = text.partition(":")
-                if sep and value[:1] == " ":
-                    value = value[1:]
-                if name == "data":
-                    value_data = value if value_data is None else f"{value_data}\n{value}"
-                elif name == "event":
-                    event = value
-                elif name == "id":
-                    if "\0" not in value:
-                        ident = value
-                elif name == "retry" and value.isascii() and value.isdigit():
-                    retry = int(value)
-                else:
-                    if unknown is None:
-                        unknown = []
-                    unknown.append(text)
             raw = data[pos : end + 2]
-            frame = Frame(
-                count, offset, raw, first_t, t, event, value_data, ident, retry,
-                tuple(comments) if comments else (), tuple(unknown) if unknown else (),
-                True, invalid,
-            )  # fmt: skip
-            out.append(frame)
+            out.append(_block_frame(count, offset, raw, first_t, t))
             count += 1
             offset += len(raw)
             first_t = t
@@ -281,51 +330,43 @@ class SSEFramer:
             self._content = True
             self._ending = term.decode("ascii") if term else "\n"
             self._ending_pending = self._pending_lf
-        try:
-            text = line.decode("utf-8")
-        except UnicodeDecodeError:
-            text = line.decode("utf-8", errors="replace")
-            self._invalid = True
-        if text[0] == ":":
-            self._comments.append(text[1:])
-            return
-        name, sep, value = text.partition(":")
-        if sep and value[:1] == " ":
-            value = value[1:]
-        if name == "data":
-            if self._data is None:
-                self._data = [value]
+        fields = self._fields
+        if line[:6] == b"data: ":  # the common line, as in _block_frame: decode only the value
+            try:
+                value = line[6:].decode("utf-8")
+            except UnicodeDecodeError:
+                value = line[6:].decode("utf-8", errors="replace")
+                fields.invalid = True
+            if fields.data is None:
+                fields.data = [value]
             else:
-                self._data.append(value)
-        elif name == "event":
-            self._event = value
-        elif name == "id":
-            if "\0" not in value:
-                self._id = value
-        elif name == "retry":
-            if value.isascii() and value.isdigit():
-                self._retry = int(value)
-            else:
-                self._unknown.append(text)
+                fields.data.append(value)
+        elif line[:7] == b"event: ":
+            try:
+                fields.event = line[7:].decode("utf-8")
+            except UnicodeDecodeError:
+                fields.event = line[7:].decode("utf-8", errors="replace")
+                fields.invalid = True
         else:
-            self._unknown.append(text)
+            fields.add(line)
 
     def _emit(self, t: float, out: list[Frame], *, terminated: bool) -> None:
         raw = bytes(self._raw)
+        fields = self._fields
         frame = Frame(
             index=self._count,
             offset=self._offset,
             raw=raw,
             t_first=self._t_first if self._t_first is not None else t,
             t_last=t,
-            event=self._event,
-            data="\n".join(self._data) if self._data is not None else None,
-            id=self._id,
-            retry=self._retry,
-            comments=tuple(self._comments),
-            unknown_fields=tuple(self._unknown),
+            event=fields.event,
+            data="\n".join(fields.data) if fields.data is not None else None,
+            id=fields.id,
+            retry=fields.retry,
+            comments=tuple(fields.comments),
+            unknown_fields=tuple(fields.unknown),
             terminated=terminated,
-            invalid_utf8=self._invalid,
+            invalid_utf8=fields.invalid,
             bom=self._bom,
             line_ending=self._ending,
             has_content=self._content,
