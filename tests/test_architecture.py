@@ -161,26 +161,18 @@ DEFERRED_IMPORTS: dict[str, str] = {
     ),
     # the health layer
     "ssescope.health.rider -> ssescope.health.monitor": "the probes (httpx): only when probing",
-    "ssescope.health.diagnosis -> ssescope.health.metrics": "to review (health slice): metrics is "
-    "imported at module level too",
-    "ssescope.health.monitor -> ssescope.health.samples": "to review (health slice): samples is "
-    "imported at module level too",
-    "ssescope.health.render -> ssescope.health.samples": "to review (health slice): samples is "
-    "imported at module level too",
     # the engine and the proxy
-    "ssescope.engine.serve -> ssescope.engine.faults": "to review (engine slice): faults is light",
     "ssescope.proxy.app -> ssescope.proxy.translate": "the engine: only with proxy --translate",
-    "ssescope.proxy.translate -> ssescope.engine.app": "the engine: only with proxy --translate",
-    "ssescope.proxy.translate -> ssescope.proxy.app": (
-        "to remove (http slice): around the proxy.app <-> proxy.translate cycle"
-    ),
     # the TUI: the parts only one mode needs
-    "ssescope.tui.app -> ssescope.core.live": "httpx: only for a live or demo session",
-    "ssescope.tui.app -> ssescope.engine.app": "the engine: only for connect --via-engine",
-    "ssescope.tui.app -> ssescope.engine.faults": "the fault catalogue: only in demo's picker",
-    "ssescope.tui.app -> ssescope.engine.serve": "uvicorn: only for demo and --via-engine",
-    "ssescope.tui.app -> ssescope.health.monitor": "the probes (httpx): only with --server/--gpu",
-    "ssescope.tui.app -> ssescope.health.tracker": "the health tracker: only with --server/--gpu",
+    "ssescope.tui.demo -> ssescope.core.live": "httpx: only when the demo sends a request",
+    "ssescope.tui.demo -> ssescope.engine.faults": "the fault catalogue: only in demo's picker",
+    "ssescope.tui.demo -> ssescope.engine.serve": "uvicorn and the engine: only when demo runs",
+    "ssescope.tui.modes -> ssescope.asgi": "the ASGI helpers: only for connect --via-engine",
+    "ssescope.tui.modes -> ssescope.engine.app": "the engine: only for connect --via-engine",
+    "ssescope.tui.modes -> ssescope.engine.serve": "uvicorn: only for connect --via-engine",
+    "ssescope.tui.modes -> ssescope.engine.upstream": "the engine: only for connect --via-engine",
+    "ssescope.tui.modes -> ssescope.health.monitor": "the probes (httpx): only with --server/--gpu",
+    "ssescope.tui.modes -> ssescope.health.tracker": "the health tracker: only with --server/--gpu",
     "ssescope.tui.proxy_view -> ssescope.health.monitor": "the probes: only with --server/--gpu",
     "ssescope.tui.proxy_view -> ssescope.proxy.serve": "uvicorn: only when the proxy UI serves",
     "ssescope.tui.render -> ssescope.health.diagnosis": "the diagnosis: only when a run stalls",

@@ -16,6 +16,7 @@ from starlette.applications import Starlette
 
 from ..asgi.server import bind, run_embedded, url_host
 from .app import Engine, EngineConfig, create_app
+from .faults import CHAT_FAULTS, parse_faults
 from .mock import MockOptions
 
 __all__ = ["EngineServer", "mock_engine", "serve"]
@@ -83,8 +84,6 @@ async def mock_engine(
     ``faults`` are applied to every request (chat-side ones by the mock, Responses-side ones by
     the engine); ``delay`` is the mock's time between chunks. For ``ssescope demo`` and the TUI.
     """
-    from .faults import CHAT_FAULTS, parse_faults
-
     names = parse_faults(faults)
     engine_config = EngineConfig(
         mock=MockOptions(delay=delay, faults=tuple(n for n in names if n in CHAT_FAULTS)),

@@ -26,7 +26,7 @@ from .probes import (
     PrometheusProbe,
     ServerProbe,
 )
-from .samples import History, Sample
+from .samples import Endpoint, GpuSample, History, Sample, ServerSample
 
 Listener = Callable[[Sample], None]
 Sleep = Callable[[float], Awaitable[None]]
@@ -216,8 +216,6 @@ class HealthMonitor:
 
 
 def _failed(probe: Probe, t: float, exc: Exception) -> Sample:
-    from .samples import Endpoint, GpuSample, ServerSample
-
     detail = f"probe failed: {type(exc).__name__}: {exc}"
     if probe.name == "server":
         return ServerSample(t=t, health=Endpoint("error", detail=detail))

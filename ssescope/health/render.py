@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .diagnosis import RULES
-from .samples import GpuSample, History, ServerSample
+from .samples import GpuSample, History, ServerSample, sample_from_dict
 
 SPARK = "▁▂▃▄▅▆▇█"
 STATE_STYLE = {
@@ -225,8 +225,6 @@ def print_check_health(console: Any, result: dict[str, Any]) -> None:
     console.print(diagnosis_text(diag))
     if health and health.get("samples"):
         history = History(len(health["samples"]) + 1)
-        from .samples import sample_from_dict
-
         for raw in health["samples"]:
             s = sample_from_dict(raw)
             if s is not None:
