@@ -18,6 +18,7 @@ from ssescope.core.checker import CheckOptions
 from ssescope.core.session import StreamSession
 from ssescope.engine.app import EngineConfig
 from ssescope.engine.serve import EngineServer, serve
+from tests.support.net import client_tls
 from tests.support.server import FakeServer, Handler, Request
 
 SHARED = Path(__file__).resolve().parents[3] / "shared"
@@ -120,7 +121,7 @@ class Reply:
 
 
 async def post(base_url: str, body: dict[str, Any], headers: dict[str, str] | None = None) -> Reply:
-    async with httpx.AsyncClient(timeout=30) as client:
+    async with httpx.AsyncClient(timeout=30, verify=client_tls()) as client:
         response = await client.post(f"{base_url}/responses", json=body, headers=headers or {})
         return Reply(response.status_code, dict(response.headers), response.content)
 

@@ -17,6 +17,7 @@ from ssescope.proxy.app import ProxyApp
 from ssescope.proxy.config import ProxyConfig
 from ssescope.proxy.hub import Exchange, ExchangeHub
 from ssescope.proxy.serve import serve_proxy
+from tests.support.net import client_tls
 from tests.support.server import FakeServer, Handler, Request
 
 __all__ = [
@@ -110,7 +111,7 @@ async def fetch(
     """One request; the raw body (transfer coding removed, nothing decoded), and whether the
     body ended cleanly."""
     async with (
-        httpx.AsyncClient(timeout=60) as client,
+        httpx.AsyncClient(timeout=60, verify=client_tls()) as client,
         client.stream(method, url, json=json_body, content=content, headers=headers) as response,
     ):
         body = bytearray()

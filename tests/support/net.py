@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import socket
+import ssl
 
 
 def free_port() -> int:
@@ -11,3 +13,10 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
+
+
+@functools.cache
+def client_tls() -> ssl.SSLContext:
+    """One TLS context for every test client (``httpx.AsyncClient(verify=client_tls())``):
+    building one loads the CA bundle, some 20-30 ms, paid otherwise by every client created."""
+    return ssl.create_default_context()
