@@ -273,8 +273,9 @@ class FakeServer:
         that arrived meanwhile (b"" if none), or None when the client hung up."""
         handler = self.routes.get(request.path_without_query) or self.handler or NOT_FOUND
         watcher = asyncio.create_task(reader.read(1))
-        handling = asyncio.create_task(handler(request))
-        await asyncio.wait({watcher, handling}, return_when=asyncio.FIRST_COMPLETED)
+        handling: asyncio.Future[None] = asyncio.ensure_future(handler(request))
+        racing: list[asyncio.Future[Any]] = [watcher, handling]
+        await asyncio.wait(racing, return_when=asyncio.FIRST_COMPLETED)
         if watcher.done() and (watcher.exception() is not None or not watcher.result()):
             request.closed.set()  # EOF or reset: the client hung up, stop "generating"
             handling.cancel()
