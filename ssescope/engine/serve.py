@@ -35,6 +35,7 @@ class EmbeddedServer(uvicorn.Server):
         self._exit_requested.set()
 
     async def main_loop(self) -> None:
+        """uvicorn's loop of 0.1 s ticks, woken early by :meth:`request_exit`."""
         counter = 0
         while not await self.on_tick(counter):
             counter = (counter + 1) % 864000
