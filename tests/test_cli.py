@@ -1,26 +1,25 @@
-"""The command line: exit statuses, one-line errors for bad input (never a traceback), formats."""
+"""The command line: exit statuses, one-line errors for bad input (never a traceback), formats.
+
+``main([...])`` runs in-process; two ``slow`` tests run the real process (``python -m ssescope``
+and the console script)."""
 
 from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from ssescope.cli import main
 from ssescope.core.rules import RULES
+from tests.support.cli import CliResult, console_script, run_cli, run_process
 from tests.test_live import EVENTS, frames
 
-
-def run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ssescope", *args], capture_output=True, text=True, timeout=timeout
-    )
+run = run_cli
 
 
-def assert_one_line_error(proc: subprocess.CompletedProcess[str], needle: str) -> None:
+def assert_one_line_error(proc: CliResult | subprocess.CompletedProcess[str], needle: str) -> None:
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     lines = proc.stderr.strip().splitlines()
@@ -40,6 +39,20 @@ def test_clean_file_exits_0_and_reports(clean: Path) -> None:
     proc = run("check", str(clean))
     assert proc.returncode == 0, proc.stderr
     assert "0 error(s)" in proc.stdout and "Codex" in proc.stdout and "Hi there" in proc.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", ["python -m", "console script"])
+def test_the_real_process_checks_a_file_and_refuses_bad_input(
+    clean: Path, tmp_path: Path, command: str
+) -> None:
+    argv = console_script() if command == "console script" else None
+    proc = run_process("check", str(clean), command=argv)
+    assert proc.returncode == 0, proc.stderr
+    assert "0 error(s)" in proc.stdout and "Codex" in proc.stdout and "Hi there" in proc.stdout
+    assert_one_line_error(
+        run_process("check", str(tmp_path / "nope"), command=argv), "no such file"
+    )
 
 
 def test_error_findings_exit_1_and_json_shape(tmp_path: Path) -> None:
@@ -121,6 +134,7 @@ def test_invalid_utf8_is_reported_not_fatal(tmp_path: Path) -> None:
     assert doc["response"]["output"][0]["content"][0]["text"] == "Hi there"  # the .done item wins
 
 
+@pytest.mark.slow
 def test_fifty_megabyte_event(tmp_path: Path) -> None:
     big = "x" * (50 * 1024 * 1024)
     events = [*EVENTS[:4], {**EVENTS[4], "delta": big}]

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +12,7 @@ from ssescope.core.check import check_file, check_url
 from ssescope.core.checker import CheckOptions
 from ssescope.core.live import build_request, responses_url
 from tests.scripted_server import Reply, ScriptedServer
+from tests.support.cli import run_cli
 
 RESP = {
     "id": "resp_1",
@@ -183,32 +182,25 @@ def test_base_url_gets_responses_appended() -> None:
         responses_url("ftp://h/x")
 
 
-def test_cli_against_a_live_server_records_and_redacts(tmp_path: Path) -> None:
+def test_cli_against_a_live_server_records_and_redacts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     server = ScriptedServer(Reply(chunks=frames(EVENTS), chunked=True))
     record = tmp_path / "cli.jsonl"
-    env = {"PATH": "/usr/bin:/bin", "MY_KEY": "sk-secret-123"}
+    monkeypatch.setenv("MY_KEY", "sk-secret-123")
     with server.running():
-        proc = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "ssescope",
-                "check",
-                server.url,
-                "--json",
-                "--record",
-                str(record),
-                "--api-key-env",
-                "MY_KEY",
-                "-H",
-                "X-Trace: 1",
-                "--grace",
-                "0.2",
-            ],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=60,
+        proc = run_cli(
+            "check",
+            server.url,
+            "--json",
+            "--record",
+            str(record),
+            "--api-key-env",
+            "MY_KEY",
+            "-H",
+            "X-Trace: 1",
+            "--grace",
+            "0.2",
         )
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)

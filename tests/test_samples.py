@@ -236,6 +236,7 @@ def test_clean_sample_lacks_done_under_open_responses(name: str) -> None:
     assert _findings(result) == {"done-sentinel": (ERR, 1)}
 
 
+@pytest.mark.slow
 def test_cli_subprocess_clean_sample_exits_0() -> None:
     proc = subprocess.run(
         [*_ssescope_command(), "check", str(SAMPLES / "function-call.sse")],
@@ -248,6 +249,7 @@ def test_cli_subprocess_clean_sample_exits_0() -> None:
     assert "Codex" in proc.stdout
 
 
+@pytest.mark.slow
 def test_cli_subprocess_stall_json_codex_profile() -> None:
     proc = subprocess.run(
         [
@@ -679,6 +681,7 @@ def test_real_chat_streams_are_refused(capsys: pytest.CaptureFixture[str]) -> No
 
 @pytest.mark.real_streams
 @needs_real
+@pytest.mark.slow
 def test_real_chat_stream_refused_by_the_cli_subprocess() -> None:
     path = REAL / "openai-python_chat_text_e2aad469b71d.sse"
     proc = subprocess.run(

@@ -67,6 +67,8 @@ async def serve(
             yield EngineServer(host, bound_port, app, config)
         finally:
             engine.stopping.set()
+            if engine.client is not None:
+                await engine.client.aclose()  # idle pooled connections (to the mock, too) go first
 
 
 @contextlib.asynccontextmanager

@@ -235,6 +235,7 @@ async def test_malformed_upstream_data_is_an_error_then_failed() -> None:
     assert reply.events()[-1]["response"]["error"]["code"] == "invalid_upstream_chunk"
 
 
+@pytest.mark.looptime  # loop time is virtual: the timers fire at once, in order
 async def test_a_silent_upstream_gets_keepalive_events_then_fails_on_the_idle_timeout() -> None:
     async def prefill_forever(conn: UpstreamConn) -> None:
         await conn.start()
@@ -256,6 +257,7 @@ async def test_a_silent_upstream_gets_keepalive_events_then_fails_on_the_idle_ti
     assert errors(judge(reply.body)) == []
 
 
+@pytest.mark.looptime  # loop time is virtual: the timers fire at once, in order
 async def test_a_slow_upstream_that_resumes_completes_normally() -> None:
     keepalive_seen = asyncio.Event()
 
@@ -285,6 +287,7 @@ async def test_a_slow_upstream_that_resumes_completes_normally() -> None:
     assert errors(judge(body)) == []
 
 
+@pytest.mark.looptime  # loop time is virtual: the timers fire at once, in order
 async def test_usage_that_never_comes_ends_after_the_finish_grace() -> None:
     async def no_usage_no_done(conn: UpstreamConn) -> None:
         await conn.start()

@@ -1,4 +1,4 @@
-"""``ssescope engine``: argument errors in-process, and a real server process end to end."""
+"""``ssescope engine``: argument errors in-process, and a real server process end to end (slow)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ import pytest
 from ssescope.cli import build_parser, main
 from ssescope.engine.command import build_config
 from ssescope.engine.faults import FAULTS
+from tests.support.cli import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -88,6 +89,7 @@ def _read_banner(proc: subprocess.Popen[bytes], timeout: float = 30) -> str:
     return text.decode()
 
 
+@pytest.mark.slow
 def test_the_engine_command_serves_until_interrupted() -> None:
     proc = subprocess.Popen(
         [
@@ -122,13 +124,7 @@ def test_the_engine_command_serves_until_interrupted() -> None:
         assert events[-1]["type"] == "response.completed"
 
         # a second engine on the same port is refused with one line, exit 2
-        taken = subprocess.run(
-            [sys.executable, "-m", "ssescope", "engine", "--mock", "--listen", f"127.0.0.1:{port}"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        taken = run_cli("engine", "--mock", "--listen", f"127.0.0.1:{port}")
         assert taken.returncode == 2 and "cannot listen on" in taken.stderr
         assert "Traceback" not in taken.stderr
     finally:

@@ -52,7 +52,7 @@ def find_codex() -> tuple[str | None, str]:
 
 
 CODEX, WHY = find_codex()
-pytestmark = pytest.mark.skipif(CODEX is None, reason=WHY)
+pytestmark = [pytest.mark.skipif(CODEX is None, reason=WHY), pytest.mark.slow]
 
 
 async def codex_exec(

@@ -232,6 +232,7 @@ def fast_mock() -> EngineConfig:
     )
 
 
+@pytest.mark.looptime  # loop time is virtual: the timers fire at once, in order
 @pytest.mark.parametrize("fault", sorted(CHAT_CASES))
 async def test_chat_side_faults_are_survived_as_promised(
     fault: str, fast_mock: EngineConfig
@@ -306,6 +307,7 @@ def test_every_responses_fault_has_a_case() -> None:
     }
 
 
+@pytest.mark.looptime  # loop time is virtual: the timers fire at once, in order
 @pytest.mark.parametrize("fault", ["stall-after-created", "keepalive-comments"])
 async def test_stall_after_created_holds_the_connection_after_in_progress(fault: str) -> None:
     async with (

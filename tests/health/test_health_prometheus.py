@@ -19,10 +19,13 @@ from tests.health import fixtures as fx
 from tests.health.fake_servers import FakeServer, Route, free_port
 
 PROMETHEUS = shutil.which("prometheus")
-pytestmark = pytest.mark.skipif(
-    PROMETHEUS is None,
-    reason="the prometheus binary is not installed (Debian: apt-get install -y prometheus)",
-)
+pytestmark = [
+    pytest.mark.skipif(
+        PROMETHEUS is None,
+        reason="the prometheus binary is not installed (Debian: apt-get install -y prometheus)",
+    ),
+    pytest.mark.slow,
+]
 
 
 @pytest.fixture

@@ -1,13 +1,13 @@
 """Shared helpers for the proxy tests: the proxy in the test's event loop, a fake upstream whose
-every step the test controls (on a real socket), and a client that keeps the raw bytes."""
+every step the test controls (the shared fake server, on a real socket), and a client that keeps
+the raw bytes."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,20 @@ from ssescope.proxy.app import ProxyApp
 from ssescope.proxy.config import ProxyConfig
 from ssescope.proxy.hub import Exchange, ExchangeHub
 from ssescope.proxy.serve import serve_proxy
+from tests.support.net import client_tls
+from tests.support.server import FakeServer, Handler, Request
+
+__all__ = [
+    "Got",
+    "Handler",
+    "Proxy",
+    "Request",
+    "Upstream",
+    "fetch",
+    "response_events",
+    "running_proxy",
+    "sse",
+]
 
 
 @dataclass
@@ -59,150 +73,13 @@ async def running_proxy(
 # -- a fake upstream ---------------------------------------------------------------------------------
 
 
-@dataclass
-class Request:
-    method: str
-    path: str
-    head: bytes
-    body: bytes
-    writer: asyncio.StreamWriter
-    closed: asyncio.Event = field(default_factory=asyncio.Event)
-    """Set when the proxy closed this request's connection."""
+class Upstream(FakeServer):
+    """An HTTP/1.1 server on 127.0.0.1:0 in the test's loop at ``/v1``. ``handler`` answers each
+    request; the connection then stays open for the next one (keep-alive) until the proxy closes
+    it (see :mod:`tests.support.server`)."""
 
-    @property
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-    def headers(self) -> list[tuple[str, str]]:
-        out = []
-        for line in self.head.decode("latin-1").split("\r\n")[1:]:
-            if line:
-                name, _, value = line.partition(":")
-                out.append((name.strip().lower(), value.strip()))
-        return out
-
-    def header(self, name: str) -> str | None:
-        for k, v in self.headers():
-            if k == name.lower():
-                return v
-        return None
-
-    async def start(
-        self, status: int = 200, ctype: str = "text/event-stream", **extra: str
-    ) -> None:
-        lines = [f"HTTP/1.1 {status} X", f"Content-Type: {ctype}", "Transfer-Encoding: chunked"]
-        lines += [f"{k.replace('_', '-')}: {v}" for k, v in extra.items()]
-        self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
-        await self.writer.drain()
-
-    async def send(self, data: bytes) -> None:
-        self.writer.write(b"%x\r\n%s\r\n" % (len(data), data))
-        await self.writer.drain()
-
-    async def end(self) -> None:
-        self.writer.write(b"0\r\n\r\n")
-        await self.writer.drain()
-
-    async def reply(self, status: int, body: bytes, ctype: str = "application/json") -> None:
-        self.writer.write(
-            f"HTTP/1.1 {status} X\r\nContent-Type: {ctype}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
-            + body
-        )
-        await self.writer.drain()
-
-
-Handler = Callable[[Request], Awaitable[None]]
-
-
-@dataclass
-class Upstream:
-    """An HTTP/1.1 server on 127.0.0.1:0 in the test's loop. ``handler`` answers each request;
-    the connection then stays open for the next one (keep-alive) until the proxy closes it."""
-
-    handler: Handler
-    port: int = 0
-    requests: list[Request] = field(default_factory=list)
-    connections: int = 0
-    """Connections accepted so far."""
-    open_connections: int = 0
-    changed: asyncio.Event = field(default_factory=asyncio.Event)
-    _server: asyncio.Server | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
-
-    async def wait(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-        """Wait until ``predicate()`` holds, re-checked whenever a request arrives or a
-        connection opens or closes."""
-        async with asyncio.timeout(timeout):
-            while not predicate():
-                self.changed.clear()
-                await self.changed.wait()
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.connections += 1
-        self.open_connections += 1
-        self.changed.set()
-        request: Request | None = None
-        early = b""  # the first byte of the next request, if the close watcher read it
-        try:
-            while True:
-                try:
-                    head = early + await reader.readuntil(b"\r\n\r\n")
-                except (asyncio.IncompleteReadError, ConnectionError):
-                    return
-                length = 0
-                for line in head.split(b"\r\n"):
-                    if line.lower().startswith(b"content-length:"):
-                        length = int(line.split(b":", 1)[1])
-                body = await reader.readexactly(length) if length else b""
-                method, path = head.split(b" ", 2)[:2]
-                request = Request(method.decode(), path.decode(), head, body, writer)
-                self.requests.append(request)
-                self.changed.set()
-                watcher = asyncio.create_task(reader.read(1))
-                handling = asyncio.create_task(self.handler(request))
-                await asyncio.wait({watcher, handling}, return_when=asyncio.FIRST_COMPLETED)
-                if watcher.done() and not watcher.cancelled() and watcher.exception() is None:
-                    early = watcher.result()
-                    if not early:  # EOF: the proxy hung up; stop "generating"
-                        request.closed.set()
-                        handling.cancel()
-                with contextlib.suppress(BaseException):
-                    await handling
-                if request.closed.is_set():
-                    return
-                if not watcher.done():
-                    watcher.cancel()
-                    with contextlib.suppress(BaseException):
-                        await watcher
-                    early = b""
-                elif watcher.exception() is not None:
-                    request.closed.set()
-                    return
-                else:
-                    early = watcher.result()
-                    if not early:
-                        request.closed.set()
-                        return
-        finally:
-            self.open_connections -= 1
-            if request is not None:
-                request.closed.set()
-            writer.close()
-            self.changed.set()
-
-    async def __aenter__(self) -> Upstream:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._server is not None
-        self._server.close()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self._server.wait_closed(), 2)
+    def __init__(self, handler: Handler) -> None:
+        super().__init__(handler, base_path="/v1")
 
 
 # -- the client side ---------------------------------------------------------------------------------
@@ -234,7 +111,7 @@ async def fetch(
     """One request; the raw body (transfer coding removed, nothing decoded), and whether the
     body ended cleanly."""
     async with (
-        httpx.AsyncClient(timeout=60) as client,
+        httpx.AsyncClient(timeout=60, verify=client_tls()) as client,
         client.stream(method, url, json=json_body, content=content, headers=headers) as response,
     ):
         body = bytearray()

@@ -1,4 +1,5 @@
-"""``ssescope proxy`` as users run it: a real process, SIGINT to stop, one line per exchange."""
+"""``ssescope proxy`` as users run it: a real process, SIGINT to stop, one line per exchange (the
+``slow`` end-to-end tests); argument errors in-process."""
 
 from __future__ import annotations
 
@@ -68,6 +69,7 @@ async def _stop(
     return out.decode(), err.decode()
 
 
+@pytest.mark.slow
 async def test_headless_prints_one_line_per_exchange(tmp_path: Path) -> None:
     async with Upstream(_good) as upstream:
         proc, url, _ = await _start(
@@ -93,6 +95,7 @@ async def test_headless_prints_one_line_per_exchange(tmp_path: Path) -> None:
     assert len(list(tmp_path.glob("*.jsonl"))) == 2
 
 
+@pytest.mark.slow
 async def test_headless_json_and_exit_status_1_on_error_findings(tmp_path: Path) -> None:
     async with Upstream(_truncated) as upstream:
         proc, url, _ = await _start(

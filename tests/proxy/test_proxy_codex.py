@@ -17,7 +17,7 @@ from ssescope.engine.serve import serve
 from tests.engine.test_engine_codex import CODEX, WHY, codex_exec, items
 from tests.proxy.helpers import running_proxy
 
-pytestmark = pytest.mark.skipif(CODEX is None, reason=WHY)
+pytestmark = [pytest.mark.skipif(CODEX is None, reason=WHY), pytest.mark.slow]
 
 
 def _mock() -> EngineConfig:
