@@ -18,7 +18,6 @@ from .capture import CaptureWriter, Source, SourceError, open_source
 from .checker import Checker, CheckOptions
 from .codex import CodexPrediction
 from .ends import EndReason
-from .events import Event
 from .findings import Finding
 from .session import StreamSession
 from .sse import SSEFramer
@@ -27,9 +26,9 @@ from .store import FileView, RawFileBytes, RecordFileBytes, RowStore, StreamByte
 if TYPE_CHECKING:
     from .live import RequestSpec
 
-INDEX_SLICE = 0.012
+INDEX_SLICE = 0.02
 """Seconds of judging per slice when a file is indexed in the UI's event loop."""
-INDEX_TURNS = 8
+INDEX_TURNS = 32
 """Event-loop turns between two slices (see :meth:`FileLoader.index`)."""
 LOADER_BLOCK = 1 << 16
 """Bytes of a raw SSE file judged per chunk when a file is opened: a slice of the indexer (and so
@@ -67,10 +66,10 @@ class Run:
         self.session = StreamSession(
             options,
             writer=writer,
-            on_event=self._on_event,
-            on_chunk=self._on_chunk,
+            on_chunk=self._on_chunk if keep_chunks else self.store.stream.add,
             on_findings=self._on_findings,
         )
+        self.session.on_event = self.store.event_sink(self.session.checker.tree)
         self.state = "waiting"
         """waiting | streaming | done | failed"""
         self.error: str | None = None
@@ -86,15 +85,12 @@ class Run:
     # -- feeding --------------------------------------------------------------------------------
 
     def _on_chunk(self, chunk: bytes, t: float) -> None:
-        self.store.append_bytes(chunk)
+        self.store.stream.add(chunk, t)
         if self.chunks is not None:
             self.chunks.append((t, chunk))
 
     def _on_findings(self, findings: list[Finding]) -> None:
         self.store.add_findings(findings)
-
-    def _on_event(self, ev: Event, findings: list[Finding]) -> None:
-        self.store.add_row(ev, findings, self.session.checker.tree.last_touched)
 
     def on_response(
         self,
@@ -137,6 +133,7 @@ class Run:
         self.options = options
         self.store = RowStore()
         session.checker = Checker(options)
+        session.on_event = self.store.event_sink(session.checker.tree)
         session.framer = SSEFramer()
         session.terminal_seen_at = None
         resp = session.response
@@ -153,7 +150,7 @@ class Run:
                 )
             )
         for t, chunk in self.chunks:
-            self.store.append_bytes(chunk)
+            self.store.stream.add(chunk, t)
             session.checker.timing.on_chunk(t, len(chunk))
             if status is None or 200 <= status < 300:
                 session._judge(session.framer.feed(chunk, t))
@@ -269,7 +266,7 @@ class FileLoader:
     def _stream(self) -> StreamBytes:
         src = self.source
         if src.records_chunks:
-            return RecordFileBytes(self.view, lambda: src.chunk_at, src.record_chunk)
+            return RecordFileBytes(self.view, src)
         return RawFileBytes(self.view, src.body_offset)
 
     def _new_run(self) -> Run:
@@ -318,23 +315,18 @@ class FileLoader:
         self.done = True
         return True
 
-    async def index(
-        self,
-        cancelled: Callable[[], bool],
-        *,
-        budget: float = INDEX_SLICE,
-        turns: int = INDEX_TURNS,
-    ) -> None:
-        """Index the whole file inside the caller's event loop, ``budget`` seconds at a time; stop
-        (the run ends "interrupted") as soon as ``cancelled()`` says so, e.g. on quit.
+    async def index(self, cancelled: Callable[[], bool], *, budget: float = INDEX_SLICE) -> None:
+        """Index the whole file inside the caller's event loop, ``budget`` seconds at a time;
+        stop (the run ends "interrupted") as soon as ``cancelled()`` says so, e.g. on quit.
 
-        Between slices the loop gets ``turns`` turns (``sleep(0)``): a key press travels through
-        several message queues, one turn each, and a redraw is a few more. Waiting on a timer
-        instead would leave the processor idle whenever the UI has nothing to do."""
+        Between slices the loop gets INDEX_TURNS turns: a key press travels through several
+        message queues, each hop one turn, and a redraw takes a few more, so a whole hop chain
+        finishes before the next slice. Sleeping on a timer instead would leave the processor
+        idle whenever the UI has nothing to do, and indexing would fall behind ``check``."""
         while not cancelled():
             if self.step(budget):
                 return
-            for _ in range(turns):
+            for _ in range(INDEX_TURNS):
                 await asyncio.sleep(0)
         self.cancel()
 

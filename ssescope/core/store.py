@@ -23,9 +23,13 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from .capture import Source
 from .events import Event, decode_frame
 from .findings import Finding
 from .sse import SSEFramer
+from .tree import ResponseTree
+
+EventSink = Callable[[Event, list[Finding]], None]
 
 KIND_CODES = {"event": 0, "done": 1, "comment": 2, "invalid": 3, "blank": 4}
 KINDS = {v: k for k, v in KIND_CODES.items()}
@@ -51,8 +55,9 @@ class StreamBytes(Protocol):
 
     size: int
 
-    def add(self, chunk: bytes) -> None:
-        """The stream received ``chunk`` (the source has just read it)."""
+    def add(self, chunk: bytes, t: float) -> None:
+        """The stream received ``chunk`` at ``t`` (the source has just read it). The signature
+        of a session's chunk callback, so a file's run hands this method to its session."""
 
     def read(self, start: int, end: int) -> bytes:
         """The stream's bytes ``[start, end)``."""
@@ -68,7 +73,7 @@ class MemoryBytes:
     def size(self) -> int:
         return len(self.data)
 
-    def add(self, chunk: bytes) -> None:
+    def add(self, chunk: bytes, t: float = 0.0) -> None:
         self.data += chunk
 
     def read(self, start: int, end: int) -> bytes:
@@ -113,7 +118,7 @@ class RawFileBytes:
         self.base = base
         self.size = 0
 
-    def add(self, chunk: bytes) -> None:
+    def add(self, chunk: bytes, t: float = 0.0) -> None:
         self.size += len(chunk)
 
     def read(self, start: int, end: int) -> bytes:
@@ -123,24 +128,21 @@ class RawFileBytes:
 class RecordFileBytes:
     """A file of records, one chunk each (a capture's text/base64 lines, JSON event lines): per
     chunk, where it starts in the stream and where its record is in the file (16 bytes); a
-    read decodes the records again."""
+    read decodes the records again, as the source did."""
 
-    def __init__(
-        self, view: FileView, where: Callable[[], int], decode: Callable[[bytes], bytes]
-    ) -> None:
+    def __init__(self, view: FileView, source: Source) -> None:
         self.view = view
-        self._where = where
-        """The file offset of the record of the chunk the source has just read."""
-        self._decode = decode
-        """One record line → its chunk's bytes (the same transform the reader applies)."""
+        self.source = source
+        """Knows where the record of the chunk it has just yielded is (``chunk_at``), and how a
+        record line becomes its chunk (``record_chunk``)."""
         self.starts = array("q")
         self.records = array("q")
         self.size = 0
         self._cache: OrderedDict[int, bytes] = OrderedDict()
 
-    def add(self, chunk: bytes) -> None:
+    def add(self, chunk: bytes, t: float = 0.0) -> None:
         self.starts.append(self.size)
-        self.records.append(self._where())
+        self.records.append(self.source.chunk_at)
         self.size += len(chunk)
 
     def _chunk(self, i: int) -> bytes:
@@ -148,7 +150,7 @@ class RecordFileBytes:
         if cached is not None:
             self._cache.move_to_end(i)
             return cached
-        chunk = self._decode(self.view.line(self.records[i]))
+        chunk = self.source.record_chunk(self.view.line(self.records[i]))
         self._cache[i] = chunk
         if len(self._cache) > CHUNK_CACHE:
             self._cache.popitem(last=False)
@@ -224,28 +226,39 @@ class RowStore:
     # -- writing ------------------------------------------------------------------------------
 
     def append_bytes(self, chunk: bytes) -> None:
-        self.stream.add(chunk)
+        self.stream.add(chunk, 0.0)
 
-    def add_row(self, ev: Event, findings: list[Finding], item: int | None) -> None:
-        frame = ev.frame
-        start = frame.offset
-        self.offset.append(start)
-        self._end = start + len(frame.raw)
-        self.t_first.append(frame.t_first)
-        self.t.append(frame.t_last)
-        seq = ev.sequence_number
-        self.seq.append(seq if seq is not None and -1 <= seq < _SEQ_LIMIT else -1)
-        self.kind.append(KIND_CODES[ev.kind])
-        name = ev.type or ""
-        code = self._type_ids.get(name)
-        if code is None:
-            code = self._new_type(name)
-        self.type_code.append(code)
-        self.item.append(-1 if item is None else item)
-        self.marks.append(0)
-        if findings:
-            self.add_findings(findings)
-        self.version += 1
+    def event_sink(self, tree: ResponseTree) -> EventSink:
+        """The session's event callback: one row per event, in the item the checker's ``tree``
+        touched last. A closure over the arrays' appends, because it runs once per event of a
+        million-event file and so avoids every look-up it can."""
+        offsets, t_firsts, t_lasts = self.offset.append, self.t_first.append, self.t.append
+        seqs, kinds, type_codes = self.seq.append, self.kind.append, self.type_code.append
+        items, marks = self.item.append, self.marks.append
+        type_ids = self._type_ids
+        kind_codes = KIND_CODES
+
+        def add_row(ev: Event, findings: list[Finding]) -> None:
+            frame = ev.frame
+            start = frame.offset
+            offsets(start)
+            self._end = start + len(frame.raw)
+            t_firsts(frame.t_first)
+            t_lasts(frame.t_last)
+            seq = ev.sequence_number
+            seqs(seq if seq is not None and -1 <= seq < _SEQ_LIMIT else -1)
+            kinds(kind_codes[ev.kind])
+            name = ev.type or ""
+            code = type_ids.get(name)
+            type_codes(code if code is not None else self._new_type(name))
+            item = tree.last_touched
+            items(-1 if item is None else item)
+            marks(0)
+            if findings:
+                self.add_findings(findings)
+            self.version += 1
+
+        return add_row
 
     def _new_type(self, name: str) -> int:
         if len(self.types) >= MAX_TYPES:
