@@ -53,7 +53,9 @@ _SEQ_LIMIT = 1 << 63
 class StreamBytes(Protocol):
     """The bytes of one stream, addressed by stream offset (what frames' offsets count)."""
 
-    size: int
+    @property
+    def size(self) -> int:
+        """How many bytes the stream has received."""
 
     def add(self, chunk: bytes, t: float) -> None:
         """The stream received ``chunk`` at ``t`` (the source has just read it). The signature
