@@ -317,18 +317,21 @@ class FileLoader:
 
     async def index(self, cancelled: Callable[[], bool], *, budget: float = INDEX_SLICE) -> None:
         """Index the whole file inside the caller's event loop, ``budget`` seconds at a time;
-        stop (the run ends "interrupted") as soon as ``cancelled()`` says so, e.g. on quit.
+        stop (the run ends "interrupted") as soon as ``cancelled()`` says so, e.g. on quit, or
+        when the awaiting task is cancelled.
 
         Between slices the loop gets INDEX_TURNS turns: a key press travels through several
         message queues, each hop one turn, and a redraw takes a few more, so a whole hop chain
         finishes before the next slice. Sleeping on a timer instead would leave the processor
         idle whenever the UI has nothing to do, and indexing would fall behind ``check``."""
-        while not cancelled():
-            if self.step(budget):
-                return
-            for _ in range(INDEX_TURNS):
-                await asyncio.sleep(0)
-        self.cancel()
+        try:
+            while not cancelled():
+                if self.step(budget):
+                    return
+                for _ in range(INDEX_TURNS):
+                    await asyncio.sleep(0)
+        finally:
+            self.cancel()  # cancelled, or the task itself was (the app exits): the run ends
 
     def cancel(self) -> None:
         if not self.done:

@@ -476,15 +476,8 @@ class SseScopeApp(App[None]):
 
     @work(exclusive=True, group="load")
     async def _load_worker(self, loader: FileLoader) -> None:
-        """Index the file in time slices between key presses and redraws.
-
-        A key press travels through several message queues, each hop one turn of the event loop:
-        sleeping (not just yielding) between slices lets a whole hop chain finish meanwhile."""
-        while not loader.step(0.012):
-            if self._cancel.is_set():
-                loader.cancel()
-                return
-            await asyncio.sleep(0.004)
+        """Index the file in time slices between key presses and redraws; quitting cancels it."""
+        await loader.index(self._cancel.is_set)
 
     def start_replay(self) -> None:
         assert self.config.path is not None
