@@ -451,6 +451,7 @@ def _capture_chunks(fh: IO[bytes], src: Source) -> Iterator[tuple[float, bytes]]
             chunk = _chunk_of(record, lambda why: src.warnings.append(f"line {lineno}: {why}"))  # noqa: B023 - called at once
             if chunk is not None:
                 src.chunk_at = start
+                del line, record  # a 5 MB done event is judged without its record alive
                 yield (t, chunk)
             elif "text" not in record and "base64" not in record:
                 _other_record(record, t, src)

@@ -1,7 +1,7 @@
 """The rows of a session, kept compact so a million-event capture stays browsable.
 
 One row per frame (event, comment keep-alive, [DONE], undecodable data). Per-row facts live in
-typed arrays (about 45 bytes a row); the one-line summary and the decoded payload are computed
+typed arrays (about 36 bytes a row); the one-line summary and the decoded payload are computed
 only for rows someone looks at, through a bounded cache (toolong's approach: index, then read
 lazily). A row's raw bytes are a range of the stream: a live session keeps the stream in memory
 (:class:`MemoryBytes`), a file keeps only where each chunk starts in it and reads a row's bytes
@@ -44,7 +44,8 @@ is decoded once for the whole screen."""
 MAX_TYPES = 65535
 """Distinct event type names stored (``type_code`` is 16 bits); later ones share one name."""
 TOO_MANY_TYPES = "(another type)"
-_SEQ_LIMIT = 1 << 63
+_SEQ_LIMIT = 1 << 31
+"""Sequence numbers from this on are stored as unknown (-1): 32 bits a row."""
 
 
 # -- where the stream's bytes are --------------------------------------------------------------
@@ -206,10 +207,10 @@ class RowStore:
         self.t_first = array("d")
         self.t = array("d")
         self.gap = _Gaps(self.t)
-        self.seq = array("q")
+        self.seq = array("i")
         self.kind = bytearray()
         self.type_code = array("H")
-        self.item = array("l")
+        self.item = array("i")
         self.marks = bytearray()
         self.types: list[str] = [""]
         self._type_ids: dict[str, int] = {"": 0}
