@@ -32,7 +32,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from pydantic_core import from_json
+
 from .. import __version__
+from .ends import EndReason
 
 FORMAT_NAME = "ssescope-capture"
 FORMAT_VERSION = 1
@@ -192,6 +195,8 @@ class Boundary:
 
 
 BOUNDARY = Boundary()
+HEAD_BYTES = 65536
+"""How much of a file format detection looks at."""
 
 
 @dataclass
@@ -200,7 +205,7 @@ class Source:
 
     path: str
     format: str
-    """capture | sse | jsonl-events | jsonl-chat"""
+    """capture | sse | sse-chat | jsonl-events | jsonl-chat"""
     request: dict[str, Any] | None = None
     response: dict[str, Any] | None = None
     warnings: list[str] = field(default_factory=list)
@@ -210,16 +215,41 @@ class Source:
     """Other records of a capture (health samples: ``{"t", "sample"}``), in file order."""
     on_record: Callable[[dict[str, Any]], None] | None = None
     """Called with each such record as iteration reaches it (after the chunks before it)."""
+    block_size: int = READ_BLOCK
+    """How many bytes of a raw SSE file one chunk holds (set it before iterating)."""
+    body_offset: int = 0
+    """Where a raw SSE file's stream starts (after a ``curl -i`` head)."""
+    chunk_at: int = 0
+    """File offset of the record of the chunk just yielded (capture and JSON-lines files): where
+    the row store reads the chunk again instead of keeping it."""
+    _fh: IO[bytes] | None = None
     _iter: Iterator[tuple[float, bytes] | Boundary] | None = None
 
     @property
     def framed(self) -> bool:
         return self.format != "jsonl-events"
 
+    @property
+    def records_chunks(self) -> bool:
+        """True when each chunk is a record of its own line (else a raw SSE file)."""
+        return self.format in ("capture", "jsonl-events", "jsonl-chat")
+
+    def record_chunk(self, line: bytes) -> bytes:
+        """The chunk that the record ``line`` holds: what iteration yielded for it."""
+        if self.format == "capture":
+            chunk = _chunk_of(_loads(line), lambda _why: None)
+            return chunk if chunk is not None else b""
+        return b"data: " + line.strip() + b"\n\n"
+
     def chunks(self) -> Iterator[tuple[float, bytes] | Boundary]:
         assert self._iter is not None, "chunks() can be iterated once"
         it, self._iter = self._iter, None
         return it
+
+    def close(self) -> None:
+        """Close the file when the chunks will not be iterated (a refused format)."""
+        if self._fh is not None:
+            self._fh.close()
 
 
 _SSE_START = re.compile(rb"^(?:data|event|id|retry)(?::|\r|\n|$)|^:")
@@ -228,55 +258,41 @@ _SSE_START = re.compile(rb"^(?:data|event|id|retry)(?::|\r|\n|$)|^:")
 def open_source(path: str | os.PathLike[str]) -> Source:
     """Open a file and detect its format. Raises :class:`SourceError` with a one-line reason."""
     p = Path(path)
+    fh = _open_file(p)
+    try:
+        head = fh.read(HEAD_BYTES)
+        src = _detect(str(p), head, fh)
+    except BaseException:
+        fh.close()
+        raise
+    src._fh = fh
+    return src
+
+
+def _open_file(p: Path) -> IO[bytes]:
     try:
         if p.is_dir():
             raise SourceError(f"{p}: is a directory, not a capture")
-        fh = open(p, "rb")  # noqa: SIM115 - handed to a generator that closes it
+        return open(p, "rb")
     except FileNotFoundError:
         raise SourceError(f"{p}: no such file") from None
     except PermissionError:
         raise SourceError(f"{p}: permission denied") from None
     except OSError as exc:
         raise SourceError(f"{p}: {exc.strerror or exc}") from None
-    head = fh.read(65536)
+
+
+def _detect(name: str, head: bytes, fh: IO[bytes]) -> Source:
+    """The format of a file from its first bytes, with its reader set up."""
     if not head:
-        fh.close()
-        raise SourceError(f"{p}: empty file")
+        raise SourceError(f"{name}: empty file")
     body = head.removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n")
     first_line = body.split(b"\n", 1)[0].strip()
-    src = Source(str(p), "sse")
     if first_line.startswith(b"{"):
-        meta = _try_json(first_line)
-        if isinstance(meta, dict) and meta.get("format") == FORMAT_NAME:
-            src.format = "capture"
-            version = meta.get("version")
-            if version != FORMAT_VERSION:
-                src.warnings.append(
-                    f"capture format version {version!r}; this ssescope reads version {FORMAT_VERSION}"
-                )
-            src.request = meta.get("request")
-            src.response = meta.get("response")
-            fh.seek(0)
-            src._iter = _capture_chunks(fh, src)
-            return src
-        if isinstance(meta, dict) and (
-            meta.get("object") == "chat.completion.chunk" or "choices" in meta
-        ):
-            src.format = "jsonl-chat"
-        elif isinstance(meta, dict) and isinstance(meta.get("type"), str):
-            src.format = "jsonl-events"
-        elif meta is None and b"\n" not in body and len(head) == 65536:
-            src.format = "jsonl-events"  # a single very long JSON line
-        else:
-            fh.close()
-            raise SourceError(
-                f"{p}: unknown format (a JSON line that is not an event or a capture)"
-            )
-        fh.seek(0)
-        src._iter = _jsonl_chunks(fh, src)
-        return src
+        return _json_lines_source(name, head, body, first_line, fh)
     if body.startswith(b"HTTP/"):
         status_line, headers, offset = _parse_http_head(head)
+        src = Source(name, "sse", body_offset=offset)
         src.response = {
             "status": status_line[0],
             "reason": status_line[1],
@@ -287,19 +303,49 @@ def open_source(path: str | os.PathLike[str]) -> Source:
         src._iter = _raw_chunks(fh, src)
         return src
     if _SSE_START.match(body) or body.startswith(b"data:"):
-        if first_line.startswith(b"data:") and (b'"chat.completion.chunk"' in head):
-            src.format = "sse-chat"
+        chat = first_line.startswith(b"data:") and b'"chat.completion.chunk"' in head
+        src = Source(name, "sse-chat" if chat else "sse")
         fh.seek(0)
         src._iter = _raw_chunks(fh, src)
         return src
-    fh.close()
+    raise SourceError(_unknown_format(name, head, body))
+
+
+def _unknown_format(name: str, head: bytes, body: bytes) -> str:
     if b"\x00" in head or _mostly_binary(head):
-        raise SourceError(f"{p}: binary data, not an SSE stream or capture")
+        return f"{name}: binary data, not an SSE stream or capture"
     if body[:1] == b"<":
-        raise SourceError(f"{p}: looks like HTML/XML, not an SSE stream or capture")
-    raise SourceError(
-        f"{p}: unknown format (expected an ssescope capture, raw SSE text or JSON lines)"
-    )
+        return f"{name}: looks like HTML/XML, not an SSE stream or capture"
+    return f"{name}: unknown format (expected an ssescope capture, raw SSE text or JSON lines)"
+
+
+def _json_lines_source(
+    name: str, head: bytes, body: bytes, first_line: bytes, fh: IO[bytes]
+) -> Source:
+    """An ssescope capture, or a file of one JSON event (or chat chunk) per line."""
+    parsed = _try_json(first_line)
+    meta: dict[str, Any] = parsed if isinstance(parsed, dict) else {}
+    if meta.get("format") == FORMAT_NAME:
+        src = Source(name, "capture", request=meta.get("request"), response=meta.get("response"))
+        version = meta.get("version")
+        if version != FORMAT_VERSION:
+            src.warnings.append(
+                f"capture format version {version!r}; this ssescope reads version {FORMAT_VERSION}"
+            )
+        fh.seek(0)
+        src._iter = _capture_chunks(fh, src)
+        return src
+    if meta.get("object") == "chat.completion.chunk" or "choices" in meta:
+        src = Source(name, "jsonl-chat")
+    elif isinstance(meta.get("type"), str) or (
+        parsed is None and b"\n" not in body and len(head) == HEAD_BYTES  # one long JSON line
+    ):
+        src = Source(name, "jsonl-events")
+    else:
+        raise SourceError(f"{name}: unknown format (a JSON line that is not an event or a capture)")
+    fh.seek(0)
+    src._iter = _jsonl_chunks(fh, src)
+    return src
 
 
 def _mostly_binary(head: bytes) -> bool:
@@ -311,9 +357,18 @@ def _mostly_binary(head: bytes) -> bool:
     )
 
 
+def _loads(line: bytes) -> Any:
+    """One JSON line. jiter (pydantic-core's parser) reads a capture's records four times as fast
+    as json.loads; json.loads decides only when jiter refuses (a lone surrogate escape, UTF-16)."""
+    try:
+        return from_json(line, cache_strings="keys")
+    except ValueError:
+        return json.loads(line)
+
+
 def _try_json(line: bytes) -> Any:
     try:
-        return json.loads(line)
+        return _loads(line)
     except ValueError:
         return None
 
@@ -342,11 +397,11 @@ def _parse_http_head(head: bytes) -> tuple[tuple[int, str], dict[str, str], int]
 def _raw_chunks(fh: IO[bytes], src: Source) -> Iterator[tuple[float, bytes]]:
     with fh:
         while True:
-            block = fh.read(READ_BLOCK)
+            block = fh.read(src.block_size)
             if not block:
                 break
             yield (0.0, block)
-    src.end = (0.0, "eof", None)
+    src.end = (0.0, EndReason.EOF, None)
 
 
 _CREATED = re.compile(rb'"type"\s*:\s*"response\.created"')
@@ -357,8 +412,11 @@ def _jsonl_chunks(fh: IO[bytes], src: Source) -> Iterator[tuple[float, bytes] | 
     """One JSON object per line → a data-only SSE frame each. Several concatenated responses
     (a response.created after a terminal event) are separated by a :class:`Boundary`."""
     seen_terminal = False
+    pos = 0
     with fh:
         for lineno, line in enumerate(fh, 1):
+            start = pos
+            pos += len(line)
             stripped = line.strip()
             if not stripped:
                 continue
@@ -372,45 +430,69 @@ def _jsonl_chunks(fh: IO[bytes], src: Source) -> Iterator[tuple[float, bytes] | 
                 yield BOUNDARY
             if _TERMINAL.search(stripped[:200]):
                 seen_terminal = True
+            src.chunk_at = start
             yield (0.0, b"data: " + stripped + b"\n\n")
-    src.end = (0.0, "eof", None)
+    src.end = (0.0, EndReason.EOF, None)
 
 
 def _capture_chunks(fh: IO[bytes], src: Source) -> Iterator[tuple[float, bytes]]:
     t = 0.0
     with fh:
-        fh.readline()  # header
+        pos = len(fh.readline())  # the header
         for lineno, line in enumerate(fh, 2):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except ValueError:
-                if not line.endswith(b"\n"):
-                    src.warnings.append(
-                        f"the capture is cut off in line {lineno} (the writer was interrupted); read up to it"
-                    )
-                else:
-                    src.warnings.append(f"line {lineno} of the capture is not JSON; skipped")
-                continue
-            if not isinstance(record, dict):
+            start = pos
+            pos += len(line)
+            record = _capture_record(line, lineno, src)
+            if record is None:
                 continue
             rt = record.get("t")
             if isinstance(rt, (int, float)):
                 t = float(rt)
-            if "text" in record:
-                yield (t, str(record["text"]).encode("utf-8"))
-            elif "base64" in record:
-                try:
-                    yield (t, base64.b64decode(record["base64"]))
-                except ValueError:
-                    src.warnings.append(f"line {lineno}: bad base64; skipped")
-            elif "end" in record:
-                src.end = (t, str(record["end"]), record.get("error"))
-            elif "sample" in record:
-                src.records.append(record)
-                if src.on_record is not None:
-                    src.on_record(record)
+            chunk = _chunk_of(record, lambda why: src.warnings.append(f"line {lineno}: {why}"))  # noqa: B023 - called at once
+            if chunk is not None:
+                src.chunk_at = start
+                del line, record  # a 5 MB done event is judged without its record alive
+                yield (t, chunk)
+            elif "text" not in record and "base64" not in record:
+                _other_record(record, t, src)
     if src.end is None:
-        src.end = (t, "interrupted", None)
+        src.end = (t, EndReason.INTERRUPTED, None)
         src.warnings.append("the capture has no end record (the recording was interrupted)")
+
+
+def _capture_record(line: bytes, lineno: int, src: Source) -> dict[str, Any] | None:
+    """One line of a capture as a record, None for a blank line or one that cannot be one."""
+    if not line.strip():
+        return None
+    try:
+        record = _loads(line)
+    except ValueError:
+        if not line.endswith(b"\n"):
+            src.warnings.append(
+                f"the capture is cut off in line {lineno} (the writer was interrupted); read up to it"
+            )
+        else:
+            src.warnings.append(f"line {lineno} of the capture is not JSON; skipped")
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def _chunk_of(record: dict[str, Any], warn: Callable[[str], None]) -> bytes | None:
+    """The bytes a chunk record holds (None for other records, or bad base64)."""
+    if "text" in record:
+        return str(record["text"]).encode("utf-8")
+    if "base64" in record:
+        try:
+            return base64.b64decode(record["base64"])
+        except ValueError:
+            warn("bad base64; skipped")
+    return None
+
+
+def _other_record(record: dict[str, Any], t: float, src: Source) -> None:
+    if "end" in record:
+        src.end = (t, str(record["end"]), record.get("error"))
+    elif "sample" in record:
+        src.records.append(record)
+        if src.on_record is not None:
+            src.on_record(record)

@@ -12,17 +12,27 @@ import bisect
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .capture import BOUNDARY, CaptureWriter, SourceError, open_source
+from .capture import CaptureWriter, Source, SourceError, open_source
 from .checker import Checker, CheckOptions
 from .codex import CodexPrediction
-from .events import Event
+from .ends import EndReason
 from .findings import Finding
-from .live import RequestSpec, run_live
 from .session import StreamSession
 from .sse import SSEFramer
-from .store import RowStore
+from .store import FileView, RawFileBytes, RecordFileBytes, RowStore, StreamBytes
+
+if TYPE_CHECKING:
+    from .live import RequestSpec
+
+INDEX_SLICE = 0.02
+"""Seconds of judging per slice when a file is indexed in the UI's event loop."""
+INDEX_TURNS = 32
+"""Event-loop turns between two slices (see :meth:`FileLoader.index`)."""
+LOADER_BLOCK = 1 << 16
+"""Bytes of a raw SSE file judged per chunk when a file is opened: a slice of the indexer (and so
+a quit or a key press) never waits for more than one such block of tiny events."""
 
 
 @dataclass
@@ -45,18 +55,21 @@ class Run:
         *,
         writer: CaptureWriter | None = None,
         keep_chunks: bool = True,
+        stream: StreamBytes | None = None,
     ) -> None:
+        """``stream``: where the rows' bytes are (a file's, read back on demand); by default they
+        are kept in memory, as a live session has no file to read them back from."""
         self.options = options
         self.info = info
-        self.store = RowStore()
+        self.store = RowStore(stream)
         self.chunks: list[tuple[float, bytes]] | None = [] if keep_chunks else None
         self.session = StreamSession(
             options,
             writer=writer,
-            on_event=self._on_event,
-            on_chunk=self._on_chunk,
+            on_chunk=self._on_chunk if keep_chunks else self.store.stream.add,
             on_findings=self._on_findings,
         )
+        self.session.on_event = self.store.event_sink(self.session.checker.tree)
         self.state = "waiting"
         """waiting | streaming | done | failed"""
         self.error: str | None = None
@@ -72,15 +85,12 @@ class Run:
     # -- feeding --------------------------------------------------------------------------------
 
     def _on_chunk(self, chunk: bytes, t: float) -> None:
-        self.store.append_bytes(chunk)
+        self.store.stream.add(chunk, t)
         if self.chunks is not None:
             self.chunks.append((t, chunk))
 
     def _on_findings(self, findings: list[Finding]) -> None:
         self.store.add_findings(findings)
-
-    def _on_event(self, ev: Event, findings: list[Finding]) -> None:
-        self.store.add_row(ev, findings, self.session.checker.tree.last_touched)
 
     def on_response(
         self,
@@ -105,13 +115,13 @@ class Run:
             return []
         return self.session.tick(self.now() if now is None else now)
 
-    def finish(self, t: float, reason: str = "eof", error: str | None = None) -> None:
+    def finish(self, t: float, reason: str = EndReason.EOF, error: str | None = None) -> None:
         if self.session.end is not None:
             return
         self.session.finish(t, reason, error)
         self.end_t = t
-        self.state = "failed" if reason == "connect-error" else "done"
-        if error and reason == "connect-error":
+        self.state = "failed" if reason == EndReason.CONNECT_ERROR else "done"
+        if error and reason == EndReason.CONNECT_ERROR:
             self.error = error
 
     def rejudge(self, options: CheckOptions) -> None:
@@ -123,11 +133,12 @@ class Run:
         self.options = options
         self.store = RowStore()
         session.checker = Checker(options)
+        session.on_event = self.store.event_sink(session.checker.tree)
         session.framer = SSEFramer()
         session.terminal_seen_at = None
         resp = session.response
-        status = resp["status"] if resp is not None else None
-        if resp is not None:
+        status: int | None = resp["status"] if resp is not None else None
+        if resp is not None and status is not None:
             body = b"".join(c for _, c in self.chunks) if not 200 <= status < 300 else b""
             self._on_findings(
                 session.checker.on_http(
@@ -139,7 +150,7 @@ class Run:
                 )
             )
         for t, chunk in self.chunks:
-            self.store.append_bytes(chunk)
+            self.store.stream.add(chunk, t)
             session.checker.timing.on_chunk(t, len(chunk))
             if status is None or 200 <= status < 300:
                 session._judge(session.framer.feed(chunk, t))
@@ -186,6 +197,8 @@ async def run_live_into(
 
     ``max_wait`` is long by default: in the debugger a person decides when to give up, and the
     stall timers keep ticking meanwhile."""
+    from .live import run_live  # httpx only when a stream is read live: `open` starts faster
+
     if not keep_start:
         run.started_at = time.monotonic()
     try:
@@ -206,7 +219,7 @@ async def run_live_into(
     except Exception as exc:
         run.error = f"{type(exc).__name__}: {exc}"
         if run.session.end is None:
-            run.finish(time.monotonic() - run.started_at, "transport-error", run.error)
+            run.finish(time.monotonic() - run.started_at, EndReason.TRANSPORT_ERROR, run.error)
         run.state = "failed"
         return
     if run.session.end is not None:
@@ -220,20 +233,25 @@ async def run_live_into(
 class FileLoader:
     """Loads a file into one run per response, a time slice at a time.
 
-    The TUI calls :meth:`step` from its event loop between key presses and redraws, so a
-    million-row capture shows its first screen at once and the UI stays responsive while the rest
-    is indexed (a loader thread would fight the UI for the GIL)."""
+    The TUI awaits :meth:`index` (or calls :meth:`step`) in its event loop between key presses
+    and redraws, so a million-row capture shows its first screen at once and the UI stays
+    responsive while the rest is indexed (a loader thread would fight the UI for the GIL, and
+    the views read the checker's state while it is judged). The runs keep no bytes: their
+    rows are read back from a memory map of the file when shown."""
 
     def __init__(
         self, path: str, options: CheckOptions, *, on_run: Callable[[Run], None] | None = None
     ) -> None:
         src = open_source(path)
         if src.format in ("jsonl-chat", "sse-chat"):
+            src.close()
             raise SourceError(
                 f"{path}: this is a Chat Completions stream; ssescope judges Responses API streams"
             )
+        src.block_size = LOADER_BLOCK
         self.source = src
         self.path = path
+        self.view = FileView(path)
         self.options = CheckOptions(
             **{**options.__dict__, "framed": src.framed, "track_events": False}
         )
@@ -245,22 +263,21 @@ class FileLoader:
         self.done = False
         self.run = self._new_run()
 
+    def _stream(self) -> StreamBytes:
+        src = self.source
+        if src.records_chunks:
+            return RecordFileBytes(self.view, src)
+        return RawFileBytes(self.view, src.body_offset)
+
     def _new_run(self) -> Run:
         src = self.source
         run = Run(
             self.options,
             RunInfo(self.path, "file", request=src.request, warnings=src.warnings),
             keep_chunks=False,
+            stream=self._stream(),
         )
-        resp = src.response
-        if resp is not None:
-            run.on_response(
-                int(resp.get("status") or 0),
-                resp.get("headers") or {},
-                url=(src.request or {}).get("url", ""),
-                t=float(resp.get("t") or 0.0),
-                reason=str(resp.get("reason") or ""),
-            )
+        _respond(run, src, url=(src.request or {}).get("url", ""))
         self.runs.append(run)
         if self.on_run is not None:
             self.on_run(run)
@@ -281,26 +298,60 @@ class FileLoader:
         """Judge chunks for about ``budget`` seconds; True once the whole file is loaded."""
         if self.done:
             return True
-        deadline = time.perf_counter() + budget
+        clock = time.perf_counter
+        deadline = clock() + budget
         run = self.run
-        for n, item in enumerate(self._chunks):
-            if item is BOUNDARY:
-                run.finish(self._t, "eof")
-                run = self.run = self._new_run()
-            else:
-                self._t, chunk = item  # type: ignore[misc]
+        for item in self._chunks:
+            if isinstance(item, tuple):
+                self._t, chunk = item
                 run.feed(chunk, self._t)
-            if n % 64 == 63 and time.perf_counter() > deadline:
+            else:
+                run.finish(self._t, EndReason.EOF)
+                run = self.run = self._new_run()
+            if clock() > deadline:
                 return False
-        end_t, reason, error = self.source.end or (self._t, "eof", None)
+        end_t, reason, error = self.source.end or (self._t, EndReason.EOF, None)
         run.finish(max(end_t, self._t), reason, error)
         self.done = True
         return True
 
+    async def index(self, cancelled: Callable[[], bool], *, budget: float = INDEX_SLICE) -> None:
+        """Index the whole file inside the caller's event loop, ``budget`` seconds at a time;
+        stop (the run ends "interrupted") as soon as ``cancelled()`` says so, e.g. on quit, or
+        when the awaiting task is cancelled.
+
+        Between slices the loop gets INDEX_TURNS turns: a key press travels through several
+        message queues, each hop one turn, and a redraw takes a few more, so a whole hop chain
+        finishes before the next slice. Sleeping on a timer instead would leave the processor
+        idle whenever the UI has nothing to do, and indexing would fall behind ``check``."""
+        try:
+            while not cancelled():
+                if self.step(budget):
+                    return
+                for _ in range(INDEX_TURNS):
+                    await asyncio.sleep(0)
+        finally:
+            self.cancel()  # cancelled, or the task itself was (the app exits): the run ends
+
     def cancel(self) -> None:
         if not self.done:
-            self.run.finish(self._t, "interrupted")
+            self.run.finish(self._t, EndReason.INTERRUPTED)
             self.done = True
+            self._chunks = iter(())
+            self.source.close()
+
+
+def _respond(run: Run, src: Source, *, url: str = "") -> None:
+    """The response head a file recorded (if any), given to the run before its chunks."""
+    resp = src.response
+    if resp is not None:
+        run.on_response(
+            int(resp.get("status") or 0),
+            resp.get("headers") or {},
+            url=url,
+            t=float(resp.get("t") or 0.0),
+            reason=str(resp.get("reason") or ""),
+        )
 
 
 def load_file(
@@ -319,19 +370,12 @@ class Replay:
     def __init__(self, path: str, options: CheckOptions) -> None:
         src = open_source(path)
         self.source = src
-        self.chunks: list[tuple[float, bytes]] = [c for c in src.chunks() if c is not BOUNDARY]  # type: ignore[misc]
+        self.chunks = [c for c in src.chunks() if isinstance(c, tuple)]
         self.times = [t for t, _ in self.chunks]
-        self.end = src.end or ((self.times[-1] if self.times else 0.0), "eof", None)
+        self.end = src.end or ((self.times[-1] if self.times else 0.0), EndReason.EOF, None)
         opts = CheckOptions(**{**options.__dict__, "framed": src.framed})
         self.run = Run(opts, RunInfo(path, "replay", request=src.request), keep_chunks=False)
-        resp = src.response
-        if resp is not None:
-            self.run.on_response(
-                int(resp.get("status") or 0),
-                resp.get("headers") or {},
-                t=float(resp.get("t") or 0.0),
-                reason=str(resp.get("reason") or ""),
-            )
+        _respond(self.run, src)
         self.position = 0
         self.clock = 0.0
         self.speed = 1.0

@@ -1,44 +1,216 @@
 """The rows of a session, kept compact so a million-event capture stays browsable.
 
 One row per frame (event, comment keep-alive, [DONE], undecodable data). Per-row facts live in
-typed arrays (a few dozen bytes a row); the raw bytes in one buffer; the one-line summary and the
-decoded payload are computed only for rows someone looks at (toolong's approach: index, then read
-lazily). Appends come from one writer (the session's thread or task) while the UI reads: an array
-append is atomic under the GIL and readers only look below ``len(store)``.
+typed arrays (about 36 bytes a row); the one-line summary and the decoded payload are computed
+only for rows someone looks at, through a bounded cache (toolong's approach: index, then read
+lazily). A row's raw bytes are a range of the stream: a live session keeps the stream in memory
+(:class:`MemoryBytes`), a file keeps only where each chunk starts in it and reads a row's bytes
+back from a memory map when the row is shown (:class:`RawFileBytes`, :class:`RecordFileBytes`),
+so memory stays flat in the number of rows apart from those arrays.
+
+Appends come from one writer (the session's thread or task) while the UI reads: an array append
+is atomic under the GIL and readers only look below ``len(store)``.
 """
 
 from __future__ import annotations
 
+import bisect
 import json
+import mmap
 import re
 from array import array
 from collections import OrderedDict
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
+from .capture import Source
 from .events import Event, decode_frame
 from .findings import Finding
 from .sse import SSEFramer
+from .tree import ResponseTree
+
+EventSink = Callable[[Event, list[Finding]], None]
 
 KIND_CODES = {"event": 0, "done": 1, "comment": 2, "invalid": 3, "blank": 4}
 KINDS = {v: k for k, v in KIND_CODES.items()}
 MARKS = {"info": 1, "warning": 2, "error": 3}
 MARK_NAMES = {v: k for k, v in MARKS.items()}
 _MARKED = re.compile(rb"[^\x00]")
+SUMMARY_CACHE = 4096
+"""Summaries kept (a few screens' worth, so scrolling back and forth does not decode again)."""
+CHUNK_CACHE = 64
+"""Decoded capture records kept: a frame that spans chunks, or a chunk that holds many frames,
+is decoded once for the whole screen."""
+MAX_TYPES = 65535
+"""Distinct event type names stored (``type_code`` is 16 bits); later ones share one name."""
+TOO_MANY_TYPES = "(another type)"
+_SEQ_LIMIT = 1 << 31
+"""Sequence numbers from this on are stored as unknown (-1): 32 bits a row."""
+
+
+# -- where the stream's bytes are --------------------------------------------------------------
+
+
+class StreamBytes(Protocol):
+    """The bytes of one stream, addressed by stream offset (what frames' offsets count)."""
+
+    @property
+    def size(self) -> int:
+        """How many bytes the stream has received."""
+
+    def add(self, chunk: bytes, t: float) -> None:
+        """The stream received ``chunk`` at ``t`` (the source has just read it). The signature
+        of a session's chunk callback, so a file's run hands this method to its session."""
+
+    def read(self, start: int, end: int) -> bytes:
+        """The stream's bytes ``[start, end)``."""
+
+
+class MemoryBytes:
+    """A live stream: there is no file to read back from (yet), so the bytes are kept."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+    def add(self, chunk: bytes, t: float = 0.0) -> None:
+        self.data += chunk
+
+    def read(self, start: int, end: int) -> bytes:
+        return bytes(self.data[start:end])
+
+
+class FileView:
+    """A read-only memory map of a file, mapped again when a read reaches past its end (a
+    capture that is still being written has grown since)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._map = self._open()
+
+    def _open(self) -> mmap.mmap:
+        with open(self.path, "rb") as fh:
+            return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+
+    def _cover(self, end: int) -> mmap.mmap:
+        if end > len(self._map):
+            self._map = self._open()
+        return self._map
+
+    def slice(self, start: int, end: int) -> bytes:
+        return self._cover(end)[start:end]
+
+    def line(self, start: int) -> bytes:
+        """The line that starts at ``start``, with its line end."""
+        end = self._map.find(b"\n", start)
+        if end == -1:
+            self._map = self._open()  # the last line may have been completed since
+            end = self._map.find(b"\n", start)
+        stop = len(self._map) if end == -1 else end + 1
+        return self._map[start:stop]
+
+
+class RawFileBytes:
+    """A raw SSE file: the stream is the file from ``base`` on (after a ``curl -i`` head)."""
+
+    def __init__(self, view: FileView, base: int) -> None:
+        self.view = view
+        self.base = base
+        self.size = 0
+
+    def add(self, chunk: bytes, t: float = 0.0) -> None:
+        self.size += len(chunk)
+
+    def read(self, start: int, end: int) -> bytes:
+        return self.view.slice(self.base + start, self.base + end)
+
+
+class RecordFileBytes:
+    """A file of records, one chunk each (a capture's text/base64 lines, JSON event lines): per
+    chunk, where it starts in the stream and where its record is in the file (16 bytes); a
+    read decodes the records again, as the source did."""
+
+    def __init__(self, view: FileView, source: Source) -> None:
+        self.view = view
+        self.source = source
+        """Knows where the record of the chunk it has just yielded is (``chunk_at``), and how a
+        record line becomes its chunk (``record_chunk``)."""
+        self.starts = array("q")
+        self.records = array("q")
+        self.size = 0
+        self._cache: OrderedDict[int, bytes] = OrderedDict()
+
+    def add(self, chunk: bytes, t: float = 0.0) -> None:
+        self.starts.append(self.size)
+        self.records.append(self.source.chunk_at)
+        self.size += len(chunk)
+
+    def _chunk(self, i: int) -> bytes:
+        cached = self._cache.get(i)
+        if cached is not None:
+            self._cache.move_to_end(i)
+            return cached
+        chunk = self.source.record_chunk(self.view.line(self.records[i]))
+        self._cache[i] = chunk
+        if len(self._cache) > CHUNK_CACHE:
+            self._cache.popitem(last=False)
+        return chunk
+
+    def read(self, start: int, end: int) -> bytes:
+        first = i = max(bisect.bisect_right(self.starts, start) - 1, 0)
+        parts: list[bytes] = []
+        pos = self.starts[first] if self.starts else 0
+        while pos < end and i < len(self.starts):
+            chunk = self._chunk(i)
+            parts.append(chunk)
+            pos += len(chunk)
+            i += 1
+        skip = start - (self.starts[first] if self.starts else 0)
+        return b"".join(parts)[skip : skip + end - start]
+
+
+class _Gaps:
+    """Seconds since the previous row arrived: what the checker's timing computes, derived from
+    the arrival times rather than stored (``store.gap[row]`` reads like an array)."""
+
+    __slots__ = ("_t",)
+
+    def __init__(self, t: array[float]) -> None:
+        self._t = t
+
+    def __len__(self) -> int:
+        return len(self._t)
+
+    def __getitem__(self, row: int) -> float:
+        t = self._t
+        if row < 0:
+            row += len(t)
+        return t[row] - (t[row - 1] if row > 0 else 0.0)
+
+
+# -- the rows -----------------------------------------------------------------------------------
 
 
 class RowStore:
-    def __init__(self, *, keep_findings_per_rule: int = 5000) -> None:
-        self.data = bytearray()
-        """The stream's bytes, in arrival order (row raw bytes are slices of it)."""
+    def __init__(
+        self, stream: StreamBytes | None = None, *, keep_findings_per_rule: int = 5000
+    ) -> None:
+        self.stream: StreamBytes = stream if stream is not None else MemoryBytes()
+        """Where the rows' raw bytes are (ranges of it, by ``offset``)."""
         self.offset = array("q")
-        self.length = array("l")
+        """Stream offset of each row's first byte; a row ends where the next one starts."""
+        self._end = 0
+        """Where the last row ends."""
         self.t_first = array("d")
         self.t = array("d")
-        self.gap = array("d")
-        self.seq = array("q")
+        self.gap = _Gaps(self.t)
+        self.seq = array("i")
         self.kind = bytearray()
         self.type_code = array("H")
-        self.item = array("l")
+        self.item = array("i")
         self.marks = bytearray()
         self.types: list[str] = [""]
         self._type_ids: dict[str, int] = {"": 0}
@@ -57,28 +229,48 @@ class RowStore:
     # -- writing ------------------------------------------------------------------------------
 
     def append_bytes(self, chunk: bytes) -> None:
-        self.data += chunk
+        self.stream.add(chunk, 0.0)
 
-    def add_row(self, ev: Event, findings: list[Finding], item: int | None) -> None:
-        frame = ev.frame
-        self.offset.append(frame.offset)
-        self.length.append(len(frame.raw))
-        self.t_first.append(frame.t_first)
-        self.t.append(frame.t_last)
-        self.gap.append(ev.gap)
-        seq = ev.sequence_number
-        self.seq.append(-1 if seq is None else seq)
-        self.kind.append(KIND_CODES[ev.kind])
-        name = ev.type or ""
-        code = self._type_ids.get(name)
-        if code is None:
-            code = self._type_ids[name] = len(self.types)
-            self.types.append(name)
-        self.type_code.append(code)
-        self.item.append(-1 if item is None else item)
-        self.marks.append(0)
-        self.add_findings(findings)
-        self.version += 1
+    def event_sink(self, tree: ResponseTree) -> EventSink:
+        """The session's event callback: one row per event, in the item the checker's ``tree``
+        touched last. A closure over the arrays' appends, because it runs once per event of a
+        million-event file and so avoids every look-up it can."""
+        offsets, t_firsts, t_lasts = self.offset.append, self.t_first.append, self.t.append
+        seqs, kinds, type_codes = self.seq.append, self.kind.append, self.type_code.append
+        items, marks = self.item.append, self.marks.append
+        type_ids = self._type_ids
+        kind_codes = KIND_CODES
+
+        def add_row(ev: Event, findings: list[Finding]) -> None:
+            frame = ev.frame
+            start = frame.offset
+            offsets(start)
+            self._end = start + len(frame.raw)
+            t_firsts(frame.t_first)
+            t_lasts(frame.t_last)
+            seq = ev.sequence_number
+            seqs(seq if seq is not None and -1 <= seq < _SEQ_LIMIT else -1)
+            kinds(kind_codes[ev.kind])
+            name = ev.type or ""
+            code = type_ids.get(name)
+            type_codes(code if code is not None else self._new_type(name))
+            item = tree.last_touched
+            items(-1 if item is None else item)
+            marks(0)
+            if findings:
+                self.add_findings(findings)
+            self.version += 1
+
+        return add_row
+
+    def _new_type(self, name: str) -> int:
+        if len(self.types) >= MAX_TYPES:
+            name = TOO_MANY_TYPES
+            if name in self._type_ids:
+                return self._type_ids[name]
+        code = self._type_ids[name] = len(self.types)
+        self.types.append(name)
+        return code
 
     def add_findings(self, findings: list[Finding]) -> None:
         """Findings tied to rows (or to the end of the stream: event_index None)."""
@@ -99,9 +291,18 @@ class RowStore:
 
     # -- reading ------------------------------------------------------------------------------
 
+    @property
+    def data(self) -> bytes | bytearray:
+        """The stream's bytes, in arrival order (the whole stream: for tests and exports)."""
+        stream = self.stream
+        if isinstance(stream, MemoryBytes):
+            return stream.data
+        return stream.read(0, stream.size)
+
     def raw(self, row: int) -> bytes:
         start = self.offset[row]
-        return bytes(self.data[start : start + self.length[row]])
+        end = self.offset[row + 1] if row + 1 < len(self.offset) else self._end
+        return self.stream.read(start, end)
 
     def type_of(self, row: int) -> str:
         return self.types[self.type_code[row]]
@@ -130,7 +331,7 @@ class RowStore:
             return cached
         text = summarize(self.event(row))
         self._summaries[row] = text
-        if len(self._summaries) > 4096:
+        if len(self._summaries) > SUMMARY_CACHE:
             self._summaries.popitem(last=False)
         return text
 
@@ -139,13 +340,14 @@ class RowStore:
         if step > 0:
             m = _MARKED.search(self.marks, row + 1)
             return m.start() if m else None
-        for r in range(min(row - 1, len(self.marks) - 1), -1, -1):
-            if self.marks[r]:
-                return r
-        return None
+        before = self.marks[: max(row, 0)].rstrip(b"\x00")
+        return len(before) - 1 if before else None
 
     def rows_of_item(self, position: int) -> list[int]:
         return [i for i, p in enumerate(self.item) if p == position]
+
+
+# -- one-line summaries ---------------------------------------------------------------------------
 
 
 def _clip(text: str, n: int = 120) -> str:
@@ -153,49 +355,97 @@ def _clip(text: str, n: int = 120) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-def summarize(ev: Event) -> str:
-    """A one-line summary of a row: the delta text, the item id, the status, the error…"""
-    if ev.kind == "comment":
-        return _clip(":" + ":".join(ev.frame.comments))
-    if ev.kind == "blank":
-        return "(blank lines)"
-    if ev.kind == "done":
-        return "[DONE]"
-    if ev.kind == "invalid":
-        return _clip(f"{ev.error}: {ev.frame.data or ''}")
-    p: dict[str, Any] = ev.payload or {}
-    etype = ev.type or ""
-    if "delta" in p:
-        delta = p["delta"]
-        return _clip(
-            json.dumps(delta, ensure_ascii=False)
-            if not isinstance(delta, str)
-            else repr(delta)[1:-1]
-        )
-    if etype.startswith("response.output_item."):
-        item = p.get("item") if isinstance(p.get("item"), dict) else {}
-        bits = [str(item.get("type")), str(item.get("id") or item.get("call_id") or "")]
-        if item.get("name"):
-            bits.append(f"{item['name']}()")
-        if item.get("status"):
-            bits.append(str(item["status"]))
-        return _clip(" ".join(b for b in bits if b))
-    if isinstance(p.get("response"), dict):
-        r = p["response"]
-        bits = [str(r.get("id", "")), str(r.get("status", ""))]
-        if isinstance(r.get("error"), dict):
-            bits.append(str(r["error"].get("message", "")))
-        if isinstance(r.get("incomplete_details"), dict):
-            bits.append(str(r["incomplete_details"].get("reason", "")))
-        return _clip(" ".join(b for b in bits if b))
-    if etype == "error":
-        e = p.get("error") if isinstance(p.get("error"), dict) else p
-        return _clip(f"{e.get('code') or ''} {e.get('message') or ''}".strip())
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _delta(p: dict[str, Any], etype: str) -> str | None:
+    if "delta" not in p:
+        return None
+    delta = p["delta"]
+    if isinstance(delta, str):
+        return _clip(repr(delta)[1:-1])
+    return _clip(json.dumps(delta, ensure_ascii=False))
+
+
+def _output_item(p: dict[str, Any], etype: str) -> str | None:
+    if not etype.startswith("response.output_item."):
+        return None
+    item = _dict(p.get("item"))
+    bits = [str(item.get("type")), str(item.get("id") or item.get("call_id") or "")]
+    if item.get("name"):
+        bits.append(f"{item['name']}()")
+    if item.get("status"):
+        bits.append(str(item["status"]))
+    return _clip(" ".join(b for b in bits if b))
+
+
+def _response(p: dict[str, Any], etype: str) -> str | None:
+    if not isinstance(p.get("response"), dict):
+        return None
+    r = p["response"]
+    bits = [str(r.get("id", "")), str(r.get("status", ""))]
+    if isinstance(r.get("error"), dict):
+        bits.append(str(r["error"].get("message", "")))
+    if isinstance(r.get("incomplete_details"), dict):
+        bits.append(str(r["incomplete_details"].get("reason", "")))
+    return _clip(" ".join(b for b in bits if b))
+
+
+def _error(p: dict[str, Any], etype: str) -> str | None:
+    if etype != "error":
+        return None
+    e = p["error"] if isinstance(p.get("error"), dict) else p
+    return _clip(f"{e.get('code') or ''} {e.get('message') or ''}".strip())
+
+
+def _text_field(p: dict[str, Any], etype: str) -> str | None:
     for key in ("text", "arguments", "refusal", "input", "code"):
         if isinstance(p.get(key), str):
             return _clip(repr(p[key])[1:-1])
+    return None
+
+
+def _part(p: dict[str, Any], etype: str) -> str | None:
     if isinstance(p.get("part"), dict):
         return _clip(f"{p['part'].get('type')} part")
-    if "item_id" in p:
-        return _clip(str(p["item_id"]))
+    return None
+
+
+def _item_id(p: dict[str, Any], etype: str) -> str | None:
+    return _clip(str(p["item_id"])) if "item_id" in p else None
+
+
+PAYLOAD_SUMMARIES: tuple[Callable[[dict[str, Any], str], str | None], ...] = (
+    _delta,
+    _output_item,
+    _response,
+    _error,
+    _text_field,
+    _part,
+    _item_id,
+)
+"""What an event's summary shows, first match wins: the delta text, the item id, the status, the
+error, the text of a done event…"""
+
+KIND_SUMMARIES: dict[str, Callable[[Event], str]] = {
+    "comment": lambda ev: _clip(":" + ":".join(ev.frame.comments)),
+    "blank": lambda ev: "(blank lines)",
+    "done": lambda ev: "[DONE]",
+    "invalid": lambda ev: _clip(f"{ev.error}: {ev.frame.data or ''}"),
+}
+"""Rows that are not events summarise their frame."""
+
+
+def summarize(ev: Event) -> str:
+    """A one-line summary of a row: the delta text, the item id, the status, the error…"""
+    by_kind = KIND_SUMMARIES.get(ev.kind)
+    if by_kind is not None:
+        return by_kind(ev)
+    payload = ev.payload or {}
+    etype = ev.type or ""
+    for summary in PAYLOAD_SUMMARIES:
+        text = summary(payload, etype)
+        if text is not None:
+            return text
     return ""

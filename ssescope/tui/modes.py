@@ -170,15 +170,9 @@ class FileMode(Mode):
         self.host.start_worker(self._index(self.loader), group="load", exclusive=True)
 
     async def _index(self, loader: FileLoader) -> None:
-        """Index the file in time slices between key presses and redraws.
-
-        A key press travels through several message queues, each hop one turn of the event loop:
-        sleeping (not just yielding) between slices lets a whole hop chain finish meanwhile."""
-        while not loader.step(0.012):
-            if self._stopping or loader is not self.loader:
-                loader.cancel()
-                return
-            await asyncio.sleep(0.004)
+        """Index the file in time slices between key presses and redraws; quitting, or a new
+        load replacing this one, cancels it at once."""
+        await loader.index(lambda: self._stopping or loader is not self.loader)
 
     def _cancel_loading(self) -> None:
         if self.loader is not None:

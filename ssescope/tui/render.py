@@ -144,7 +144,7 @@ def item_label(node: ItemNode) -> Text:
 
 
 def _clip(text: str, n: int = 60) -> str:
-    text = text.replace("\n", "⏎")
+    text = text[: n + 1].replace("\n", "⏎")  # clip first: an item's text can be megabytes
     return text if len(text) <= n else text[: n - 1] + "…"
 
 

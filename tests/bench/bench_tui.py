@@ -4,7 +4,13 @@
 
 Measures, each in a fresh child process running the real Textual app headless:
 * open: time from launch to the first screen with rows, the UI's key-press latency while the
-  rest is still being indexed in the background, the time to index everything, and peak memory;
+  rest is still being indexed in the background, the time from launch to everything indexed and
+  judged, and peak memory;
+* check: ``ssescope check --json`` on the same capture (wall and processor time of the whole
+  command, launch included), and the ratio of open's launch-to-indexed time to it (target
+  1.2x); also ``check`` on the raw SSE the capture was made of (capture vs raw SSE reading);
+* quit: ``q`` pressed while the capture (and the raw SSE file) is still being indexed, and the
+  time until the app has exited;
 * live: a local server on 127.0.0.1 sends N events/s for S seconds; the lag between a row's
   arrival and the refresh that puts it on screen (p50/p99/max), and whether every row arrived.
 """
@@ -61,14 +67,40 @@ def make_capture(sse: Path, out: Path, step: float = 0.0002) -> int:
 # -- child: open ----------------------------------------------------------------------------------
 
 
+def peak_rss_mb() -> float:
+    """This process's own peak RSS. Not ``ru_maxrss``: Linux carries it over from the forked
+    parent across exec, and the parent has just held the whole generated stream in memory (that
+    made every figure before this one read 344-660 MB)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def child_open(path: str, launched: float) -> None:
     from ssescope.core.checker import CheckOptions
+    from ssescope.core.run import FileLoader
     from ssescope.tui.app import AppConfig, SseScopeApp
     from ssescope.tui.widgets import EventList
 
     t0 = time.perf_counter()
     app = SseScopeApp(AppConfig(CheckOptions(keep_per_rule=5000), "open", path=path))
     result: dict[str, object] = {}
+    judging = [0.0]
+    step = FileLoader.step
+
+    def timed_step(self: FileLoader, budget: float = 0.01) -> bool:
+        start = time.process_time()
+        try:
+            return step(self, budget)
+        finally:
+            judging[0] += time.process_time() - start
+
+    FileLoader.step = timed_step  # type: ignore[method-assign]
 
     async def pilot_run(pilot) -> None:  # type: ignore[no-untyped-def]
         events = app.screen.query_one(EventList) if app.screen.query(EventList) else None
@@ -98,12 +130,74 @@ def child_open(path: str, launched: float) -> None:
             await asyncio.sleep(0.05)
             run = app.current_run
         result["indexed_s"] = time.perf_counter() - t0
+        result["indexed_from_launch_s"] = time.time() - launched
+        result["judging_cpu_s"] = judging[0]
+        result["cpu_at_indexed_s"] = time.process_time()
         result["rows"] = len(run.store)
         app.exit()
 
     app.run(headless=True, size=(160, 45), auto_pilot=pilot_run)
-    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    result["peak_rss_mb"] = peak_rss_mb()
+    result["cpu_s"] = usage.ru_utime + usage.ru_stime
     print(json.dumps(result))
+
+
+# -- child: quit ----------------------------------------------------------------------------------
+
+
+def child_quit(path: str) -> None:
+    """Open ``path``, press ``q`` once the first rows are on screen and the indexer is busy."""
+    from ssescope.core.checker import CheckOptions
+    from ssescope.tui.app import AppConfig, SseScopeApp
+    from ssescope.tui.widgets import EventList
+
+    app = SseScopeApp(AppConfig(CheckOptions(keep_per_rule=5000), "open", path=path))
+    pressed: list[float] = []
+    rows: list[int] = []
+
+    async def pilot_run(pilot) -> None:  # type: ignore[no-untyped-def]
+        while not app.screen.query(EventList) or app.screen.query_one(EventList)._rows <= 0:
+            await asyncio.sleep(0.005)
+        app.screen.query_one(EventList).focus()
+        await asyncio.sleep(0.3)
+        run = app.current_run
+        rows.append(len(run.store) if run else 0)
+        pressed.append(time.perf_counter())
+        await pilot.press("q")
+        # Quitting: the indexer has stopped (its run ended) and no worker is left.
+        while run is not None and (run.state != "done" or app.workers):
+            await asyncio.sleep(0.001)
+        done.append(time.perf_counter())
+
+    done: list[float] = []
+    app.run(headless=True, size=(160, 45), auto_pilot=pilot_run)
+    run = app.current_run
+    print(
+        json.dumps(
+            {
+                "quit_ms": (done[0] - pressed[0]) * 1000,
+                "rows_at_quit": rows[0],
+                "state": run.state if run else None,
+            }
+        )
+    )
+
+
+def timed_check(path: Path) -> dict[str, float]:
+    """``ssescope check --json`` on ``path``: wall and processor time of the whole command."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "ssescope", "check", "--json", str(path)],
+        stdout=subprocess.DEVNULL,
+        cwd=ROOT,
+        check=False,
+    )
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"wall_s": wall, "cpu_s": cpu}
 
 
 # -- child: live ----------------------------------------------------------------------------------
@@ -209,6 +303,8 @@ def main() -> int:
     if args.child:
         if args.child[0] == "open":
             child_open(args.child[1], float(args.child[2]))
+        elif args.child[0] == "quit":
+            child_quit(args.child[1])
         else:
             child_live(int(args.child[1]), float(args.child[2]))
         return 0
@@ -217,24 +313,43 @@ def main() -> int:
 
     print(f"# ssescope TUI benchmark ({os.cpu_count()} cores, Python {sys.version.split()[0]})\n")
     print(
-        "| capture | rows | first screen | rows then | key press p50 / max while indexing | all indexed | peak RSS |"
+        "| capture | rows | first screen | rows then | key press p50 / max while indexing "
+        "| all indexed (from launch) | `check` same file | ratio | peak RSS "
+        "| quit while indexing (capture / raw SSE) |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    notes = []
     with tempfile.TemporaryDirectory() as tmp:
         for n in [int(s) for s in args.sizes.split(",")]:
             sse = Path(tmp) / f"text-{n}.sse"
             gen_text(sse, n)
             cap = Path(tmp) / f"text-{n}.capture.jsonl"
             make_capture(sse, cap)
-            sse.unlink()
+            check = timed_check(cap)
             r = child("--child", "open", str(cap), str(time.time()))
+            quit_cap = child("--child", "quit", str(cap))
+            quit_sse = child("--child", "quit", str(sse))
+            raw = timed_check(sse)
+            ratio = r["indexed_from_launch_s"] / check["wall_s"]
             print(
-                f"| {n:,} deltas ({cap.stat().st_size / 1e6:.0f} MB) | {r['rows']:,} | {r['first_screen_s']:.2f} s "
-                f"| {r['rows_at_first_screen']:,} | {r['keypress_ms_p50']:.1f} / {r['keypress_ms_max']:.1f} ms "
-                f"| {r['indexed_s']:.1f} s | {r['peak_rss_mb']:.0f} MB |",
+                f"| {n:,} deltas ({cap.stat().st_size / 1e6:.0f} MB) | {r['rows']:,} "
+                f"| {r['first_screen_s']:.2f} s | {r['rows_at_first_screen']:,} "
+                f"| {r['keypress_ms_p50']:.1f} / {r['keypress_ms_max']:.1f} ms "
+                f"| {r['indexed_from_launch_s']:.1f} s | {check['wall_s']:.1f} s | {ratio:.2f}x "
+                f"| {r['peak_rss_mb']:.0f} MB "
+                f"| {quit_cap['quit_ms']:.0f} / {quit_sse['quit_ms']:.0f} ms |",
                 flush=True,
             )
+            notes.append(
+                f"{n:,}: processor time open {r['cpu_at_indexed_s']:.1f} s (judging "
+                f"{r['judging_cpu_s']:.1f} s) vs check {check['cpu_s']:.1f} s "
+                f"({r['cpu_at_indexed_s'] / check['cpu_s']:.2f}x); check of the capture "
+                f"{check['wall_s']:.1f} s vs the same stream as raw SSE {raw['wall_s']:.1f} s "
+                f"({check['wall_s'] / raw['wall_s']:.2f}x)"
+            )
+            sse.unlink()
             cap.unlink()
+    print("\n" + "\n".join(f"- {note}" for note in notes))
     r = child("--child", "live", str(args.live_rate), str(args.live_seconds))
     print(
         f"\nLive: {args.live_rate:,} events/s for {args.live_seconds:g} s → {r['rows']:,} of "
