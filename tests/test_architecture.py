@@ -154,11 +154,9 @@ DEFERRED_IMPORTS: dict[str, str] = {
     "ssescope.tui.command -> ssescope.tui.proxy_view": "Textual: only when the proxy UI opens",
     # the core
     "ssescope.core.check -> ssescope.core.live": "httpx: only when a URL is read",
+    "ssescope.core.run -> ssescope.core.live": "httpx: only when a stream is read live (open starts "
+    "faster)",
     "ssescope.core.codex -> ssescope.core.models": "the pydantic event models: built when first needed",
-    "ssescope.core.run -> ssescope.health.tracker": (
-        "to remove (store slice): the core may not import health; hand the Run a "
-        "ssescope.core.riders.Rider instead, as core.check does"
-    ),
     # the health layer
     "ssescope.health.rider -> ssescope.health.monitor": "the probes (httpx): only when probing",
     # the engine and the proxy

@@ -25,6 +25,7 @@ from .store import FileView, RawFileBytes, RecordFileBytes, RowStore, StreamByte
 
 if TYPE_CHECKING:
     from .live import RequestSpec
+    from .riders import Rider
 
 INDEX_SLICE = 0.02
 """Seconds of judging per slice when a file is indexed in the UI's event loop."""
@@ -79,8 +80,8 @@ class Run:
         self.upstream: list[tuple[float, bytes]] = []
         """Raw upstream chunks behind this run when a translating engine sits in between."""
         self.health: Any = None
-        """A ``ssescope.health.tracker.HealthTracker`` when server/GPU samples come with the run
-        (live probes, or sample records in a capture)."""
+        """The run's rider (the health layer's ``HealthTracker``) when server/GPU samples come
+        with the run (live probes, or sample records in a capture)."""
 
     # -- feeding --------------------------------------------------------------------------------
 
@@ -240,7 +241,12 @@ class FileLoader:
     rows are read back from a memory map of the file when shown."""
 
     def __init__(
-        self, path: str, options: CheckOptions, *, on_run: Callable[[Run], None] | None = None
+        self,
+        path: str,
+        options: CheckOptions,
+        *,
+        on_run: Callable[[Run], None] | None = None,
+        rider: Callable[[], Rider] | None = None,
     ) -> None:
         src = open_source(path)
         if src.format in ("jsonl-chat", "sse-chat"):
@@ -256,6 +262,7 @@ class FileLoader:
             **{**options.__dict__, "framed": src.framed, "track_events": False}
         )
         self.on_run = on_run
+        self.rider = rider
         self.runs: list[Run] = []
         src.on_record = self._on_record
         self._chunks = src.chunks()
@@ -284,14 +291,14 @@ class FileLoader:
         return run
 
     def _on_record(self, record: dict[str, Any]) -> None:
-        """A capture's health sample: replayed into the current run's tracker, in file order."""
-        if "sample" not in record:
+        """A capture's extra record (a health sample): handed, in file order, to the current
+        run's rider, made by the ``rider`` factory on the first such record (the TUI passes the
+        health layer's tracker; the core never names it)."""
+        if self.rider is None:
             return
         run = self.run
         if run.health is None:
-            from ..health.tracker import HealthTracker  # only captures with samples pay for it
-
-            run.health = HealthTracker()
+            run.health = self.rider()
         run.health.on_record(record, run.checker)
 
     def step(self, budget: float = 0.01) -> bool:
@@ -355,10 +362,14 @@ def _respond(run: Run, src: Source, *, url: str = "") -> None:
 
 
 def load_file(
-    path: str, options: CheckOptions, *, on_run: Callable[[Run], None] | None = None
+    path: str,
+    options: CheckOptions,
+    *,
+    on_run: Callable[[Run], None] | None = None,
+    rider: Callable[[], Rider] | None = None,
 ) -> list[Run]:
     """Load a whole file at once (one run per response in it)."""
-    loader = FileLoader(path, options, on_run=on_run)
+    loader = FileLoader(path, options, on_run=on_run, rider=rider)
     while not loader.step(1.0):
         pass
     return loader.runs

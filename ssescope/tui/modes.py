@@ -29,6 +29,7 @@ from .screens import DebuggerScreen
 from .sessions import Sessions
 
 if TYPE_CHECKING:
+    from ..core.riders import Rider
     from ..engine.upstream import ChunkObserver
 
 ResultT = TypeVar("ResultT")
@@ -163,7 +164,7 @@ class FileMode(Mode):
             self.host.post_message(RunAdded(run, select=False))
 
         try:
-            self.loader = FileLoader(self.path, self.options, on_run=added)
+            self.loader = FileLoader(self.path, self.options, on_run=added, rider=_health_tracker)
         except SourceError as exc:
             self.host.notify(str(exc), title="cannot open", severity="error", timeout=10)
             return
@@ -382,6 +383,14 @@ class EngineMode(LiveMode):
         return ChunkObserver(
             lambda data: run.upstream.append((time.monotonic() - run.started_at, data))
         )
+
+
+def _health_tracker() -> Rider:
+    """The rider for a capture's recorded server/GPU samples: replayed into the panels and the
+    diagnosis (made on a capture's first sample, so a file without samples never imports it)."""
+    from ..health.tracker import HealthTracker
+
+    return HealthTracker()
 
 
 def _numbered(path: str, n: int) -> str:
