@@ -134,6 +134,19 @@ def test_invalid_utf8_is_reported_not_fatal(tmp_path: Path) -> None:
     assert doc["response"]["output"][0]["content"][0]["text"] == "Hi there"  # the .done item wins
 
 
+def test_json_nested_deeper_than_the_parser_goes_is_one_finding(tmp_path: Path) -> None:
+    """One poison event (100,000 nested arrays: beyond both jiter's and Python's recursion
+    limits) is a data-not-json finding; the rest of the stream is still read and judged."""
+    poison = b"data: " + b"[" * 100_000 + b"]" * 100_000 + b"\n\n"
+    p = tmp_path / "deep.sse"
+    p.write_bytes(poison + b"".join(frames(EVENTS)))
+    proc = run("check", str(p), "--json")
+    assert proc.returncode == 1 and proc.stderr == ""
+    doc = json.loads(proc.stdout)
+    assert doc["finding_counts"].get("data-not-json") == 1
+    assert doc["response"]["output"][0]["content"][0]["text"] == "Hi there"
+
+
 @pytest.mark.slow
 def test_fifty_megabyte_event(tmp_path: Path) -> None:
     big = "x" * (50 * 1024 * 1024)

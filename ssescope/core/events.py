@@ -53,8 +53,11 @@ def _loads(data: str) -> Any:
     only when jiter refuses (e.g. a lone surrogate escape, which Python's json accepts)."""
     try:
         return from_json(data, cache_strings="keys")  # values would fill its cache: memory
-    except ValueError:
-        return json.loads(data)
+    except ValueError as refused:
+        try:
+            return json.loads(data)
+        except RecursionError:  # nested deeper than Python's parser goes: jiter's reason stands
+            raise ValueError(str(refused)) from None
 
 
 def decode_frame(frame: Frame) -> Event:
