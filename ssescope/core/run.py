@@ -57,9 +57,12 @@ class Run:
         writer: CaptureWriter | None = None,
         keep_chunks: bool = True,
         stream: StreamBytes | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """``stream``: where the rows' bytes are (a file's, read back on demand); by default they
-        are kept in memory, as a live session has no file to read them back from."""
+        are kept in memory, as a live session has no file to read them back from. ``clock``:
+        the stream's clock (seconds, monotonic), which tests replace to drive the stall timers."""
+        self.clock = clock
         self.options = options
         self.info = info
         self.store = RowStore(stream)
@@ -74,7 +77,7 @@ class Run:
         self.state = "waiting"
         """waiting | streaming | done | failed"""
         self.error: str | None = None
-        self.started_at = time.monotonic()
+        self.started_at = clock()
         self.end_t: float | None = None
         self.replay_clock: float | None = None
         self.upstream: list[tuple[float, bytes]] = []
@@ -172,7 +175,7 @@ class Run:
             return self.replay_clock
         if self.end_t is not None:
             return self.end_t
-        return time.monotonic() - self.started_at
+        return self.clock() - self.started_at
 
     def prediction(self) -> CodexPrediction:
         return self.session.checker.prediction()
@@ -201,7 +204,7 @@ async def run_live_into(
     from .live import run_live  # httpx only when a stream is read live: `open` starts faster
 
     if not keep_start:
-        run.started_at = time.monotonic()
+        run.started_at = run.clock()
     try:
         await run_live(
             spec,
@@ -209,7 +212,7 @@ async def run_live_into(
             max_wait=max_wait,
             grace=grace,
             stop=stop,
-            clock=time.monotonic,
+            clock=run.clock,
             start=run.started_at,
         )
     except SourceError as exc:
@@ -220,7 +223,7 @@ async def run_live_into(
     except Exception as exc:
         run.error = f"{type(exc).__name__}: {exc}"
         if run.session.end is None:
-            run.finish(time.monotonic() - run.started_at, EndReason.TRANSPORT_ERROR, run.error)
+            run.finish(run.clock() - run.started_at, EndReason.TRANSPORT_ERROR, run.error)
         run.state = "failed"
         return
     if run.session.end is not None:

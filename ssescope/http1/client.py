@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import ssl
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from urllib.parse import urlsplit
 
 from .connection import Connection, Key, Piece
@@ -42,7 +42,7 @@ class Response:
     def __init__(self, client: Client, conn: Connection, *, decode: bool) -> None:
         self._client = client
         self._conn = conn
-        self.t_headers = time.monotonic()
+        self.t_headers = client.clock()
         parser = conn.parser
         self.status: int = parser.get_status_code()
         self.reason = conn.reason.decode("latin-1")
@@ -171,7 +171,10 @@ class Client:
         connect_timeout: float = 10.0,
         max_idle: int = 16,
         ssl_context: ssl.SSLContext | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``clock``: the arrival times of heads and body pieces (tests drive a virtual one)."""
+        self.clock = clock
         self.connect_timeout = connect_timeout
         self.max_idle = max_idle
         self._ssl = ssl_context
@@ -238,7 +241,7 @@ class Client:
         try:
             _, conn = await asyncio.wait_for(
                 loop.create_connection(
-                    lambda: Connection(key),
+                    lambda: Connection(key, self.clock),
                     host,
                     port,
                     ssl=ctx,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import cast
 
 import httptools
@@ -19,7 +20,7 @@ PAUSE_ABOVE = 1 << 20
 """Stop reading the socket when this much body waits unconsumed."""
 
 Piece = tuple[float, bytes]
-"""Body bytes of one socket read, with their arrival time (``time.monotonic()``)."""
+"""Body bytes of one socket read, with their arrival time (the client's clock)."""
 
 Key = tuple[str, str, int]
 """``(scheme, host, port)``: which idle connections a request may reuse."""
@@ -28,8 +29,9 @@ Key = tuple[str, str, int]
 class Connection(asyncio.Protocol):
     """One connection; httptools calls the ``on_*`` methods inside ``data_received``."""
 
-    def __init__(self, key: Key) -> None:
+    def __init__(self, key: Key, clock: Callable[[], float] = time.monotonic) -> None:
         self.key = key
+        self.clock = clock
         self.transport: asyncio.Transport | None = None
         self.lost = False
         self.paused = False
@@ -61,7 +63,7 @@ class Connection(asyncio.Protocol):
         self._wake()
 
     def data_received(self, data: bytes) -> None:
-        t = time.monotonic()
+        t = self.clock()
         self.received_any = True
         try:
             self.parser.feed_data(data)

@@ -83,7 +83,11 @@ class ProxyApp:
         context = None
         if self.config.ca_file:
             context = ssl.create_default_context(cafile=self.config.ca_file)
-        self.client = Client(connect_timeout=self.config.connect_timeout, ssl_context=context)
+        self.client = Client(
+            connect_timeout=self.config.connect_timeout,
+            ssl_context=context,
+            clock=self.config.clock,
+        )
         if self.config.translate:
             from .translate import EngineBridge
 
@@ -122,7 +126,7 @@ class ProxyApp:
     # -- one exchange -------------------------------------------------------------------------------
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        t0 = time.monotonic()
+        t0 = self.config.clock()
         wall = time.time()
         try:
             body = await read_body(receive)
@@ -174,6 +178,7 @@ class ProxyApp:
         exchange = self.hub.open(
             started=wall,
             t0=t0,
+            clock=config.clock,
             method=request.method,
             path=request.target,
             url=redact_url(shown_url) if config.redact else shown_url,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as _dt
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,6 +53,8 @@ class ProxyConfig:
     """A ``ssescope.health.monitor.HealthConfig``: probe the server/GPUs for the flow list."""
     keep_exchanges: int | None = None
     """Forget the oldest finished exchanges beyond this many (None: keep all)."""
+    clock: Callable[[], float] = time.monotonic
+    """The exchanges' clock (arrival times, durations, stall timers): tests pass a virtual one."""
 
     def __post_init__(self) -> None:
         self.target = Target(self.upstream)

@@ -3,7 +3,6 @@ exchange record, the client/upstream state, and the pipeline of parts its events
 
 from __future__ import annotations
 
-import time
 from http import HTTPStatus
 
 from ..core.ends import EndReason
@@ -49,7 +48,7 @@ class Flow:
         reason: str | None = None,
         http_version: str = "HTTP/1.1",
     ) -> None:
-        """The response head went to the client (``t``: monotonic arrival time)."""
+        """The response head went to the client (``t``: arrival time on the exchange's clock)."""
         exchange = self.exchange
         exchange.status = status
         exchange.reason = _phrase(status) if reason is None else reason
@@ -74,7 +73,7 @@ class Flow:
         if exchange.end is not None:
             return
         if t_end is None:
-            t_end = time.monotonic() - exchange.t0
+            t_end = exchange.clock() - exchange.t0
         exchange.t_end = t_end
         exchange.end_reason = reason
         if error and exchange.error is None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from typing import Any
 
 from ..asgi import Receive, Send, send_error, until_disconnect
@@ -94,7 +93,7 @@ async def _relay(flow: Flow, reply: Response, send: Send, watcher: asyncio.Task[
         await _cut(send, watcher)
     elif reason == EndReason.EOF:
         reply.release()
-    t_end = time.monotonic()
+    t_end = flow.exchange.clock()
     await flow.settle()  # a burst may still be being processed
     flow.end(reason, error, t_end - flow.exchange.t0)
 
@@ -137,7 +136,7 @@ async def unreachable(flow: Flow, send: Send, exc: UpstreamError) -> None:
     flow.complete = True
     code = "upstream_unreachable" if connect else "upstream_error"
     payload = await send_error(send, status, message, "upstream_error", code)
-    t = time.monotonic()
+    t = flow.exchange.clock()
     flow.respond(
         status,
         {"content-type": "application/json", "content-length": str(len(payload))},

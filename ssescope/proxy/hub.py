@@ -158,6 +158,8 @@ class Exchange:
     record_path: str | None = None
     judge_error: str | None = None
     """Set if judging failed (a bug): forwarding went on regardless."""
+    clock: Callable[[], float] = field(default=time.monotonic, repr=False)
+    """The clock :attr:`t0` and every ``t`` are read from (the proxy's)."""
     notes: list[str] = field(default_factory=list)
     request: RequestHead | None = None
     """The typed request, once the proxy forwards it (the fields above are what views show)."""
@@ -175,7 +177,7 @@ class Exchange:
     @property
     def duration(self) -> float:
         """Seconds from the request to the end (so far, while it is open)."""
-        return (self.t_end if self.t_end is not None else time.monotonic() - self.t0) or 0.0
+        return (self.t_end if self.t_end is not None else self.clock() - self.t0) or 0.0
 
     @property
     def open(self) -> bool:

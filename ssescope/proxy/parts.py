@@ -159,6 +159,7 @@ class Judge(Part):
                 record_path=exchange.record_path,
             ),
             keep_chunks=self.keep_chunks,
+            clock=exchange.clock,
         )
         run.started_at = exchange.t0
         self.run = exchange.run = run

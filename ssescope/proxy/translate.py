@@ -14,7 +14,6 @@ that scope causes, so concurrent exchanges never mix.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +42,7 @@ class ChatRecorder(UpstreamObserver):
         self.exchange = exchange
         self.redact = redact
         self.t0 = exchange.t0
+        self.clock = exchange.clock
         self.side: ChatSide | None = None
         self.writer: CaptureWriter | None = None
 
@@ -63,20 +63,20 @@ class ChatRecorder(UpstreamObserver):
         assert side is not None
         side.status = status
         side.headers = dict(headers)
-        side.t_headers = time.monotonic() - self.t0
+        side.t_headers = self.clock() - self.t0
         if self.writer is not None:
             self.writer.write_response(status, side.headers, t=side.t_headers)
         self.hub.changed(self.exchange, "upstream")
 
     def on_chunk(self, data: bytes) -> None:
-        t = time.monotonic() - self.t0
+        t = self.clock() - self.t0
         assert self.side is not None
         self.side.feed(data, t)
         if self.writer is not None:
             self.writer.write_chunk(t, data)
 
     def on_end(self, reason: EndReason, error: str | None) -> None:
-        t = time.monotonic() - self.t0
+        t = self.clock() - self.t0
         if self.side is not None:
             self.side.finish(t, reason, error)
         writer = self.writer
@@ -130,7 +130,7 @@ class EngineBridge:
         except BaseException:
             flow.end(EndReason.INTERRUPTED, "the proxy stopped")
             raise
-        t_end = time.monotonic() - exchange.t0
+        t_end = exchange.clock() - exchange.t0
         await flow.settle()
         if flow.gone:
             flow.end(EndReason.INTERRUPTED, "the client went away", t_end)
@@ -156,7 +156,7 @@ class _Tee:
             flow.respond(
                 int(message["status"]),
                 headers,
-                t=time.monotonic(),
+                t=flow.exchange.clock(),
                 responses_stream="text/event-stream" in headers.get("content-type", "").lower()
                 or request.wants_stream,
             )
@@ -172,7 +172,7 @@ class _Tee:
         await self._send(message)
         if data:
             flow.exchange.bytes += len(data)
-            flow.feed([(time.monotonic(), data)])
+            flow.feed([(flow.exchange.clock(), data)])
 
 
 class _Replay:

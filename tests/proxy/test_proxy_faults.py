@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
+import pytest
 
 from ssescope.core.capture import open_source
 from ssescope.core.checker import CheckOptions
@@ -27,10 +28,11 @@ async def _read_until(chunks: AsyncIterator[bytes], marker: bytes, into: bytearr
         into += await chunks.__anext__()
 
 
+@pytest.mark.looptime  # loop time is virtual, and the proxy's clock is the loop's
 async def test_a_stall_shows_in_the_run_while_the_client_waits(tmp_path: Path) -> None:
     """The upstream sends response.created, then only comment keep-alives: the byte clock keeps
     resetting, the event clock does not, and the stall finding appears while the client is still
-    waiting for the rest."""
+    waiting for the rest (0.3 s of silence on virtual time: the test waits for none of it)."""
     created, *rest = response_events("finally")
     release = asyncio.Event()
 
@@ -48,7 +50,11 @@ async def test_a_stall_shows_in_the_run_while_the_client_waits(tmp_path: Path) -
     async with (
         Upstream(handler) as upstream,
         running_proxy(
-            upstream.url, tmp_path, tick_interval=0.05, options=CheckOptions(stall_warn=0.3)
+            upstream.url,
+            tmp_path,
+            tick_interval=0.05,
+            options=CheckOptions(stall_warn=0.3),
+            clock=asyncio.get_running_loop().time,
         ) as proxy,
         httpx.AsyncClient(timeout=30) as client,
     ):
