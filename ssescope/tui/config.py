@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,3 +35,5 @@ class AppConfig:
     demo_scenario: str = "text"
     demo_faults: tuple[str, ...] = ()
     demo_delay: float = 0.03
+    clock: Callable[[], float] = time.monotonic
+    """The live sessions' clock (arrival times, stall timers): tests pass one they advance."""

@@ -10,7 +10,6 @@ workers. Adding a mode is one class here (and one line in :data:`ssescope.tui.ap
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
@@ -265,7 +264,7 @@ class LiveMode(Mode):
             request=spec.to_capture(),
             record_path=str(writer.path) if writer else None,
         )
-        return Run(self.options, info, writer=writer)
+        return Run(self.options, info, writer=writer, clock=self.config.clock)
 
     def _writer(self, spec: RequestSpec) -> CaptureWriter | None:
         """The capture of the next session (the second and later ones get numbered files)."""
@@ -305,7 +304,7 @@ class LiveMode(Mode):
         writer = run.session.writer
 
         def clock() -> float:
-            return time.monotonic() - run.started_at
+            return run.clock() - run.started_at
 
         def on_sample(sample: Any) -> None:
             tracker.on_sample(sample, run.checker, now=clock())
@@ -313,7 +312,7 @@ class LiveMode(Mode):
             if write is not None:
                 write(sample)
 
-        run.started_at = time.monotonic()
+        run.started_at = run.clock()
         monitor = HealthMonitor.from_config(
             self.config.health, clock=clock, history=tracker.history, on_sample=on_sample
         )
@@ -380,9 +379,7 @@ class EngineMode(LiveMode):
         if not key.isdigit() or not 0 < int(key) <= len(self.runs):
             return None
         run = self.runs[int(key) - 1]
-        return ChunkObserver(
-            lambda data: run.upstream.append((time.monotonic() - run.started_at, data))
-        )
+        return ChunkObserver(lambda data: run.upstream.append((run.clock() - run.started_at, data)))
 
 
 def _health_tracker() -> Rider:

@@ -10,6 +10,7 @@ from ssescope.core.live import build_request
 from ssescope.tui.app import AppConfig, HelpScreen, SseScopeApp
 from ssescope.tui.widgets import DetailPane, EventList, FindingsPanel, ItemTree, StallBar
 from tests.scripted_server import Reply, ScriptedServer
+from tests.support.clock import FakeClock
 from tests.test_live import EVENTS, frames
 from tests.tui.conftest import open_app, wait_for
 
@@ -109,19 +110,23 @@ async def test_replay_steps_and_plays_with_the_original_timing() -> None:
 
 
 async def test_live_stall_turns_the_timer_amber_and_reports_it() -> None:
+    """The session's clock is the test's: the 0.3 s of silence pass when the test says so."""
     server = ScriptedServer(Reply(chunks=[*frames(EVENTS[:2]), b": keepalive\n\n"], hold=True))
+    clock = FakeClock()
     with server.running():
         config = AppConfig(
             CheckOptions(stall_warn=0.3, codex_idle_timeout=30),
             "connect",
             spec=build_request(server.url),
             record=None,
+            clock=clock,
         )
         app = SseScopeApp(config)
         async with app.run_test(size=SIZE) as pilot:
             await wait_for(
                 pilot, lambda: app.current_run is not None and len(app.current_run.store) >= 3
             )
+            clock.advance(0.35)  # past --stall-warn, far from Codex's idle timeout
             stall = app.screen.query_one(StallBar)
             await wait_for(pilot, lambda: stall.has_class("-amber"))
             await wait_for(
