@@ -3,6 +3,7 @@ GPU command probe against real subprocesses, and NVML with an injected fake (no 
 
 from __future__ import annotations
 
+import asyncio
 import os
 import stat
 import time
@@ -151,13 +152,15 @@ async def test_ollama_detected_from_its_root_and_ps() -> None:
     assert srv.hits["/health"] == 1  # once detected, only / and /api/ps
 
 
+@pytest.mark.looptime  # the 0.3 s timeout on virtual loop time; the server in the same loop
 async def test_health_that_never_answers_is_not_answering() -> None:
     srv = FakeServer({"/health": Route(hang=True), "/metrics": Route(200, fx.vllm_metrics())})
-    with srv.running():
+    loop = asyncio.get_running_loop()
+    async with srv:
         probe = ServerProbe(srv.url, interval=0.3)
-        start = time.monotonic()
+        start = loop.time()
         s = await probe.poll(clock)
-        elapsed = time.monotonic() - start
+        elapsed = loop.time() - start
         await probe.aclose()
     assert s.health.state == "not-answering" and s.health.detail == "no answer within 0.3 s"
     assert s.kind == "vllm" and s.waiting == 0  # the metrics still came in
@@ -171,9 +174,10 @@ async def test_refused_connection() -> None:
     assert s.health.state == "refused" and s.metrics.state == "refused"
 
 
+@pytest.mark.looptime  # the scrape timeout on virtual loop time; the server in the same loop
 async def test_metrics_scrape_failure_keeps_previous_values_marked_stale() -> None:
     srv = vllm_server(waiting=4)
-    with srv.running():
+    async with srv:
         probe = ServerProbe(srv.url, interval=0.3)
         first = await probe.poll(clock)
         srv.set("/metrics", Route(hang=True))
