@@ -35,3 +35,11 @@ class ScriptedServer:
     def running(self) -> Iterator[ScriptedServer]:
         with self.server.running():
             yield self
+
+    async def __aenter__(self) -> ScriptedServer:
+        """Served in the test's own loop (``async with``), e.g. on virtual loop time."""
+        await self.server.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.server.__aexit__(*exc)

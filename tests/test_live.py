@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
 import pytest
 
 from ssescope.core.capture import SourceError, open_source
-from ssescope.core.check import check_file, check_url
+from ssescope.core.check import check_file, check_url, read_url
 from ssescope.core.checker import CheckOptions
 from ssescope.core.live import build_request, responses_url
 from tests.scripted_server import Reply, ScriptedServer
@@ -105,12 +106,19 @@ def test_clean_stream_over_a_real_socket_and_its_capture(tmp_path: Path) -> None
     assert text.encode() == b"".join(frames(EVENTS))
 
 
-def test_stall_after_created_is_found_and_codex_times_out(tmp_path: Path) -> None:
+@pytest.mark.looptime  # the 0.6 s of silence on virtual loop time, the server in the same loop
+async def test_stall_after_created_is_found_and_codex_times_out(tmp_path: Path) -> None:
     server = ScriptedServer(Reply(chunks=[*frames(EVENTS[:2]), b": keepalive\n\n"], hold=True))
-    with server.running():
+    async with server:
         spec = build_request(server.url)
         options = CheckOptions(stall_warn=0.2, codex_idle_timeout=0.4)
-        result = check_url(spec, options, max_wait=0.6, record=str(tmp_path / "stall.jsonl"))
+        result = await read_url(
+            spec,
+            options,
+            max_wait=0.6,
+            record=str(tmp_path / "stall.jsonl"),
+            clock=asyncio.get_running_loop().time,
+        )
     assert result["end"]["reason"] == "max-wait"
     assert "stall-after-created" in rules(result)
     assert "terminal-missing" in rules(result)

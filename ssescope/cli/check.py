@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from typing import TYPE_CHECKING, Any
 
 from ..core import check as core_check
@@ -31,6 +32,8 @@ from .common import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ..core.checker import CheckOptions
     from ..core.live import RequestSpec
     from ..health.monitor import HealthConfig
@@ -134,6 +137,32 @@ def check_url(
         max_wait=max_wait,
         grace=grace,
         rider=HealthRider(health),
+    )
+
+
+async def read_url(
+    spec: RequestSpec,
+    options: CheckOptions,
+    *,
+    record: str | None = None,
+    redact: bool = True,
+    max_wait: float = 60.0,
+    grace: float = 2.0,
+    health: HealthConfig | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> dict[str, Any]:
+    """:func:`check_url` in the caller's event loop, on ``clock`` (tests pass a virtual one)."""
+    from ..health.rider import HealthRider  # the samples and diagnosis: only when a check runs
+
+    return await core_check.read_url(
+        spec,
+        options,
+        record=record,
+        redact=redact,
+        max_wait=max_wait,
+        grace=grace,
+        rider=HealthRider(health),
+        clock=clock,
     )
 
 

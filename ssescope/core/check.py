@@ -16,7 +16,7 @@ from .ends import EndReason
 from .session import StreamSession
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from .live import RequestSpec
     from .riders import LiveRider, Rider
@@ -156,6 +156,26 @@ def check_url(
     diagnosis)."""
     import asyncio  # only a live read needs the event loop
 
+    return asyncio.run(
+        read_url(
+            spec, options, record=record, redact=redact, max_wait=max_wait, grace=grace, rider=rider
+        )
+    )
+
+
+async def read_url(
+    spec: RequestSpec,
+    options: CheckOptions,
+    *,
+    record: str | None = None,
+    redact: bool = True,
+    max_wait: float = 60.0,
+    grace: float = 2.0,
+    rider: LiveRider | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> dict[str, Any]:
+    """:func:`check_url` in the caller's event loop; ``clock``: the stream's clock (tests on
+    virtual loop time pass the loop's)."""
     from .live import run_live  # httpx only when a URL is read: a file check starts faster
 
     writer = None
@@ -171,20 +191,17 @@ def check_url(
             rider.capture_writer(record, **request) if rider else CaptureWriter(record, **request)
         )
     session = StreamSession(options, writer=writer)
-    t0 = time.monotonic()
+    t0 = clock()
 
-    def clock() -> float:
-        return time.monotonic() - t0
-
-    async def read() -> None:
-        if rider is None:
-            await run_live(spec, session, max_wait=max_wait, grace=grace, start=t0)
-            return
-        async with rider.riding(session, clock):
-            await run_live(spec, session, max_wait=max_wait, grace=grace, start=t0)
+    def since() -> float:
+        return clock() - t0
 
     try:
-        asyncio.run(read())
+        if rider is None:
+            await run_live(spec, session, max_wait=max_wait, grace=grace, clock=clock, start=t0)
+        else:
+            async with rider.riding(session, since):
+                await run_live(spec, session, max_wait=max_wait, grace=grace, clock=clock, start=t0)
     finally:
         if writer is not None:
             writer.close()

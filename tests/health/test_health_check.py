@@ -4,13 +4,14 @@ capture (and the replay keeps them); `ssescope health` prints snapshots. Real so
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 from pathlib import Path
 
 import pytest
 
 from ssescope.cli import main
-from ssescope.cli.check import check_file, check_url
+from ssescope.cli.check import check_file, read_url
 from ssescope.core.capture import open_source
 from ssescope.core.checker import CheckOptions
 from ssescope.core.live import build_request
@@ -33,17 +34,19 @@ def vllm_at_capacity() -> FakeServer:
     )
 
 
-def test_check_with_server_diagnoses_records_and_replays(tmp_path: Path) -> None:
+@pytest.mark.looptime  # 1.2 s of stall and 0.1 s polls on virtual loop time, servers in the loop
+async def test_check_with_server_diagnoses_records_and_replays(tmp_path: Path) -> None:
     record = tmp_path / "stall.jsonl"
-    with ScriptedServer(STALLED).running() as sse, vllm_at_capacity().running() as srv:
-        result = check_url(
+    async with ScriptedServer(STALLED) as sse, vllm_at_capacity() as srv:
+        result = await read_url(
             build_request(sse.url),
             CheckOptions(stall_warn=0.4),
             max_wait=1.2,
             record=str(record),
             health=HealthConfig(server=srv.url, interval=0.1),
+            clock=asyncio.get_running_loop().time,
         )
-        assert srv.wait_hits("/metrics", 1)
+        assert srv.wait_hits("/metrics", 1)  # already true: returns at once
     d = result["diagnosis"]
     assert d["rule"] == "queued-at-capacity" and d["ongoing"] is True
     assert d["sentence"].endswith(
@@ -106,9 +109,15 @@ def test_check_cli_json_has_the_diagnosis_and_the_report_shows_it(
     assert "Diagnosis [queued-at-capacity]" in report and "waiting" in report
 
 
-def test_check_without_server_still_diagnoses_from_the_stream(tmp_path: Path) -> None:
-    with ScriptedServer(STALLED).running() as sse:
-        result = check_url(build_request(sse.url), CheckOptions(stall_warn=0.3), max_wait=0.6)
+@pytest.mark.looptime  # the 0.6 s of silence on virtual loop time, the server in the same loop
+async def test_check_without_server_still_diagnoses_from_the_stream(tmp_path: Path) -> None:
+    async with ScriptedServer(STALLED) as sse:
+        result = await read_url(
+            build_request(sse.url),
+            CheckOptions(stall_warn=0.3),
+            max_wait=0.6,
+            clock=asyncio.get_running_loop().time,
+        )
     assert result["health"] is None
     assert result["diagnosis"]["rule"] == "stalled"
     assert (
