@@ -9,7 +9,6 @@ session on their own timers, so a delta storm is batched into a few redraws a se
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Coroutine, Iterable
 from functools import partial
 from typing import Any, ClassVar, TypeVar
@@ -68,7 +67,7 @@ class SseScopeApp(App[None]):
         self.config = config
         self.sessions = Sessions(config.options)
         self.mode: Mode = mode(self) if mode is not None else mode_for(config)(config, self)
-        self._last_tick = time.monotonic()
+        self._last_tick = config.clock()
         self._keymap_error: str | None = None
         self.keymap = self._read_keymap()
 
@@ -134,7 +133,7 @@ class SseScopeApp(App[None]):
             self.notify(self._keymap_error, title="keymap not used", severity="error", timeout=10)
 
     def _tick(self) -> None:
-        now = time.monotonic()
+        now = self.config.clock()
         dt, self._last_tick = now - self._last_tick, now
         self.mode.tick(dt)
 

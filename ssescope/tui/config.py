@@ -36,4 +36,5 @@ class AppConfig:
     demo_faults: tuple[str, ...] = ()
     demo_delay: float = 0.03
     clock: Callable[[], float] = time.monotonic
-    """The live sessions' clock (arrival times, stall timers): tests pass one they advance."""
+    """The debugger's clock: live sessions' arrival times and stall timers, and the wall time a
+    replay plays by. Tests pass one they advance."""

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ssescope.core.checker import CheckOptions
 from ssescope.core.live import build_request
-from ssescope.tui.app import AppConfig, HelpScreen, SseScopeApp
+from ssescope.tui.app import TICK_EVERY, AppConfig, HelpScreen, SseScopeApp
 from ssescope.tui.widgets import DetailPane, EventList, FindingsPanel, ItemTree, StallBar
 from tests.scripted_server import Reply, ScriptedServer
 from tests.support.clock import FakeClock
@@ -85,12 +85,16 @@ async def test_profile_switch_rejudges_without_rerunning() -> None:
 
 
 async def test_replay_steps_and_plays_with_the_original_timing() -> None:
+    """The replay plays by the app's clock, here the test's: each tick of the app sees one
+    ``TICK_EVERY`` of wall time pass, as on a real clock, however loaded the machine is."""
+    clock = FakeClock()
     app = SseScopeApp(
         AppConfig(
             CheckOptions(),
             "open",
             path="sample_streams/stall-after-created.capture.jsonl",
             replay=True,
+            clock=clock,
         )
     )
     async with app.run_test(size=SIZE) as pilot:
@@ -105,7 +109,11 @@ async def test_replay_steps_and_plays_with_the_original_timing() -> None:
         await pilot.press("plus", "plus", "plus", "plus", "plus", "plus")
         assert replay.speed == 64
         await pilot.press("space")
-        await wait_for(pilot, lambda: replay.finished, timeout=15)
+        while not replay.finished:
+            head = replay.clock
+            clock.advance(TICK_EVERY)
+            await wait_for(pilot, lambda h=head: replay.clock > h or replay.finished)
+        assert replay.finished
         assert "stall-after-created" in replay.run.store.rule_counts
 
 
