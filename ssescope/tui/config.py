@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.checker import CheckOptions
-from ..core.live import RequestSpec
+
+if TYPE_CHECKING:
+    from ..core.live import RequestSpec  # httpx: only when a stream is read live
 
 
 @dataclass

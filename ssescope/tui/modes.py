@@ -20,7 +20,6 @@ from textual.screen import ModalScreen, Screen
 
 from ..core.capture import CaptureWriter, SourceError
 from ..core.checker import CheckOptions
-from ..core.live import RequestSpec
 from ..core.run import FileLoader, Replay, Run, RunInfo, run_live_into
 from .actions import Offer
 from .config import AppConfig
@@ -29,6 +28,7 @@ from .screens import DebuggerScreen
 from .sessions import Sessions
 
 if TYPE_CHECKING:
+    from ..core.live import RequestSpec  # httpx: only when a stream is read live
     from ..core.riders import Rider
     from ..engine.upstream import ChunkObserver
 
@@ -160,20 +160,33 @@ class FileMode(Mode):
         self._stopping = True
 
     def _load(self) -> None:
+        held: list[Run] | None = []
+
         def added(run: Run) -> None:
-            self.host.post_message(RunAdded(run, select=False))
+            if held is not None:
+                held.append(run)  # shown after the first slice: with its first rows
+            else:
+                self.host.post_message(RunAdded(run, select=False))
+
+        def first_slice() -> None:
+            nonlocal held
+            runs, held = held or [], None
+            for run in runs:
+                self.host.post_message(RunAdded(run, select=False))
 
         try:
             self.loader = FileLoader(self.path, self.options, on_run=added, rider=_health_tracker)
         except SourceError as exc:
             self.host.notify(str(exc), title="cannot open", severity="error", timeout=10)
             return
-        self.host.start_worker(self._index(self.loader), group="load", exclusive=True)
+        self.host.start_worker(self._index(self.loader, first_slice), group="load", exclusive=True)
 
-    async def _index(self, loader: FileLoader) -> None:
+    async def _index(self, loader: FileLoader, first_slice: Callable[[], None]) -> None:
         """Index the file in time slices between key presses and redraws; quitting, or a new
         load replacing this one, cancels it at once."""
-        await loader.index(lambda: self._stopping or loader is not self.loader)
+        await loader.index(
+            lambda: self._stopping or loader is not self.loader, first_slice=first_slice
+        )
 
     def _cancel_loading(self) -> None:
         if self.loader is not None:
