@@ -311,15 +311,21 @@ class FileLoader:
         clock = time.perf_counter
         deadline = clock() + budget
         run = self.run
-        for item in self._chunks:
-            if isinstance(item, tuple):
-                self._t, chunk = item
-                run.feed(chunk, self._t)
-            else:
-                run.finish(self._t, EndReason.EOF)
-                run = self.run = self._new_run()
-            if clock() > deadline:
-                return False
+        feed = run.feed
+        t = self._t
+        try:
+            for item in self._chunks:
+                if type(item) is tuple:  # (t, chunk); else a Boundary
+                    t, chunk = item
+                    feed(chunk, t)
+                else:
+                    run.finish(t, EndReason.EOF)
+                    run = self.run = self._new_run()
+                    feed = run.feed
+                if clock() > deadline:
+                    return False
+        finally:
+            self._t = t  # kept in a local in the loop: a million attribute writes
         end_t, reason, error = self.source.end or (self._t, EndReason.EOF, None)
         run.finish(max(end_t, self._t), reason, error)
         self.done = True
