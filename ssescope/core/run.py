@@ -31,9 +31,6 @@ INDEX_SLICE = 0.02
 """Seconds of judging per slice when a file is indexed in the UI's event loop."""
 INDEX_TURNS = 32
 """Event-loop turns between two slices (see :meth:`FileLoader.index`)."""
-FIRST_SLICE = 0.005
-"""Seconds of the first slice: a screenful of rows, to show before anything else is indexed."""
-"""Event-loop turns between two slices (see :meth:`FileLoader.index`)."""
 LOADER_BLOCK = 1 << 16
 """Bytes of a raw SSE file judged per chunk when a file is opened: a slice of the indexer (and so
 a quit or a key press) never waits for more than one such block of tiny events."""
@@ -331,30 +328,18 @@ class FileLoader:
         self.done = True
         return True
 
-    async def index(
-        self,
-        cancelled: Callable[[], bool],
-        *,
-        budget: float = INDEX_SLICE,
-        first_slice: Callable[[], None] | None = None,
-    ) -> None:
+    async def index(self, cancelled: Callable[[], bool], *, budget: float = INDEX_SLICE) -> None:
         """Index the whole file inside the caller's event loop, ``budget`` seconds at a time;
         stop (the run ends "interrupted") as soon as ``cancelled()`` says so, e.g. on quit, or
-        when the awaiting task is cancelled. ``first_slice`` is called after a short first
-        slice (FIRST_SLICE): the first screenful of rows is there to be shown.
+        when the awaiting task is cancelled.
 
         Between slices the loop gets INDEX_TURNS turns: a key press travels through several
         message queues, each hop one turn, and a redraw takes a few more, so a whole hop chain
         finishes before the next slice. Sleeping on a timer instead would leave the processor
         idle whenever the UI has nothing to do, and indexing would fall behind ``check``."""
         try:
-            slice_ = FIRST_SLICE if first_slice is not None else budget
             while not cancelled():
-                done = self.step(slice_)
-                if first_slice is not None:
-                    first_slice()
-                    first_slice, slice_ = None, budget
-                if done:
+                if self.step(budget):
                     return
                 for _ in range(INDEX_TURNS):
                     await asyncio.sleep(0)

@@ -160,33 +160,20 @@ class FileMode(Mode):
         self._stopping = True
 
     def _load(self) -> None:
-        held: list[Run] | None = []
-
         def added(run: Run) -> None:
-            if held is not None:
-                held.append(run)  # shown after the first slice: with its first rows
-            else:
-                self.host.post_message(RunAdded(run, select=False))
-
-        def first_slice() -> None:
-            nonlocal held
-            runs, held = held or [], None
-            for run in runs:
-                self.host.post_message(RunAdded(run, select=False))
+            self.host.post_message(RunAdded(run, select=False))
 
         try:
             self.loader = FileLoader(self.path, self.options, on_run=added, rider=_health_tracker)
         except SourceError as exc:
             self.host.notify(str(exc), title="cannot open", severity="error", timeout=10)
             return
-        self.host.start_worker(self._index(self.loader, first_slice), group="load", exclusive=True)
+        self.host.start_worker(self._index(self.loader), group="load", exclusive=True)
 
-    async def _index(self, loader: FileLoader, first_slice: Callable[[], None]) -> None:
+    async def _index(self, loader: FileLoader) -> None:
         """Index the file in time slices between key presses and redraws; quitting, or a new
         load replacing this one, cancels it at once."""
-        await loader.index(
-            lambda: self._stopping or loader is not self.loader, first_slice=first_slice
-        )
+        await loader.index(lambda: self._stopping or loader is not self.loader)
 
     def _cancel_loading(self) -> None:
         if self.loader is not None:
