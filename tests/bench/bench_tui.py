@@ -119,7 +119,8 @@ def child_open(path: str, launched: float) -> None:
             before = events.cursor
             start = time.perf_counter()
             app.simulate_key("down")
-            while events.cursor == before:
+            give_up = start + 5.0  # at the last row the cursor cannot move: never hang here
+            while events.cursor == before and time.perf_counter() < give_up:
                 await asyncio.sleep(0.001)
             latencies.append(time.perf_counter() - start)
             await asyncio.sleep(0.05)
