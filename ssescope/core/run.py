@@ -31,6 +31,8 @@ INDEX_SLICE = 0.02
 """Seconds of judging per slice when a file is indexed in the UI's event loop."""
 INDEX_TURNS = 32
 """Event-loop turns between two slices (see :meth:`FileLoader.index`)."""
+FIRST_ROWS = 100
+"""Rows :meth:`FileLoader.index` judges before it first lets the UI draw (a screenful)."""
 LOADER_BLOCK = 1 << 16
 """Bytes of a raw SSE file judged per chunk when a file is opened: a slice of the indexer (and so
 a quit or a key press) never waits for more than one such block of tiny events."""
@@ -311,15 +313,21 @@ class FileLoader:
         clock = time.perf_counter
         deadline = clock() + budget
         run = self.run
-        for item in self._chunks:
-            if isinstance(item, tuple):
-                self._t, chunk = item
-                run.feed(chunk, self._t)
-            else:
-                run.finish(self._t, EndReason.EOF)
-                run = self.run = self._new_run()
-            if clock() > deadline:
-                return False
+        feed = run.feed
+        t = self._t
+        try:
+            for item in self._chunks:
+                if type(item) is tuple:  # (t, chunk); else a Boundary
+                    t, chunk = item
+                    feed(chunk, t)
+                else:
+                    run.finish(t, EndReason.EOF)
+                    run = self.run = self._new_run()
+                    feed = run.feed
+                if clock() > deadline:
+                    return False
+        finally:
+            self._t = t  # kept in a local in the loop: a million attribute writes
         end_t, reason, error = self.source.end or (self._t, EndReason.EOF, None)
         run.finish(max(end_t, self._t), reason, error)
         self.done = True
@@ -335,6 +343,8 @@ class FileLoader:
         finishes before the next slice. Sleeping on a timer instead would leave the processor
         idle whenever the UI has nothing to do, and indexing would fall behind ``check``."""
         try:
+            if self._fill_first_screen():
+                return
             while not cancelled():
                 if self.step(budget):
                     return
@@ -342,6 +352,15 @@ class FileLoader:
                     await asyncio.sleep(0)
         finally:
             self.cancel()  # cancelled, or the task itself was (the app exits): the run ends
+
+    def _fill_first_screen(self) -> bool:
+        """Judge the first FIRST_ROWS rows before the UI first draws: the first event alone
+        can take a whole slice (pydantic builds the Response model on first use), and a first
+        screen of one row would stay so until the next slice. True once the file is loaded."""
+        while len(self.run.store) < FIRST_ROWS and self.run is self.runs[0]:
+            if self.step(0.0):  # one chunk a call
+                return True
+        return False
 
     def cancel(self) -> None:
         if not self.done:

@@ -222,6 +222,8 @@ class RowStore:
         self._summaries: OrderedDict[int, str] = OrderedDict()
         self.version = 0
         """Bumped on every change, so views know when to redraw."""
+        self.findings_version = 0
+        """Bumped when findings are added (a row without findings leaves it alone)."""
 
     def __len__(self) -> int:
         return len(self.marks)
@@ -288,6 +290,7 @@ class RowStore:
                     self.by_row.setdefault(row, []).append(f)
         if findings:
             self.version += 1
+            self.findings_version += 1
 
     # -- reading ------------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ deltas with no part) so that a person still sees what arrived; the checker says 
 from __future__ import annotations
 
 import copy
+import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +49,18 @@ class TextBuffer:
         if len(blocks) > 1:
             self._blocks = blocks = ["".join(blocks)]
         return blocks[0] if blocks else ""
+
+    def head(self, n: int) -> str:
+        """The first ``n`` characters, without joining the whole text (a view shows a few of a
+        text that can be megabytes, several times a second while it grows)."""
+        out: list[str] = []
+        size = 0
+        for piece in itertools.chain(self._blocks, self._parts):
+            if size >= n:
+                break
+            out.append(piece[: n - size])
+            size += len(out[-1])
+        return "".join(out)
 
     def __len__(self) -> int:
         return self._len
@@ -87,6 +100,12 @@ class PartNode:
         if self.done_text is not None:
             return self.done_text
         return self.streamed.value
+
+    def text_head(self, n: int) -> str:
+        """``text[:n]``, without joining the deltas."""
+        if self.done_text is not None:
+            return self.done_text[:n]
+        return self.streamed.head(n)
 
     def to_dict(self) -> dict[str, Any]:
         if self.done_part is not None:

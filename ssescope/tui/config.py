@@ -5,10 +5,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.checker import CheckOptions
-from ..core.live import RequestSpec
+
+if TYPE_CHECKING:
+    from ..core.live import RequestSpec  # httpx: only when a stream is read live
 
 
 @dataclass

@@ -19,7 +19,6 @@ from textual.screen import ModalScreen, Screen
 
 from ..core.capture import CaptureWriter, SourceError
 from ..core.checker import CheckOptions
-from ..core.live import RequestSpec
 from ..core.run import FileLoader, Replay, Run, RunInfo, run_live_into
 from .actions import Offer
 from .config import AppConfig
@@ -28,6 +27,7 @@ from .screens import DebuggerScreen
 from .sessions import Sessions
 
 if TYPE_CHECKING:
+    from ..core.live import RequestSpec  # httpx: only when a stream is read live
     from ..core.riders import Rider
     from ..engine.upstream import ChunkObserver
 

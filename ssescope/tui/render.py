@@ -153,12 +153,12 @@ def item_children(node: ItemNode) -> list[tuple[Text, Any]]:
     rows: list[tuple[Text, Any]] = []
     for part in node.parts:
         label = Text(f"{part.index} {part.type} ", "dim")
-        label.append(repr(_clip(part.text))[1:-1])
+        label.append(repr(_clip(part.text_head(61)))[1:-1])
         label.append(f"  ({part.delta_count} Δ, {part.status})", "dim")
         rows.append((label, ("part", node.position, part.index)))
     for part in node.summary:
         label = Text(f"summary {part.index} ", "dim")
-        label.append(repr(_clip(part.text))[1:-1])
+        label.append(repr(_clip(part.text_head(61)))[1:-1])
         label.append(f"  ({part.delta_count} Δ)", "dim")
         rows.append((label, ("summary", node.position, part.index)))
     if node.type in ("function_call", "mcp_call", "custom_tool_call", "code_interpreter_call"):

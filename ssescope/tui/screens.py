@@ -34,6 +34,9 @@ REDRAW_EVERY = 1 / 20
 FORCE_EVERY = 0.25
 TREE_EVERY = 0.25
 FINDINGS_EVERY = 0.5
+LOADING_EVERY = 0.5
+"""While a file is indexed nothing is live: the header, clocks, tree and findings are redrawn
+twice a second (each redraw re-lays-out the screen), the rows grow on their own throttle."""
 
 
 class SessionSource(Protocol):
@@ -94,6 +97,7 @@ class DebuggerScreen(Screen[None]):
         self.source = source
         self._last_tree = 0.0
         self._last_findings = 0.0
+        self._last_full = 0.0
         self._selected_row = -1
 
     def compose(self) -> ComposeResult:
@@ -141,9 +145,21 @@ class DebuggerScreen(Screen[None]):
 
     def _safe_redraw(self, *, force: bool) -> None:
         try:
+            if self._loading_throttled():
+                self.query_one(EventList).sync()
+                return
+            self._last_full = time.monotonic()
             self.redraw(force=force)
         except NoMatches:  # a timer that fires while the app is shutting down
             return
+
+    def _loading_throttled(self) -> bool:
+        """A file is being indexed and the screen was fully redrawn less than LOADING_EVERY ago."""
+        run = self.sessions.current_run
+        loading = (
+            run is not None and run.info.kind == "file" and run.state in ("waiting", "streaming")
+        )
+        return loading and time.monotonic() - self._last_full < LOADING_EVERY
 
     def redraw(self, *, force: bool = False) -> None:
         """Batch the views' updates: rows, tree and findings on their own throttles."""

@@ -275,9 +275,9 @@ class FindingsPanel(OptionList):
             self.clear_options()
             self._version = -1
             return
-        if store.version == self._version and not force:
+        if store.findings_version == self._version and not force:
             return
-        self._version = store.version
+        self._version = store.findings_version
         grouped: dict[str, list[Any]] = {}
         for f in store.findings:
             grouped.setdefault(f.rule, []).append(f)

@@ -119,7 +119,8 @@ def child_open(path: str, launched: float) -> None:
             before = events.cursor
             start = time.perf_counter()
             app.simulate_key("down")
-            while events.cursor == before:
+            give_up = start + 5.0  # at the last row the cursor cannot move: never hang here
+            while events.cursor == before and time.perf_counter() < give_up:
                 await asyncio.sleep(0.001)
             latencies.append(time.perf_counter() - start)
             await asyncio.sleep(0.05)
@@ -204,13 +205,11 @@ def timed_check(path: Path) -> dict[str, float]:
 
 
 def child_live(rate: int, seconds: float) -> None:
-    import threading
-
     from ssescope.core.checker import CheckOptions
     from ssescope.core.live import build_request
     from ssescope.tui.app import AppConfig, SseScopeApp
     from ssescope.tui.widgets import EventList
-    from tests.scripted_server import Reply, ScriptedServer
+    from tests.support.server import FakeServer, Request
     from tests.test_live import EVENTS, frames
 
     total = int(rate * seconds)
@@ -219,29 +218,32 @@ def child_live(rate: int, seconds: float) -> None:
     body = [json.dumps({**delta, "sequence_number": 4 + i, "delta": "tok "}) for i in range(total)]
     chunks = head + [f"event: response.output_text.delta\ndata: {b}\n\n".encode() for b in body]
 
-    class PacedServer(ScriptedServer):
-        async def _handle(self, reader, writer):  # type: ignore[no-untyped-def]
-            await reader.readuntil(b"\r\n\r\n")
-            writer.write(
-                b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n"
-            )
-            for c in head:
+    async def paced(request: Request) -> None:
+        # A handler of the shared fake server. (This bench used to subclass ScriptedServer and
+        # override its ``_handle``; ScriptedServer became a thin face on FakeServer, the override
+        # was never called, the default empty reply ended the run "failed" and the wait for
+        # "done" below never returned.)
+        writer = request.writer
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n"
+        )
+        for c in head:
+            writer.write(c)
+        await writer.drain()
+        start = time.monotonic()
+        batch = max(1, rate // 200)  # 200 writes a second
+        sent = 0
+        while sent < total:
+            for c in chunks[len(head) + sent : len(head) + sent + batch]:
                 writer.write(c)
+            sent += batch
             await writer.drain()
-            start = time.monotonic()
-            batch = max(1, rate // 200)  # 200 writes a second
-            sent = 0
-            while sent < total:
-                for c in chunks[len(head) + sent : len(head) + sent + batch]:
-                    writer.write(c)
-                sent += batch
-                await writer.drain()
-                delay = start + sent / rate - time.monotonic()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-            writer.close()
+            delay = start + sent / rate - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        request.close()
 
-    server = PacedServer(Reply())
+    server = FakeServer(paced, base_path="/v1/responses")
     lags: list[float] = []
     result: dict[str, object] = {}
     with server.running():
@@ -250,9 +252,11 @@ def child_live(rate: int, seconds: float) -> None:
         )
         original = EventList.sync
 
-        def timed_sync(self: EventList) -> None:
+        def timed_sync(self: EventList, *, final: bool = False) -> None:
+            # (``final`` came with EventList.sync's batching; without it every redraw raised
+            # and the app never ended: the other half of this section's hang.)
             before = self._rows
-            original(self)
+            original(self, final=final)
             run = app.current_run
             if run is not None and self._rows > max(before, 0):
                 now = time.monotonic() - run.started_at
@@ -261,15 +265,19 @@ def child_live(rate: int, seconds: float) -> None:
         EventList.sync = timed_sync  # type: ignore[method-assign]
 
         async def pilot_run(pilot) -> None:  # type: ignore[no-untyped-def]
-            while app.current_run is None or app.current_run.state != "done":
+            deadline = time.monotonic() + seconds * 3 + 30  # never hang the whole bench
+            while app.current_run is None or app.current_run.state not in ("done", "failed"):
+                if time.monotonic() > deadline:
+                    break
                 await asyncio.sleep(0.05)
-            result["rows"] = len(app.current_run.store)
+            run = app.current_run
+            result["rows"] = len(run.store) if run is not None else 0
+            result["state"] = run.state if run is not None else None
             app.exit()
 
         t0 = time.perf_counter()
         app.run(headless=True, size=(160, 45), auto_pilot=pilot_run)
         result["wall_s"] = time.perf_counter() - t0
-    del threading
     lags.sort()
     result["expected_rows"] = total + len(head)
     result["refreshes"] = len(lags)
@@ -284,7 +292,12 @@ def child_live(rate: int, seconds: float) -> None:
 
 def child(*args: str) -> dict[str, object]:
     out = subprocess.run(
-        [sys.executable, __file__, *args], capture_output=True, text=True, cwd=ROOT, check=False
+        [sys.executable, __file__, *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+        timeout=1800,  # a child that hangs fails the bench instead of hanging it
     )
     if out.returncode != 0:
         raise SystemExit(f"child {args} failed:\n{out.stderr[-3000:]}")

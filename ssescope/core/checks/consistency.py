@@ -24,9 +24,37 @@ define(
 )
 
 
-def judge_text_done(st: CheckState, ev: Event, what: str, part: PartNode, text: str) -> None:
-    if part.delta_count and text != part.streamed.value:
-        st.emit("text-done-mismatch", f"{what}: {first_difference(part.streamed.value, text)}", ev)
+def judge_text_done(st: CheckState, ev: Event, what: str, part: PartNode, text: str) -> str:
+    """Returns the text the part keeps: the streamed one when the two are equal, so a long
+    response holds one copy of its text, not one more per event that repeats it."""
+    if not part.delta_count:
+        return text
+    streamed = part.streamed.value
+    if text != streamed:
+        st.emit("text-done-mismatch", f"{what}: {first_difference(streamed, text)}", ev)
+        return text
+    return streamed
+
+
+def share_text(container: Any, key: str, text: str) -> None:
+    """Point ``container[key]`` at ``text`` when it holds an equal copy (the part, item or final
+    output of a done event, kept by the tree): the same value, one copy of a megabyte text."""
+    if isinstance(container, dict):
+        value = container.get(key)
+        if value is not text and isinstance(value, str) and value == text:
+            container[key] = text
+
+
+def share_item_texts(node: ItemNode, item: Any) -> None:
+    """``share_text`` for every streamed part of a message ``item`` (a done or final copy)."""
+    content = item.get("content") if isinstance(item, dict) else None
+    if node.type != "message" or not isinstance(content, list):
+        return
+    for part in node.parts:
+        if part.index < len(content):
+            share_text(
+                content[part.index], "refusal" if part.type == "refusal" else "text", part.text
+            )
 
 
 define(
@@ -241,6 +269,7 @@ def judge_final_output(st: CheckState, ev: Event, response: dict[str, Any]) -> N
         return
     for node, final in zip(streamed, output, strict=True):
         diff = _item_difference(node.to_dict(), final)
+        share_item_texts(node, final)
         if diff:
             st.emit(
                 "final-output-mismatch",

@@ -66,8 +66,7 @@ def text_done(st: CheckState, ev: Event, payload: dict[str, Any]) -> None:
     if part.done_text is not None:
         st.emit("part-order", f"a second {ev.type} for content_index {part.index}", ev)
     if isinstance(text, str):
-        consistency.judge_text_done(st, ev, str(ev.type), part, text)
-        part.done_text = text
+        part.done_text = consistency.judge_text_done(st, ev, str(ev.type), part, text)
 
 
 @on("response.reasoning_summary_text.delta", "response.reasoning_summary_text.done")
@@ -86,8 +85,9 @@ def summary_text(st: CheckState, ev: Event, payload: dict[str, Any]) -> None:
     else:
         text = payload.get("text")
         if isinstance(text, str):
-            consistency.judge_text_done(st, ev, "reasoning_summary_text.done", part, text)
-            part.done_text = text
+            part.done_text = consistency.judge_text_done(
+                st, ev, "reasoning_summary_text.done", part, text
+            )
 
 
 @on(*ARGUMENT_DELTAS)

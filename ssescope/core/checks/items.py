@@ -282,6 +282,7 @@ def item_done(st: CheckState, ev: Event, payload: dict[str, Any]) -> None:
         st.emit("item-status", f"item {node.position} is incomplete but not the last item", ev)
     consistency.judge_done_item(st, ev, node, item)
     consistency.judge_arguments(st, ev, node, item)
+    consistency.share_item_texts(node, item)
     node.done_item = item
     if item.get("status") == "incomplete":
         st.incomplete_items.append(node.position)

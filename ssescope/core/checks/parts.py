@@ -117,6 +117,7 @@ def part_done(st: CheckState, ev: Event, payload: dict[str, Any]) -> None:
         )
     key = "refusal" if part.type == "refusal" else "text"
     consistency.judge_part_done(st, ev, f"content_part.done {key}", part, part_obj.get(key))
+    consistency.share_text(part_obj, key, part.text)
     part.done_part = part_obj
 
 
@@ -174,6 +175,7 @@ def summary_part_done(st: CheckState, ev: Event, payload: dict[str, Any]) -> Non
         consistency.judge_part_done(
             st, ev, "reasoning_summary_part.done text", part, part_obj.get("text")
         )
+        consistency.share_text(part_obj, "text", part.text)
         part.done_part = part_obj
 
 
