@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from typing import TYPE_CHECKING, Any
 
 from ..core import check as core_check
@@ -32,10 +31,9 @@ from .common import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from ..core.checker import CheckOptions
     from ..core.live import RequestSpec
+    from ..core.riders import LiveRider
     from ..health.monitor import HealthConfig
     from .common import Subparsers
 
@@ -110,60 +108,30 @@ def _add_live_options(check: argparse.ArgumentParser) -> None:
 def check_file(path: str, options: CheckOptions) -> list[dict[str, Any]]:
     """Judge every response in a file; a capture's recorded samples are replayed into the
     diagnosis."""
-    from ..health.rider import HealthRider  # the samples and diagnosis: only when a check runs
-
-    return core_check.check_file(path, options, HealthRider())
+    return core_check.check_file(path, options, _health_rider(None))
 
 
 def check_url(
-    spec: RequestSpec,
-    options: CheckOptions,
-    *,
-    record: str | None = None,
-    redact: bool = True,
-    max_wait: float = 60.0,
-    grace: float = 2.0,
-    health: HealthConfig | None = None,
+    spec: RequestSpec, options: CheckOptions, *, health: HealthConfig | None = None, **reading: Any
 ) -> dict[str, Any]:
-    """Read a live stream; with ``health``, probe the server/GPUs while reading (samples go into
-    the result, the capture and the diagnosis)."""
-    from ..health.rider import HealthRider  # the samples and diagnosis: only when a check runs
-
-    return core_check.check_url(
-        spec,
-        options,
-        record=record,
-        redact=redact,
-        max_wait=max_wait,
-        grace=grace,
-        rider=HealthRider(health),
-    )
+    """Read a live stream (``reading``: the keywords of :func:`ssescope.core.check.read_url`);
+    with ``health``, probe the server/GPUs while reading (samples go into the result, the capture
+    and the diagnosis)."""
+    return core_check.check_url(spec, options, rider=_health_rider(health), **reading)
 
 
 async def read_url(
-    spec: RequestSpec,
-    options: CheckOptions,
-    *,
-    record: str | None = None,
-    redact: bool = True,
-    max_wait: float = 60.0,
-    grace: float = 2.0,
-    health: HealthConfig | None = None,
-    clock: Callable[[], float] = time.monotonic,
+    spec: RequestSpec, options: CheckOptions, *, health: HealthConfig | None = None, **reading: Any
 ) -> dict[str, Any]:
-    """:func:`check_url` in the caller's event loop, on ``clock`` (tests pass a virtual one)."""
+    """:func:`check_url` in the caller's event loop (tests pass ``clock=`` a virtual one)."""
+    return await core_check.read_url(spec, options, rider=_health_rider(health), **reading)
+
+
+def _health_rider(health: HealthConfig | None) -> LiveRider:
+    """The health layer's rider: recorded samples replayed, and with ``health`` the probes."""
     from ..health.rider import HealthRider  # the samples and diagnosis: only when a check runs
 
-    return await core_check.read_url(
-        spec,
-        options,
-        record=record,
-        redact=redact,
-        max_wait=max_wait,
-        grace=grace,
-        rider=HealthRider(health),
-        clock=clock,
-    )
+    return HealthRider(health)
 
 
 def _health_config(args: argparse.Namespace, url: str | None) -> HealthConfig | None:

@@ -141,26 +141,13 @@ def check_file(
     return check_source(open_source(path), options, rider)
 
 
-def check_url(
-    spec: RequestSpec,
-    options: CheckOptions,
-    *,
-    record: str | None = None,
-    redact: bool = True,
-    max_wait: float = 60.0,
-    grace: float = 2.0,
-    rider: LiveRider | None = None,
-) -> dict[str, Any]:
-    """Read a live stream; ``rider`` rides along the read (``ssescope check`` passes the health
-    layer's: probes polled while reading, their samples in the result, the capture and the
-    diagnosis)."""
+def check_url(spec: RequestSpec, options: CheckOptions, **reading: Any) -> dict[str, Any]:
+    """Read a live stream to its end in a new event loop (``reading``: the keywords of
+    :func:`read_url`; ``ssescope check`` passes the health layer's ``rider``: probes polled
+    while reading, their samples in the result, the capture and the diagnosis)."""
     import asyncio  # only a live read needs the event loop
 
-    return asyncio.run(
-        read_url(
-            spec, options, record=record, redact=redact, max_wait=max_wait, grace=grace, rider=rider
-        )
-    )
+    return asyncio.run(read_url(spec, options, **reading))
 
 
 async def read_url(
