@@ -79,6 +79,8 @@ def judge_invalid(st: CheckState, ev: Event, frame: Frame) -> None:
     if ev.payload is not None:
         st.emit("type-missing", f"payload has {ev.error}", ev)
     else:
+        if st.first_invalid_data is None:
+            st.first_invalid_data = (frame.data or "")[:4096]
         st.emit("data-not-json", f"data is {ev.error}: {short(frame.data or '', 80)!r}", ev)
 
 
