@@ -128,7 +128,11 @@ class Checker(CheckState):
                 check(self)
         for rule_id, message in self.codex.finish(t_end, end_reason):
             self.emit(rule_id, message, t=t_end)
-        judge_clients(self, t_end)
+        judge_clients(
+            self,
+            ((f"{p.client} {p.version}", p.outcome, p.message) for p in self.client_predictions()),
+            t_end,
+        )
         return self.new
 
     def prediction(self) -> CodexPrediction:

@@ -8,10 +8,10 @@ warning or off in the profile. The message is what that client's caller sees.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from ..catalogue import RULES, E, define
-from ..clients import predict_all
 
 if TYPE_CHECKING:
     from .base import CheckState
@@ -63,13 +63,18 @@ def failure_reported(st: CheckState) -> bool:
     )
 
 
-def judge_clients(st: CheckState, t_end: float) -> None:
-    """The read ended: a finding per client (of ``--client``) that does not deliver."""
+def judge_clients(
+    st: CheckState, predictions: Iterable[tuple[str, str, str]], t_end: float
+) -> None:
+    """The read ended: a finding per client (of ``--client``) that does not deliver.
+
+    ``predictions``: ``(client with version, outcome, message)``, passed in by the checker (the
+    rules do not import the client models, which read the rules' state)."""
     reported = failure_reported(st)
-    for p in predict_all(st, st.options.clients):
-        rule = _RULE_OF.get(p.outcome)
-        if rule is None or (p.client == "codex" and _codex_already_said(st)):
+    for client, outcome, message in predictions:
+        rule = _RULE_OF.get(outcome)
+        if rule is None or (client.startswith("codex ") and _codex_already_said(st)):
             continue
         if rule == "client-error" and reported:
             continue
-        st.emit(rule, f"{p.client} {p.version}: {p.message}", t=t_end)
+        st.emit(rule, f"{client}: {message}", t=t_end)
