@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import TYPE_CHECKING
 
-from . import codex
+from . import codex, openai_python
 from .base import OUTCOMES, ClientModel, ClientPrediction, Outcome, Verdict
 
 if TYPE_CHECKING:
     from ..checks.base import CheckState
 
-CLIENTS: dict[str, ClientModel] = {m.id: m for m in (codex.MODEL,)}
+CLIENTS: dict[str, ClientModel] = {m.id: m for m in (codex.MODEL, openai_python.MODEL)}
 """Every modelled client by id, in report order."""
 
 
