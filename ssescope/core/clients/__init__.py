@@ -12,13 +12,15 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import TYPE_CHECKING
 
-from . import codex, openai_python
+from . import codex, openai_node, openai_python
 from .base import OUTCOMES, ClientModel, ClientPrediction, Outcome, Verdict
 
 if TYPE_CHECKING:
     from ..checks.base import CheckState
 
-CLIENTS: dict[str, ClientModel] = {m.id: m for m in (codex.MODEL, openai_python.MODEL)}
+CLIENTS: dict[str, ClientModel] = {
+    m.id: m for m in (codex.MODEL, openai_python.MODEL, openai_node.MODEL)
+}
 """Every modelled client by id, in report order."""
 
 
