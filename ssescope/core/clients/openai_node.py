@@ -24,8 +24,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from ..ends import EndReason
-from .base import ClientModel, Verdict
+from .base import ClientModel, Verdict, still_open
 from .content import carried, completed_output, differences, from_items, from_nodes
 from .openai_python import STATUS_ERRORS
 from .stainless import (
@@ -90,7 +89,6 @@ _STRICT_RULES = (
     ("unknown-event-type", "unknown-type", None),
     ("type-missing", "unknown-type", None),
     ("created-not-first", "created-not-first", None),
-    ("output-index-not-appended", "missing-output", _ADDED),
     ("item-id-missing", "item-id-missing", _ADDED),
     ("call-id-missing", "call-id-missing", _ADDED),
     ("item-id-mismatch", "item-id-mismatch", None),
@@ -188,12 +186,11 @@ def _concatenated(st: CheckState) -> str | None:
 
 
 def _end_verdict(st: CheckState) -> Verdict:
-    if (
-        st.end_reason in (EndReason.MAX_WAIT, EndReason.INTERRUPTED)
-        and st.tree.terminal_type is None
-    ):
+    if still_open(st):
         return Verdict(
-            "hang", "finalResponse() waits until the request timeout (10 minutes by default)"
+            "hang",
+            "finalResponse() waits until the request timeout (10 minutes by default)",
+            "it reads to EOF, even after response.completed",
         )
     if st.tree.created is None and not st.tree.items:
         return Verdict("error", "OpenAIError: request ended without sending any events")
@@ -202,12 +199,17 @@ def _end_verdict(st: CheckState) -> Verdict:
             "error", "OpenAIError: Cannot complete response with unfinished output items."
         )
     got, source = _delivered(st)
-    lost = differences(carried(st.tree), got)
-    concat = _concatenated(st)
+    if got.status == "failed":
+        error = (st.tree.terminal or {}).get("error")
+        message = error.get("message") if isinstance(error, dict) else None
+        return Verdict(
+            "error",
+            f"finalResponse() resolves with status 'failed': {message or 'no error message'}",
+        )
+    lost = differences(carried(st.tree, bad_deltas="delta-not-string" in st.fired), got)
+    concat = _concatenated(st) if source == "the accumulated snapshot" else None
     if concat:
         lost.insert(0, concat)
-    if st.tree.terminal_type is None:
-        lost.append("the cut response comes back as status 'in_progress', without an error")
     if lost:
         return Verdict("loss", "; ".join(lost), f"finalResponse() returns {source}")
     return Verdict("ok", f"finalResponse() returns {source}", "")

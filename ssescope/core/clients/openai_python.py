@@ -25,7 +25,7 @@ import json
 from typing import TYPE_CHECKING
 
 from ..ends import EndReason
-from .base import ClientModel, Verdict
+from .base import ClientModel, Verdict, still_open
 from .content import carried, completed_output, differences, from_items
 from .stainless import (
     JSON_TYPE_NAMES,
@@ -138,13 +138,14 @@ def _describe(f: Failure) -> str:
 def _end_verdict(st: CheckState) -> Verdict:
     """No failure while reading: what ``get_final_response()`` makes of the end."""
     terminal = st.tree.terminal_type
+    if still_open(st):
+        return Verdict(
+            "hang",
+            "blocks in get_final_response() until httpx's read timeout (600 s by default), "
+            "then raises APITimeoutError: Request timed out.",
+            "it reads to EOF, even after response.completed",
+        )
     if terminal != "response.completed":
-        if st.end_reason in (EndReason.MAX_WAIT, EndReason.INTERRUPTED):
-            return Verdict(
-                "hang",
-                "blocks in get_final_response() until httpx's read timeout (600 s by default), "
-                "then raises APITimeoutError: Request timed out.",
-            )
         if st.end_reason == EndReason.TRANSPORT_ERROR:
             return Verdict("error", "APIConnectionError: Connection error.")
         ended = terminal.removeprefix("response.") if terminal else "without a terminal event"
@@ -162,7 +163,7 @@ def _end_verdict(st: CheckState) -> Verdict:
         source = "the output_item.done items (response.completed carried no output)"
     status = (st.tree.terminal or {}).get("status")
     got = from_items(output, status if isinstance(status, str) else "completed")
-    lost = differences(carried(st.tree), got)
+    lost = differences(carried(st.tree, bad_deltas="delta-not-string" in st.fired), got)
     if lost:
         return Verdict("loss", "; ".join(lost), f"get_final_response() returns {source}")
     return Verdict("ok", "get_final_response() returns the streamed response", source)
