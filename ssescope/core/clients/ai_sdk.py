@@ -140,7 +140,7 @@ def _events_view(st: CheckState, *, raw_reasoning: bool, refusal: bool) -> Conte
 def _invalid_tool_input(got: Content) -> Verdict | None:
     """streamText parses every tool call's input as JSON (an empty input is ``{}``)."""
     for call in got.tool_calls:
-        if not call.arguments.strip():
+        if call.kind != "function_call" or not call.arguments.strip():
             continue
         try:
             json.loads(call.arguments)
@@ -198,7 +198,9 @@ def _with_added_call_ids(st: CheckState, got: Content) -> Content:
         n.call_id for n in st.tree.items if n.type == "function_call" and n.done_item is not None
     ]
     got.tool_calls = [
-        ToolCall(c.name, added[i] or c.call_id if i < len(added) else c.call_id, c.arguments)
+        ToolCall(
+            c.name, added[i] or c.call_id if i < len(added) else c.call_id, c.arguments, c.kind
+        )
         for i, c in enumerate(got.tool_calls)
     ]
     return got

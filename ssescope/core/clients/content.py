@@ -24,6 +24,8 @@ class ToolCall:
     name: str
     call_id: str
     arguments: str
+    kind: str = "function_call"
+    """``function_call`` (JSON arguments) or ``custom_tool_call`` (free-form input)."""
 
 
 @dataclass(slots=True)
@@ -73,7 +75,7 @@ def _add_item_dict(out: Content, item: Any) -> None:
     elif itype in TOOL_CALL_TYPES:
         args = item.get("arguments" if itype == "function_call" else "input")
         out.tool_calls.append(
-            ToolCall(_str(item.get("name")), _str(item.get("call_id")), _str(args))
+            ToolCall(_str(item.get("name")), _str(item.get("call_id")), _str(args), itype)
         )
     elif itype == "reasoning":
         for part in item.get("summary") or []:
@@ -111,7 +113,7 @@ def _add_node(out: Content, node: ItemNode, prefer_done: bool = False) -> None:
         )
         name = _str(final.get("name")) or (node.name or "")
         call_id = _str(final.get("call_id")) or (node.call_id or "")
-        out.tool_calls.append(ToolCall(name, call_id, args))
+        out.tool_calls.append(ToolCall(name, call_id, args, node.type))
         return
     _add_item_dict(out, node.done_item or node.added_item)
 

@@ -76,6 +76,8 @@ def _json_error(data: str) -> str:
         json.loads(data)
     except ValueError as exc:
         return f"JSONDecodeError: {exc}"
+    except RecursionError as exc:  # nesting deeper than the json module's recursion
+        return f"RecursionError: {exc}"
     return "JSONDecodeError"
 
 
