@@ -197,7 +197,9 @@ def _text_difference(what: str, truth: str, got: str) -> str | None:
         return f"{what} that never streamed ({_chars(got)})"
     if truth.startswith(got):
         return f"{what} cut to {len(got)} of {_chars(truth)}"
-    return f"{what} differs from what streamed ({_chars(got)} instead of {len(truth)})"
+    at = next((i for i, (a, b) in enumerate(zip(truth, got, strict=False)) if a != b), None)
+    where = f"from character {at}" if at is not None else f"{len(got)} vs {len(truth)} characters"
+    return f"{what} differs from what streamed ({where}: {got[at or 0 :][:24]!r})"
 
 
 def _call_differences(truth: list[ToolCall], got: list[ToolCall]) -> list[str]:
