@@ -163,6 +163,7 @@ class ServerProbe:
 
     async def poll(self, clock: Clock) -> ServerSample:
         self._polls += 1
+        detected_now = self.kind == "unknown"
         sample = ServerSample(t=clock(), url=self.base, kind=self.kind)
         if self.kind == "ollama":
             await self._poll_ollama(sample)
@@ -174,6 +175,8 @@ class ServerProbe:
         slots = got.get("/slots")
         if self.kind == "unknown":
             slots = await self._llamacpp_slots(health, metrics) or slots
+            if slots is not None:
+                got[slots.path] = slots
             root = await self._ollama_root(health, scrape)
             if root is not None:
                 self.kind = sample.kind = "ollama"
@@ -181,9 +184,20 @@ class ServerProbe:
                 return sample
         self._detect(metrics, health, slots)
         sample.kind = self.kind
+        if detected_now and self.kind != "unknown":
+            # The kind became known in this poll: its own endpoints are read now, so that a
+            # one-shot `ssescope health` shows llama.cpp's /slots and /props too.
+            got.update({f.path: f for f in await self._endpoints_not_in(got)})
+            slots = got.get("/slots", slots)
         self._numbers(sample, metrics, scrape)
         self._own_endpoints(sample, slots, got.get("/props"))
+        adapters.mark_not_exposed(sample)
         return sample
+
+    async def _endpoints_not_in(self, got: dict[str, Fetch]) -> list[Fetch]:
+        """The detected adapter's endpoints this poll has not fetched yet."""
+        missing = [p for p in self._paths() if p not in got]
+        return list(await asyncio.gather(*(self._get(p) for p in missing)))
 
     def _paths(self) -> list[str]:
         """/health always; /metrics unless it was absent lately; the adapter's own endpoints

@@ -82,6 +82,9 @@ def _load_rows(s: ServerSample, hist: History) -> Iterator[Row]:
     if s.kv_cache_usage is not None:
         kv = Text(f"{s.kv_cache_usage:.1%}") + Text(f"  {s.kv_cache_metric}", "dim")
         yield ("KV cache", kv, hist.series("server", "kv_cache_usage"))
+    elif "kv_cache_usage" in s.not_exposed:
+        why = s.not_exposed["kv_cache_usage"]
+        yield ("KV cache", Text("not exposed") + Text(f"  {why}", "dim"), None)
     if s.preemptions is not None:
         yield ("preemptions", _n(s.preemptions), None)
 
@@ -98,7 +101,8 @@ def _counter_rows(s: ServerSample, hist: History) -> Iterator[Row]:
     if s.generated_tokens is not None:
         rates = hist.rates("server", "generated_tokens")
         rate = f"  ({rates[-1]:.1f} tok/s)" if rates and rates[-1] is not None else ""
-        yield ("tokens", _n(s.generated_tokens) + rate, rates)
+        source = Text(f"  {s.generated_metric}", "dim") if s.generated_metric else Text()
+        yield ("tokens", Text(_n(s.generated_tokens) + rate) + source, rates)
 
 
 def _server_own_rows(s: ServerSample, hist: History) -> Iterator[Row]:
@@ -114,6 +118,8 @@ def _server_own_rows(s: ServerSample, hist: History) -> Iterator[Row]:
             yield (k, str(v), None)
     if s.metric_errors:
         yield ("unparsable", Text(s.metric_errors[0], "yellow"), None)
+    for note in s.notes:
+        yield ("note", Text(note, "dim"), None)
 
 
 SERVER_ROWS: tuple[Callable[[ServerSample, History], Iterable[Row]], ...] = (
@@ -126,14 +132,23 @@ SERVER_ROWS: tuple[Callable[[ServerSample, History], Iterable[Row]], ...] = (
 
 
 def server_table(s: ServerSample, history: History | None = None) -> Table:
-    table = Table(title=f"server {s.url}  [{s.kind}]", title_justify="left", expand=False)
+    """The server's latest numbers; with two samples or more, a history column of sparklines
+    (values, or the per-second rate of counters) over the samples kept."""
+    hist = history or History()
+    with_history = len(hist.samples("server")) > 1
+    # a Text title: "[vllm]" in a str title would be read as markup and vanish
+    title = Text(f"server {s.url}  [{s.kind}]")
+    table = Table(title=title, title_justify="left", expand=False)
     table.add_column("what", style="dim", no_wrap=True, min_width=9)
     table.add_column("now", overflow="fold")
-    table.add_column("history", no_wrap=True, min_width=12)
-    hist = history or History()
+    if with_history:
+        table.add_column("history", no_wrap=True, min_width=12)
     for section in SERVER_ROWS:
         for label, value, series in section(s, hist):
-            table.add_row(label, value, sparkline(series) if series else "")
+            if with_history:
+                table.add_row(label, value, sparkline(series) if series else "")
+            else:
+                table.add_row(label, value)
     return table
 
 
