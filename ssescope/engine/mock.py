@@ -42,7 +42,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from .faults import ChatShape, Step, UnknownFault, chat_faults, parse_faults, split_model
+from .faults import (
+    FAULTS,
+    ChatShape,
+    Step,
+    UnknownFault,
+    chat_faults,
+    parse_faults,
+    split_model,
+    unshown_faults,
+)
 
 MODELS = (
     "mock",
@@ -126,9 +135,9 @@ def pick_scenario(body: dict[str, Any], faults: Iterable[str] = ()) -> str:
     if messages and isinstance(messages[-1], dict) and messages[-1].get("role") == "tool":
         return "answer"
     scenario = _asked_scenario(str(body.get("model") or "").lower(), messages)
-    needs = {f.scenario for f in chat_faults(faults) if f.scenario}
+    needs = {s for f in faults if f in FAULTS and (s := FAULTS[f].scenario)}
     if scenario == "text" and needs:
-        scenario = "parallel" if "parallel" in needs else "tool"
+        scenario = next(s for s in ("parallel", "tool", "length") if s in needs)
     return scenario
 
 
@@ -316,8 +325,9 @@ def plan_chat(
     """What the mock sends for one request (pure): the scenario's answer, in the shape the chat
     faults (:mod:`.faults`, in catalogue order) give the stream."""
     options = options or MockOptions()
+    faults = tuple(faults)
     chosen = chat_faults(faults)
-    scenario = pick_scenario(body, [f.name for f in chosen])
+    scenario = pick_scenario(body, faults)
     shape = ChatShape(
         chat_id=f"chatcmpl-mock-{uuid.uuid4().hex[:24]}",
         prefill_delay=options.prefill_delay,
@@ -502,6 +512,7 @@ class _DropMockReset(logging.Filter):
 
 
 _log_filter = _DropMockReset()
+log = logging.getLogger("ssescope.engine")
 
 
 def request_faults(
@@ -534,8 +545,14 @@ def create_mock_app(
                 request.headers, str(body.get("model") or "mock"), options.faults
             )
         except UnknownFault as exc:
+            log.warning("mock: %s", exc)
             return _error(400, str(exc))
         body["model"] = model
+        unshown = unshown_faults(pick_scenario(body, faults), faults)
+        if unshown:
+            # Said, not silently played without its fault (the engine passes the 400 on).
+            log.warning("mock: %s", "; ".join(unshown))
+            return _error(400, "; ".join(unshown))
         plan = plan_chat(body, faults, options)
         if plan.status != 200:
             return JSONResponse(plan.error, status_code=plan.status)
