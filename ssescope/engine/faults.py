@@ -34,7 +34,8 @@ Side = Literal["chat", "responses"]
 Event = dict[str, Any]
 Step = tuple[Any, ...]
 """What the mock does next: ``("chunk", dict)``, ``("raw", bytes)``, ``("sleep", s)``,
-``("end",)``, ``("reset",)``, ``("hold",)``."""
+``("prefill", s)`` (a sleep the simulated engine spends prefilling), ``("end",)``,
+``("reset",)``, ``("hold",)``."""
 
 _TERMINALS = frozenset({"response.completed", "response.failed", "response.incomplete"})
 
@@ -275,11 +276,11 @@ def _stall(shape: ChatShape) -> None:
 
 @_chat(
     "slow-first-token",
-    "a long prefill: 3 s before the first chunk",
+    "a long prefill before the first chunk (3 s; 20 s in `ssescope demo`)",
     "response.created at once, then keepalive events if the wait exceeds --heartbeat",
 )
 def _slow_first_token(shape: ChatShape) -> None:
-    shape.before_first.append(("sleep", shape.prefill_delay))
+    shape.before_first.append(("prefill", shape.prefill_delay))
 
 
 @_chat(

@@ -35,12 +35,15 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+
+if TYPE_CHECKING:
+    from .simulated import SimulatedServer
 
 from .faults import (
     FAULTS,
@@ -98,6 +101,8 @@ class MockOptions:
     """Seconds before the first chunk under ``slow-first-token``."""
     faults: tuple[str, ...] = ()
     """Chat-side faults applied to every request."""
+    server: SimulatedServer | None = None
+    """The simulated engine and GPU told about every streamed request (``ssescope demo``)."""
 
 
 @dataclass
@@ -559,7 +564,7 @@ def create_mock_app(
         if not body.get("stream") or plan.json_body:
             return JSONResponse(plan.completion)
         return StreamingResponse(
-            _play(plan.steps, stopping),
+            _play(plan.steps, stopping, options.server),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache"},
         )
@@ -583,23 +588,38 @@ def create_mock_app(
     )
 
 
-async def _play(steps: list[Step], stopping: asyncio.Event | None) -> AsyncIterator[bytes]:
-    for step in steps:
-        kind = step[0]
-        if kind == "chunk":
-            yield b"data: " + json.dumps(step[1], separators=(",", ":")).encode() + b"\n\n"
-        elif kind == "raw":
-            yield step[1]
-        elif kind == "sleep":
-            await asyncio.sleep(step[1])
-        elif kind == "reset":
-            raise MockReset("injected fault: connection dropped mid-body")
-        elif kind == "hold":
-            # Held until the client goes away (the response is cancelled) or the server stops.
-            await (stopping.wait() if stopping is not None else asyncio.Event().wait())
-            return
-        else:
-            return
+async def _play(
+    steps: list[Step], stopping: asyncio.Event | None, server: SimulatedServer | None = None
+) -> AsyncIterator[bytes]:
+    """Send the plan; the simulated server (if any) sees the request's every move."""
+    rid = server.begin() if server is not None else 0
+    try:
+        for step in steps:
+            kind = step[0]
+            if kind == "chunk":
+                if server is not None:
+                    server.token(rid)
+                yield b"data: " + json.dumps(step[1], separators=(",", ":")).encode() + b"\n\n"
+            elif kind == "raw":
+                yield step[1]
+            elif kind in ("sleep", "prefill"):
+                if kind == "prefill" and server is not None:
+                    server.prefill(rid)
+                await asyncio.sleep(step[1])
+            elif kind == "reset":
+                raise MockReset("injected fault: connection dropped mid-body")
+            elif kind == "hold":
+                # Held until the client goes away (the response is cancelled) or the server
+                # stops; the simulated engine stops generating for it.
+                if server is not None:
+                    server.hold(rid)
+                await (stopping.wait() if stopping is not None else asyncio.Event().wait())
+                return
+            else:
+                return
+    finally:
+        if server is not None:
+            server.end(rid)
 
 
 def _error(status: int, message: str) -> JSONResponse:

@@ -355,10 +355,14 @@ class DcgmProbe:
         interval: float = DEFAULT_INTERVAL,
         timeout: float | None = None,
         client: httpx.AsyncClient | None = None,
+        via: str = "dcgm",
     ) -> None:
         parts = urlsplit(url if "://" in url else f"http://{url}")
         path = parts.path if parts.path not in ("", "/") else "/metrics"
         self.url = urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
+        self.via = via
+        """What the samples say they come from: dcgm, or ``simulated`` (``ssescope demo``'s GPU,
+        served in dcgm-exporter's format)."""
         self.interval = interval
         self.timeout = timeout if timeout is not None else max(interval, 1.0)
         self._client, self._own_client = _client(client)
@@ -366,15 +370,16 @@ class DcgmProbe:
     async def poll(self, clock: Clock) -> GpuSample:
         t = clock()
         f = await fetch(self._client, self.url, "", self.timeout)
+        via = self.via
         if f.state != "ok":
-            return GpuSample(t, via="dcgm", state=_gpu_state(f), detail=_gpu_detail(f, self.url))
+            return GpuSample(t, via=via, state=_gpu_state(f), detail=_gpu_detail(f, self.url))
         m = parse_metrics(f.body)
         devices = devices_from_dcgm(m)
         if not devices:
             return GpuSample(
-                t, via="dcgm", state="error", detail=f"{self.url}: no DCGM_FI_DEV_* series"
+                t, via=via, state="error", detail=f"{self.url}: no DCGM_FI_DEV_* series"
             )
-        return GpuSample(t, via="dcgm", state="ok", devices=devices, latency=f.latency)
+        return GpuSample(t, via=via, state="ok", devices=devices, latency=f.latency)
 
     async def aclose(self) -> None:
         if self._own_client:

@@ -246,3 +246,77 @@ def print_check_health(console: Any, result: dict[str, Any]) -> None:
                 history.add(s)
         console.print(Text(f"Health ({len(history)} samples)", "bold underline"))
         console.print(snapshot(history))
+
+
+# ---------------------------------------------------------------------------------------------
+# the debugger's panel: the same readings, compact (no boxes, one line a row)
+# ---------------------------------------------------------------------------------------------
+
+
+PANEL_SPARK = 12
+"""Samples a panel's sparkline shows (the last ones)."""
+
+
+def _compact_table(title: Text) -> Table:
+    return Table(
+        title=title,
+        title_justify="left",
+        box=None,
+        show_header=False,
+        padding=(0, 1, 0, 0),
+        expand=True,
+    )
+
+
+def compact_server(s: ServerSample, history: History) -> Table:
+    """The server table in a side panel's width: one line per row, long names cut with …"""
+    table = _compact_table(Text.assemble(("server ", "bold"), s.url, ("  ", ""), (s.kind, "cyan")))
+    table.add_column("what", style="dim", no_wrap=True)
+    table.add_column("now", no_wrap=True, overflow="ellipsis", ratio=3)
+    table.add_column("history", no_wrap=True, overflow="crop", width=PANEL_SPARK)
+    for section in SERVER_ROWS:
+        for label, value, series in section(s, history):
+            table.add_row(label, value, sparkline(series, PANEL_SPARK) if series else "")
+    return table
+
+
+def compact_gpu(g: GpuSample, history: History) -> RenderableType:
+    """The GPUs in a side panel's width: one line per device."""
+    if g.state != "ok":
+        return gpu_table(g, history)
+    names = sorted({d.name for d in g.devices if d.name})
+    table = _compact_table(
+        Text.assemble(("GPUs ", "bold"), f"via {g.via}  ", (", ".join(names), "dim"))
+    )
+    for col in ("gpu", "util", "power", "temp", "mem"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("history", no_wrap=True, overflow="crop", width=PANEL_SPARK)
+    for i, d in enumerate(g.devices):
+
+        def util_of(s: Any, i: int = i) -> float | None:
+            return s.devices[i].util if len(s.devices) > i else None
+
+        mem = "–" if d.mem_used_mib is None else f"{d.mem_used_mib / 1024:.0f}"
+        if d.mem_total_mib is not None and d.mem_used_mib is not None:
+            mem += f"/{d.mem_total_mib / 1024:.0f} GiB"
+        table.add_row(
+            d.label,
+            _n(d.util, "{:.0f}%"),
+            _n(d.power_w, "{:.0f} W"),
+            _n(d.temp_c, "{:.0f}°C"),
+            mem,
+            sparkline(history.series("gpu", util_of), PANEL_SPARK),
+        )
+    return table
+
+
+def panel(history: History) -> Group:
+    """What the debugger's health panel draws: the latest server and GPU readings, compact."""
+    parts: list[RenderableType] = []
+    s = history.latest("server")
+    if isinstance(s, ServerSample):
+        parts.append(compact_server(s, history))
+    g = history.latest("gpu")
+    if isinstance(g, GpuSample):
+        parts.append(compact_gpu(g, history))
+    return Group(*parts)

@@ -207,7 +207,7 @@ def test_request_not_on_server() -> None:
     assert d is not None and d.rule == "request-not-on-server"
     assert d.sentence == (
         "Stalled 40 s after response.created: the server has no request running or waiting "
-        "(vllm:iteration_tokens_total_count flat for 8.0 s), so nothing is working on this one: "
+        "(vllm:iteration_tokens_total_count flat for 8.0 s): "
         "the request was lost, or something between here and the server holds the stream."
     )
 
