@@ -270,7 +270,8 @@ def _compact_table(title: Text) -> Table:
 
 def compact_server(s: ServerSample, history: History) -> Table:
     """The server table in a side panel's width: one line per row, long names cut with …"""
-    table = _compact_table(Text.assemble(("server ", "bold"), s.url, ("  ", ""), (s.kind, "cyan")))
+    where = s.url.removeprefix("http://")
+    table = _compact_table(Text.assemble((s.kind, "bold cyan"), " server ", (where, "dim")))
     table.add_column("what", style="dim", no_wrap=True)
     table.add_column("now", no_wrap=True, overflow="ellipsis", ratio=3)
     table.add_column("history", no_wrap=True, overflow="crop", width=PANEL_SPARK)

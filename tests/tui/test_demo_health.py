@@ -47,7 +47,7 @@ async def test_a_stall_fault_shows_the_server_and_gpu_panels_and_a_diagnosis(
         panel = app.screen.query_one(HealthPanel)
         assert panel.display
         text = panel_text(panel)
-        assert "server http://127.0.0.1:" in text and "vllm" in text and "running" in text
+        assert "vllm server 127.0.0.1:" in text and "running" in text
         assert "GPUs via simulated" in text and "Simulated GPU (ssescope demo)" in text
         header = str(app.screen.query_one("#header").render())
         assert f"demo: text + fault {fault}" in header
