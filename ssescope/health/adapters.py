@@ -287,6 +287,29 @@ def apply_slots(sample: ServerSample, slots: list[Slot]) -> None:
         sample.heartbeat_metric = SLOTS_HEARTBEAT
 
 
+class SlotProgress:
+    """Tokens the slots decoded, summed per request across polls: without ``--metrics`` the
+    in-flight ``n_decoded`` sum drops whenever a request ends, which would read as a server
+    restart; this counter only rises. One per probe (it remembers the previous poll)."""
+
+    def __init__(self) -> None:
+        self.total = 0.0
+        self._seen: dict[tuple[int, int | None], int] = {}
+
+    def update(self, slots: list[Slot]) -> float:
+        current: dict[tuple[int, int | None], int] = {}
+        for slot in slots:
+            if slot.processing and slot.n_decoded is not None:
+                key = (slot.id, slot.id_task)
+                before = self._seen.get(key, 0)
+                self.total += (
+                    slot.n_decoded - before if slot.n_decoded >= before else slot.n_decoded
+                )
+                current[key] = slot.n_decoded
+        self._seen = current
+        return self.total
+
+
 def parse_ollama_ps(data: Any) -> list[OllamaModel] | None:
     """Ollama ``/api/ps``: loaded models; size_vram 0 = on the CPU, < size = partly offloaded."""
     if not isinstance(data, dict) or not isinstance(data.get("models"), list):

@@ -146,6 +146,7 @@ class ServerProbe:
         self._last_metrics: MetricSet | None = None
         self._last_text: str | None = None
         self._props: dict[str, Any] = {}
+        self._slot_progress = adapters.SlotProgress()
         self._fetched_at: dict[str, int] = {}
         """Poll number of the last request of each adapter endpoint (they have own periods)."""
 
@@ -287,6 +288,9 @@ class ServerProbe:
             parsed = adapters.parse_slots(slots.json())
             if parsed is not None:
                 adapters.apply_slots(sample, parsed)
+                decoded = self._slot_progress.update(parsed)
+                if sample.heartbeat_metric == adapters.SLOTS_HEARTBEAT:
+                    sample.heartbeat = decoded  # rises only: a request that ends is no restart
         if props is not None and props.state == "ok":
             self._props = adapters.parse_props(props.json())
         sample.extra.update(self._props)
