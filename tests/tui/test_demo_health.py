@@ -4,12 +4,15 @@ fault shows. The real app with Pilot, the mock, the engine and the simulated ser
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from rich.console import Console
+from textual.widgets import Log
 
 from ssescope.core.checker import CheckOptions
 from ssescope.engine.faults import FAULTS
-from ssescope.tui.app import AppConfig, DemoPicker, SseScopeApp
+from ssescope.tui.app import AppConfig, DemoPicker, SseScopeApp, TextScreen
 from ssescope.tui.widgets import HealthPanel
 from tests.tui.conftest import wait_for
 
@@ -17,7 +20,7 @@ SIZE = (160, 45)
 
 
 def panel_text(panel: HealthPanel) -> str:
-    console = Console(width=70, record=True, file=open("/dev/null", "w"))  # noqa: SIM115
+    console = Console(width=70, record=True, file=io.StringIO())
     console.print(panel.content)
     return console.export_text()
 
@@ -51,6 +54,12 @@ async def test_a_stall_fault_shows_the_server_and_gpu_panels_and_a_diagnosis(
         assert "GPUs via simulated" in text and "Simulated GPU (ssescope demo)" in text
         header = str(app.screen.query_one("#header").render())
         assert f"demo: text + fault {fault}" in header
+        if fault == "stall":
+            await pilot.press("m")  # the simulated server's raw /metrics, one key away
+            await wait_for(pilot, lambda: isinstance(app.screen, TextScreen))
+            log = app.screen.query_one(Log)
+            await wait_for(pilot, lambda: any("vllm:num_requests_running" in x for x in log.lines))
+            await pilot.press("escape")
         await pilot.press("q")
 
 
