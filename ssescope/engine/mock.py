@@ -553,7 +553,12 @@ def create_mock_app(
             log.warning("mock: %s", exc)
             return _error(400, str(exc))
         body["model"] = model
-        unshown = unshown_faults(pick_scenario(body, faults), faults)
+        scenario = pick_scenario(body, faults)
+        if scenario != pick_scenario(body):
+            log.info(
+                "mock: fault(s) %s need the %s scenario: played instead", ",".join(faults), scenario
+            )
+        unshown = unshown_faults(scenario, faults)
         if unshown:
             # Said, not silently played without its fault (the engine passes the 400 on).
             log.warning("mock: %s", "; ".join(unshown))

@@ -46,10 +46,13 @@ async def test_unknown_fault_in_the_model_is_answered_400_and_logged(
     assert any("unknown fault 'nosuch'" in r.getMessage() for r in caplog.records)
 
 
-async def test_a_tool_fault_on_text_plays_a_tool_call() -> None:
-    """As the chat-side tool quirks do, a Responses-side fault that needs a call gets one."""
+async def test_a_tool_fault_on_text_plays_a_tool_call(caplog: pytest.LogCaptureFixture) -> None:
+    """As the chat-side tool quirks do, a Responses-side fault that needs a call gets one (and
+    the log says the scenario changed)."""
+    caplog.set_level(logging.INFO, "ssescope.engine")
     async with mock_engine() as base_url:
         reply = await post(base_url, body("mock-text+call-id-changed"))
+    assert any("need the tool scenario" in r.getMessage() for r in caplog.records)
     assert reply.status == 200
     added = next(e for e in reply.events() if e["type"] == "response.output_item.added")
     done = next(e for e in reply.events() if e["type"] == "response.output_item.done")
