@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -36,6 +37,8 @@ Step = tuple[Any, ...]
 """What the mock does next: ``("chunk", dict)``, ``("raw", bytes)``, ``("sleep", s)``,
 ``("prefill", s)`` (a sleep the simulated engine spends prefilling), ``("end",)``,
 ``("reset",)``, ``("hold",)``."""
+
+log = logging.getLogger("ssescope.engine")
 
 _TERMINALS = frozenset({"response.completed", "response.failed", "response.incomplete"})
 
@@ -201,6 +204,8 @@ def _map_calls(event: Event, change: Callable[[Event, bool], Event]) -> Event:
             return {**event, "item": change(dict(item), etype.endswith("done"))}
     elif etype in _TERMINALS:
         response = event["response"]
+        if not any(i.get("type") == "function_call" for i in response.get("output") or []):
+            return event  # unchanged, so the fault is seen not to have applied here
         output = [
             change(dict(i), True) if i.get("type") == "function_call" else i
             for i in response.get("output") or []
@@ -688,7 +693,9 @@ class ResponsesFaults:
         self.event_line = all(f.event_lines for f in faults)
         self.comments = any(f.comments for f in faults)
         self._stall = any(f.stalls for f in faults)
-        self._rewrites = [f.rewrite for f in faults if f.rewrite is not None]
+        self._rewrites = [(f, f.rewrite) for f in faults if f.rewrite is not None]
+        self._fired: set[str] = set()
+        """The rewrite faults that changed or dropped an event so far."""
         self._strip_sequence = any(f.sequence == "strip" for f in faults)
         self._renumber = any(f.sequence == "renumber" for f in faults)
         self._next_seq = 0
@@ -710,15 +717,28 @@ class ResponsesFaults:
             sent = self._rewritten(event)
             if sent is not None:
                 out.append(self._number(sent))
+            if event.get("type") in _TERMINALS:
+                self._report_unfired()
         return out
+
+    def _report_unfired(self) -> None:
+        """At the end of a response: say which faults changed nothing in it (a tool fault on a
+        text answer from a real upstream), rather than leave a silent no-op."""
+        for fault, _ in self._rewrites:
+            if fault.name not in self._fired:
+                log.warning(
+                    "fault %s changed nothing in this response (%s)", fault.name, fault.does
+                )
 
     def _rewritten(self, event: Event) -> Event | None:
         """The event after every chosen rewrite (None: one of them dropped it)."""
         changed: Event | None = event
-        for rewrite in self._rewrites:
+        for fault, rewrite in self._rewrites:
             if changed is None:
                 break
-            changed = rewrite(self, changed)
+            before, changed = changed, rewrite(self, changed)
+            if changed is not before:
+                self._fired.add(fault.name)
         return changed
 
     def _number(self, event: Event) -> Event:

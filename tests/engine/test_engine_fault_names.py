@@ -93,3 +93,24 @@ def test_every_fault_that_names_a_scenario_shows_on_it() -> None:
     for fault in FAULTS.values():
         if fault.scenario is not None:
             assert fault.why_not_shown(fault.scenario, fault.with_faults) is None, fault.name
+
+
+def test_a_responses_fault_that_changed_nothing_is_logged_at_the_end(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """With a real upstream nothing picks the scenario: a tool fault on a text answer must say
+    at the end of the response that it changed nothing."""
+    from ssescope.engine.faults import ResponsesFaults
+
+    caplog.set_level(logging.WARNING, "ssescope.engine")
+    events = [
+        {"type": "response.created", "sequence_number": 0, "response": {"output": []}},
+        {"type": "response.output_text.delta", "sequence_number": 1, "delta": "hi"},
+        {"type": "response.completed", "sequence_number": 2, "response": {"output": []}},
+    ]
+    rfaults = ResponsesFaults(["call-id-changed", "delta-object"])
+    sent = rfaults.apply(events)
+    assert sent[1]["delta"] == {"text": "hi"}  # delta-object did apply
+    said = [r.getMessage() for r in caplog.records]
+    assert any(m.startswith("fault call-id-changed changed nothing") for m in said)
+    assert not any("fault delta-object" in m for m in said)
