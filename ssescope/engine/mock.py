@@ -553,16 +553,9 @@ def create_mock_app(
             log.warning("mock: %s", exc)
             return _error(400, str(exc))
         body["model"] = model
-        scenario = pick_scenario(body, faults)
-        if scenario != pick_scenario(body):
-            log.info(
-                "mock: fault(s) %s need the %s scenario: played instead", ",".join(faults), scenario
-            )
-        unshown = unshown_faults(scenario, faults)
-        if unshown:
-            # Said, not silently played without its fault (the engine passes the 400 on).
-            log.warning("mock: %s", "; ".join(unshown))
-            return _error(400, "; ".join(unshown))
+        refused = _faults_refused(body, faults)
+        if refused is not None:
+            return _error(400, refused)
         plan = plan_chat(body, faults, options)
         if plan.status != 200:
             return JSONResponse(plan.error, status_code=plan.status)
@@ -591,6 +584,22 @@ def create_mock_app(
             Route("/models", models, methods=["GET"]),
         ]
     )
+
+
+def _faults_refused(body: dict[str, Any], faults: tuple[str, ...]) -> str | None:
+    """Why the request's faults would change nothing on its scenario (None: they all show):
+    said in a 400, not silently played without them (the engine passes the 400 on). A scenario
+    changed to one a fault needs (text → tool) is logged."""
+    scenario = pick_scenario(body, faults)
+    if scenario != pick_scenario(body):
+        log.info(
+            "mock: fault(s) %s need the %s scenario: played instead", ",".join(faults), scenario
+        )
+    unshown = unshown_faults(scenario, faults)
+    if not unshown:
+        return None
+    log.warning("mock: %s", "; ".join(unshown))
+    return "; ".join(unshown)
 
 
 async def _play(
