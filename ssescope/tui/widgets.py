@@ -383,18 +383,9 @@ class HealthPanel(Static):
         self.display = count > 0
         if not count:
             return
-        from rich.console import Group
+        from ..health.render import panel
 
-        from ..health.render import gpu_table, server_table
-
-        parts: list[Any] = []
-        server = history.latest("server")
-        if server is not None:
-            parts.append(server_table(server, history))
-        gpu = history.latest("gpu")
-        if gpu is not None:
-            parts.append(gpu_table(gpu, history))
-        self.update(Group(*parts))
+        self.update(panel(history))
 
 
 class UpstreamPane(Log):
