@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from .capture import Boundary, CaptureWriter, Source, SourceError, open_source
 from .checker import CheckOptions
 from .ends import EndReason
+from .redact import redact_url
 from .session import StreamSession
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ def result_of(session: StreamSession, source: str, fmt: str, warnings: list[str]
     checker = session.checker
     log = checker.log
     return {
-        "source": source,
+        "source": redact_url(source),
         "format": fmt,
         "profile": checker.profile,
         "events": checker.events_seen,
