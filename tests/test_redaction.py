@@ -39,7 +39,7 @@ from ssescope.tui.command import default_record_path
 from ssescope.tui.widgets import FindingsPanel
 from tests.proxy.helpers import Request, Upstream, fetch, response_events, running_proxy
 from tests.scripted_server import Reply, ScriptedServer
-from tests.support.server import FakeServer
+from tests.support.server import FakeServer, Route
 from tests.tui.conftest import wait_for
 
 SECRETS = ("pw-USERINFO", "SIG-QUERY", "SUB-QUERY", "APIM-HDR", "XAUTH-HDR", "BODY-KEY",
@@ -384,3 +384,13 @@ def test_logs_go_through_the_policy(monkeypatch: pytest.MonkeyPatch) -> None:
     assert records and "upstream http://h/?key=[redacted]" in records[0]
     assert "ValueError: reading http://***@h/v1?sig=[redacted] failed" in records[0]
     assert leaks("".join(records)) == []
+
+
+def test_check_server_samples_name_no_userinfo(cli: Any) -> None:
+    routes = {"/health": Route(200, "ok"), "/metrics": Route(200, "vllm:num_requests_waiting 0\n")}
+    with FakeServer(_stream, routes=routes, base_path="/v1").running() as upstream:
+        url = with_userinfo(upstream.url) + "/responses" + QUERY
+        got = cli("check", url, "--server", "--health-interval", "0.1", "--grace", "0", "--json")
+    doc = json.loads(got.stdout)
+    assert doc["health"]["latest"]["server"]["url"].startswith("http://***@127.0.0.1:")
+    assert leaks(got.stdout + got.stderr) == []
