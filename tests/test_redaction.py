@@ -37,6 +37,7 @@ from ssescope.proxy.command import HeadlessPrinter, banner, format_line
 from ssescope.tui.app import AppConfig, SseScopeApp
 from ssescope.tui.command import default_record_path
 from ssescope.tui.widgets import FindingsPanel
+from tests.engine.helpers import FakeUpstream, UpstreamConn, text_stream
 from tests.proxy.helpers import Request, Upstream, fetch, response_events, running_proxy
 from tests.scripted_server import Reply, ScriptedServer
 from tests.support.server import FakeServer, Route
@@ -394,3 +395,26 @@ def test_check_server_samples_name_no_userinfo(cli: Any) -> None:
     doc = json.loads(got.stdout)
     assert doc["health"]["latest"]["server"]["url"].startswith("http://***@127.0.0.1:")
     assert leaks(got.stdout + got.stderr) == []
+
+
+async def _chat(conn: UpstreamConn) -> None:
+    await conn.stream(text_stream("hello"))
+
+
+async def test_proxy_translate_shows_and_records_no_secret(tmp_path: Path) -> None:
+    async with (
+        FakeUpstream(_chat) as upstream,
+        running_proxy(with_userinfo(upstream.url) + QUERY, tmp_path, translate=True) as proxy,
+    ):
+        headers = {**HEADERS, "Authorization": "Bearer sk-FORWARDED"}
+        got = await fetch("POST", f"{proxy.url}/responses", json_body=BODY, headers=headers)
+        (exchange,) = await proxy.ended()
+    assert got.status == 200
+    assert upstream.requests[0].header("authorization") == "Bearer sk-FORWARDED"
+    assert exchange.url.startswith("engine → http://***@127.0.0.1:")
+    # the header lines; the stream's own bytes are kept exactly as received (the Response object
+    # echoes the request's metadata: the client sent it, and a capture never alters evidence)
+    text = "".join(p.read_text().splitlines()[0] for p in proxy.record_dir.glob("*.jsonl"))
+    assert "Bearer [redacted]" in text
+    shown = format_line(exchange) + json.dumps(exchange.to_dict()) + text
+    assert leaks(shown) == [] and "sk-FORWARDED" not in shown

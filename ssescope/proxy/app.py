@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from ..asgi import ClientGone, Receive, Scope, Send, read_body, send_error
 from ..asgi.hosts import host_refusal
-from ..core.redact import redact_body, redact_headers, redact_url
+from ..core.redact import redact_body, redact_headers, redact_text, redact_url
 from ..http1 import Client
 from . import wire
 from .config import ProxyConfig
@@ -188,7 +188,7 @@ class ProxyApp:
             # what the flow list, headless lines and --json show: always redacted
             # (--no-redact keeps the secrets in the captures only)
             path=redact_url(request.target),
-            url=redact_url(shown_url),
+            url=redact_text(shown_url),  # "engine → URL" with --translate
             request_headers=redact_headers(request.headers),
             request_body=redact_body(request.body_doc),
         )
