@@ -28,6 +28,22 @@ def test_connect_without_a_url_names_the_command_once(cli: Any) -> None:
 
 
 @pytest.mark.parametrize(
+    ("argv", "what"),
+    [
+        (["demo", "--fault", "nosuch"], "unknown fault 'nosuch'"),
+        (["connect", "http://127.0.0.1:1/v1", "--gpu", "bogus"], "--gpu 'bogus'"),
+        (
+            ["connect", "--via-engine", "http://h:1/v1", "--api-key-env", "SSESCOPE_UNSET_X"],
+            "--api-key-env SSESCOPE_UNSET_X: the variable is not set",
+        ),
+        (["engine", "--mock", "--fault", "nosuch"], "unknown fault 'nosuch'"),
+    ],
+)
+def test_bad_options_name_their_command_once(cli: Any, argv: list[str], what: str) -> None:
+    _one_line(cli(*argv), argv[0], what)
+
+
+@pytest.mark.parametrize(
     "argv",
     [
         ["check", "ftp:/example.com/x"],

@@ -157,7 +157,7 @@ def _upstream_key(args: argparse.Namespace) -> str | None:
     try:
         return api_key_from_env(args.api_key_env)
     except ValueError as exc:
-        raise SourceError(str(exc)) from None
+        raise UsageError(f"ssescope connect: {exc}") from None
 
 
 def cmd_connect(args: argparse.Namespace) -> int:
@@ -180,7 +180,7 @@ def cmd_connect(args: argparse.Namespace) -> int:
     try:
         health = config_from_args(args, via or spec.url)
     except ValueError as exc:
-        raise SourceError(str(exc)) from None
+        raise UsageError(f"ssescope connect: {exc}") from None
     record = None if args.no_record else (args.record or default_record_path(via or spec.url))
     config = AppConfig(
         check_options(args, keep_per_rule=None),
@@ -222,7 +222,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     try:
         faults = parse_faults(args.fault)
     except ValueError as exc:
-        raise SourceError(str(exc)) from None
+        raise UsageError(f"ssescope demo: {exc}") from None
     config = AppConfig(
         check_options(args, keep_per_rule=None),
         "demo",
