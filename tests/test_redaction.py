@@ -160,6 +160,8 @@ def test_body_keys_at_any_depth_scalars_only() -> None:
     assert out["extra"] == [{"password": REDACTED}, {"auth": {"bearer": "b"}}]
     assert out["empty_token"] == ""
     assert body["api_key"] == "BODY-KEY"  # the input is not changed
+    plain = {"model": "m", "input": [{"role": "user", "content": "hi"}], "prompt_cache_key": "c"}
+    assert redact_body(plain) is plain  # nothing secret: passed on uncopied (the proxy's fast path)
     deep: Any = {"token": "t"}
     for _ in range(5000):
         deep = {"a": [deep]}

@@ -23,6 +23,7 @@ the few names that contain a secret word but hold no secret (``prompt_cache_key`
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from typing import Any
@@ -88,8 +89,10 @@ def _words(name: str) -> list[str]:
     return [w for w in _WORD_SPLIT.split(_CAMEL.sub(r"\1-\2", name).lower()) if w]
 
 
+@functools.lru_cache(maxsize=4096)
 def is_secret_name(name: str) -> bool:
-    """Whether a header name, query key or body key names a secret (see the module's policy)."""
+    """Whether a header name, query key or body key names a secret (see the module's policy).
+    Cached: a request body repeats the same few keys thousands of times."""
     words = _words(name)
     normalized = "-".join(words)
     if normalized in NOT_SECRET:
@@ -170,10 +173,28 @@ def _blank(value: Any) -> Any:
     return value
 
 
+def _has_secret_key(doc: Any) -> bool:
+    """Whether any object in the document has a secret key with a scalar value (most bodies have
+    none, and are then passed on as they are, uncopied)."""
+    stack = [doc]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if isinstance(value, dict | list):
+                    stack.append(value)
+                elif isinstance(key, str) and is_secret_name(key) and _blank(value) is not value:
+                    return True
+        else:
+            stack.extend(v for v in node if isinstance(v, dict | list))
+    return False
+
+
 def redact_body(doc: Any) -> Any:
     """A JSON document (a request body) with the scalar values of secret keys redacted, at any
-    depth. Iterative, so a deeply nested body cannot exhaust the stack; the input is not changed."""
-    if not isinstance(doc, dict | list):
+    depth. Iterative, so a deeply nested body cannot exhaust the stack; the input is not changed
+    (and is returned itself when it holds no secret)."""
+    if not isinstance(doc, dict | list) or not _has_secret_key(doc):
         return doc
     root: Any = {} if isinstance(doc, dict) else []
     stack: list[tuple[Any, Any]] = [(doc, root)]

@@ -180,6 +180,7 @@ class ProxyApp:
         if translated:
             assert self.translator is not None
             shown_url = f"engine → {self.translator.chat_url}"
+        shown_body = redact_body(request.body_doc)  # one walk of a big body, on the request path
         exchange = self.hub.open(
             started=wall,
             t0=t0,
@@ -190,7 +191,7 @@ class ProxyApp:
             path=redact_url(request.target),
             url=redact_text(shown_url),  # "engine → URL" with --translate
             request_headers=redact_headers(request.headers),
-            request_body=redact_body(request.body_doc),
+            request_body=shown_body,
         )
         parts: list[Part] = []
         record = None
@@ -200,8 +201,9 @@ class ProxyApp:
                 request.client_url if translated else request.url
             )  # translated: the engine answered
             parts.append(Recorder(exchange, url, redact=config.redact))
+            body = shown_body if config.redact else request.body_doc
             record = capture_request(
-                request.method, url, request.headers, request.body_doc, redact=config.redact
+                request.method, url, request.headers, body, redact=config.redact
             )
         if request.is_responses:
             parts.append(

@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Literal
 
 from ..core.capture import CaptureWriter
 from ..core.checker import CheckOptions
-from ..core.redact import redact_body, redact_headers, redact_url
+from ..core.redact import redact_headers, redact_url
 from ..core.run import Run, RunInfo
 from .events import End, Part, RequestHead, ResponseHead
 from .hub import Exchange, ExchangeHub
@@ -65,7 +65,7 @@ def capture_request(
         "method": method,
         "url": redact_url(url) if redact else url,
         "headers": redact_headers(headers) if redact else dict(headers),
-        "body": redact_body(body) if redact else body,
+        "body": body,
     }
 
 
