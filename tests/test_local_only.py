@@ -137,3 +137,17 @@ def test_allow_host_is_an_option_of_both() -> None:
     assert proxy_config(args).allow_hosts == ("a", "b")
     args = parser.parse_args(["engine", "--mock", "--allow-host", "gpu-box"])
     assert engine_config(args).allow_hosts == ("gpu-box",)
+
+
+async def test_a_proxy_listening_on_every_address_answers_its_own_addresses() -> None:
+    address = _own_address()
+    if address is None:
+        pytest.skip("this machine has no non-loopback IPv4 address")
+    async with Upstream(_good) as upstream, running_proxy(upstream.url, host="0.0.0.0") as proxy:
+        port = proxy.config.port
+        own = await fetch("POST", f"http://{address}:{port}/v1/responses", json_body=BODY)
+        foreign = await fetch(
+            "POST", f"http://{address}:{port}/v1/responses", json_body=BODY,
+            headers={"Host": "evil.example"},
+        )  # fmt: skip
+    assert own.status == 200 and foreign.status == 403
