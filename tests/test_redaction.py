@@ -175,7 +175,7 @@ def test_body_keys_at_any_depth_scalars_only() -> None:
 
 
 def _check_args(url: str, *extra: str, body: Path) -> list[str]:
-    args = ["check", with_userinfo(url) + "/responses" + QUERY, "--body", str(body), "--grace", "0"]
+    args = ["check", with_userinfo(url) + "/responses" + QUERY, "--body", str(body)]
     for name, value in HEADERS.items():
         args += ["-H", f"{name}: {value}"]
     return [*args, *extra]
