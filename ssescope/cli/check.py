@@ -29,6 +29,7 @@ from .common import (
     check_options,
     non_negative_seconds,
     positive_seconds,
+    stream_source,
 )
 
 if TYPE_CHECKING:
@@ -48,7 +49,10 @@ def register(sub: Subparsers) -> None:
         "or a live URL. Exit 0: no error finding; 1: errors; 2: unreadable source.",
     )
     check.add_argument(
-        "source", metavar="SOURCE", help="a file, or an http(s) URL to POST a Responses request to"
+        "source",
+        metavar="SOURCE",
+        type=stream_source,
+        help="a file, - (piped in), or an http(s) URL to POST a Responses request to",
     )
     add_judge_options(check)
     _add_output_options(check)

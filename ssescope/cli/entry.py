@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..core.capture import SourceError
+from ..core.redact import redact_text
 from ..engine import command as engine_command
 from ..health import command as health_command
 from ..proxy import command as proxy_command
@@ -51,7 +52,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_OK
         return int(args.func(args))
     except (UsageError, SourceError) as exc:
-        print(str(exc) if isinstance(exc, UsageError) else f"ssescope: {exc}", file=sys.stderr)
+        message = str(exc) if isinstance(exc, UsageError) else f"ssescope: {exc}"
+        print(redact_text(message), file=sys.stderr)
         return EXIT_UNREADABLE
     except KeyboardInterrupt:
         print("ssescope: interrupted", file=sys.stderr)
@@ -62,8 +64,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get("SSESCOPE_DEBUG"):
             raise
         print(
-            f"ssescope: internal error: {type(exc).__name__}: {exc} "
-            "(SSESCOPE_DEBUG=1 shows the traceback)",
+            redact_text(f"ssescope: internal error: {type(exc).__name__}: {exc} ")
+            + "(SSESCOPE_DEBUG=1 shows the traceback)",
             file=sys.stderr,
         )
         return EXIT_UNREADABLE

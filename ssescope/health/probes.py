@@ -20,6 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from ..core.redact import redact_url
 from . import adapters
 from .gpu import (
     Nvml,
@@ -165,7 +166,7 @@ class ServerProbe:
     async def poll(self, clock: Clock) -> ServerSample:
         self._polls += 1
         detected_now = self.kind == "unknown"
-        sample = ServerSample(t=clock(), url=self.base, kind=self.kind)
+        sample = ServerSample(t=clock(), url=redact_url(self.base), kind=self.kind)  # shown
         if self.kind == "ollama":
             await self._poll_ollama(sample)
             return sample

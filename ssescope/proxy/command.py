@@ -15,6 +15,7 @@ proxy's imports.
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 import sys
 from collections.abc import Callable
@@ -26,15 +27,18 @@ from ..cli.common import (
     EXIT_OK,
     EXIT_UNREADABLE,
     UsageError,
+    add_allow_host_option,
     add_health_options,
     add_judge_options,
     check_options,
+    configure_logging,
     existing_file,
     http_url,
     listen_address,
     positive_seconds,
 )
 from ..core.ends import EndReason
+from ..core.redact import redact_url
 from ..health.command import config_from_args
 from .config import DEFAULT_LISTEN, ProxyConfig, default_record_dir
 
@@ -115,6 +119,7 @@ def _add_forwarding_options(p: argparse.ArgumentParser) -> None:
         metavar="HOST:PORT",
         help=f"where to listen (default {DEFAULT_LISTEN}; port 0 picks a free one)",
     )
+    add_allow_host_option(p)
 
 
 def _add_output_options(p: argparse.ArgumentParser) -> None:
@@ -163,6 +168,7 @@ def build_config(args: argparse.Namespace) -> ProxyConfig:
             keep_chunks=not args.headless,
             keep_exchanges=None if not args.headless else 100,
             health=health,
+            allow_hosts=tuple(args.allow_hosts),
         )
     except ValueError as exc:
         raise _usage(str(exc)) from None
@@ -188,6 +194,7 @@ def run_headless(config: ProxyConfig, *, out: Any = None, err: Any = None) -> in
 
     out = out or sys.stdout
     err = err or sys.stderr
+    configure_logging(logging.WARNING, "%(levelname)s %(name)s: %(message)s")
     hub = ExchangeHub(keep=config.keep_exchanges)
     printer = HeadlessPrinter(out, json_lines=config.json)
     hub.subscribe(printer)
@@ -229,7 +236,7 @@ def banner(config: ProxyConfig, url: str) -> str:
     mode = " (translating Chat Completions through the bundled engine)" if config.translate else ""
     return "\n".join(
         [
-            f"ssescope proxy {__version__}: {url} → {config.upstream}{mode}; {where}",
+            f"ssescope proxy {__version__}: {url} → {redact_url(config.upstream)}{mode}; {where}",
             "  Codex: codex -c model_provider='\"ssescope\"' "
             "-c model_providers.ssescope.name='\"ssescope proxy\"' "
             f"-c model_providers.ssescope.base_url='\"{url}\"' "
