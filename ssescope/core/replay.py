@@ -119,6 +119,21 @@ def error_text(body: str) -> str:
     return body.strip()
 
 
+def error_clues(body: str) -> str:
+    """What in an error body can point at a part of the request: the message and, in the
+    OpenAI envelope, ``param`` and ``code`` (LM Studio says only ``"Invalid"`` with
+    ``param: "tools.8.type"``)."""
+    clues = [error_text(body)]
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return clues[0]
+    error = doc.get("error") if isinstance(doc, dict) else None
+    if isinstance(error, dict):
+        clues += [str(error[k]) for k in ("param", "code") if isinstance(error.get(k), str)]
+    return " ".join(clues)
+
+
 _INDEX = re.compile(r"\b(input|tools)\s*(?:\[\s*(\d+)\s*\]|\.(\d+)\b)")
 _TOOL_WORDS = ("tool", "'type' of tool", "tools")
 _ALIASES = {

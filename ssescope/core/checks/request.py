@@ -11,7 +11,7 @@ from typing import Any
 
 from ..catalogue import E, W, define
 from ..events import Event
-from ..replay import error_text, history_items, non_function_tools, pointed_at
+from ..replay import error_clues, history_items, non_function_tools, pointed_at
 from .base import CheckState, is_int, on
 
 define(
@@ -46,7 +46,7 @@ def history_rejected(
         carried.append(f"replays {len(history)} history item(s) ({_types(history)})")
     if tools:
         carried.append(f"carries {len(tools)} non-function tool(s) ({_types(tools)})")
-    named = pointed_at(error_text(body), request)
+    named = pointed_at(error_clues(body), request)
     cause = (
         "the server's message points at " + ", ".join(p.describe() for p in named)
         if named

@@ -1,0 +1,134 @@
+"""The probe's report for a person: one table row per case, then what the failures mean."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Group
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from .cases import CASES, ProbeCase
+
+OUTCOME_STYLE = {"ok": "green", "error": "bold red", "loss": "bold red", "hang": "bold red"}
+
+
+def _clip(text: str, n: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _answer(case: dict[str, Any]) -> Text:
+    return Text("accepted", "green") if case["accepted"] else Text("rejected", "bold red")
+
+
+def _stream(case: dict[str, Any]) -> Text:
+    """The stream's verdict: its error and warning rules, less the case's expected outcome
+    (a rejected request has no stream: its findings are in the paragraph below the table)."""
+    if not case["accepted"]:
+        return Text("–", "dim")
+    expected = CASES[case["id"]].expected if case["id"] in CASES else frozenset()
+    rules = [
+        f["rule"]
+        for f in case["findings"]
+        if f["severity"] in ("error", "warning") and f["rule"] not in expected
+    ]
+    if not rules:
+        return Text("clean", "green")
+    style = "bold red" if case["failed"] else "yellow"
+    return Text(_clip(", ".join(dict.fromkeys(rules)), 48), style)
+
+
+def _clients(case: dict[str, Any]) -> Text:
+    clients = case["clients"] or [{"client": "codex", **case["codex"]}]
+    bad = [c for c in clients if c["outcome"] != "ok"]
+    if not bad:
+        return Text("all ok", "green")
+    out = Text()
+    for i, c in enumerate(bad):
+        out.append(", " if i else "")
+        out.append(f"{c['client']} {c['outcome']}", OUTCOME_STYLE.get(c["outcome"], "yellow"))
+    return out
+
+
+def _killer(case: dict[str, Any]) -> Text:
+    return Text("YES", "bold red") if case["thread_killer"] else Text("no", "green")
+
+
+def table(report: dict[str, Any]) -> Table:
+    t = Table(
+        title=f"ssescope probe {escape(report['target'])} · model {escape(report['model'])}",
+        title_justify="left",
+        expand=False,
+    )
+    for name in ("case", "HTTP", "answer", "stream", "clients", "thread killer"):
+        t.add_column(name, overflow="fold", no_wrap=name == "case")
+    for case in report["cases"]:
+        t.add_row(
+            case["id"],
+            str(case["status"] or "-"),
+            _answer(case),
+            _stream(case),
+            _clients(case),
+            _killer(case),
+        )
+    return t
+
+
+def _verdict(report: dict[str, Any]) -> Text:
+    s = report["summary"]
+    line = Text()
+    if s["thread_killers"]:
+        line.append(
+            f"✗ {len(s['thread_killers'])} thread killer(s): {', '.join(s['thread_killers'])}. "
+            "Codex resends that part on every turn: the thread dies at the first turn that "
+            "carries it.",
+            "bold red",
+        )
+    elif s["failed"]:
+        line.append(f"✗ {len(s['failed'])} case(s) failed: {', '.join(s['failed'])}", "bold red")
+    else:
+        line.append("✓ no thread killer, no failed case", "bold green")
+    line.append(f"  ({s['cases']} cases, {s['seconds']:.2f} s)")
+    return line
+
+
+def _details(report: dict[str, Any]) -> list[Text]:
+    """A paragraph per rejected or failed case: the server's message, what narrowing found,
+    and what the case means for a user."""
+    out = []
+    for case in report["cases"]:
+        if case["accepted"] and not case["failed"]:
+            continue
+        line = Text(f"{case['id']}", "bold")
+        if not case["accepted"]:
+            line.append(f": HTTP {case['status']} ", "bold red")
+            line.append(_clip(case["error"] or "(empty body)", 200))
+        cause = case["cause"]
+        if cause is not None:
+            label = "thread killer, caused by " if case["thread_killer"] else "narrowed: "
+            line.append(f"\n  {label}", "bold red" if case["thread_killer"] else "yellow")
+            line.append(cause["summary"])
+        if case["failed"] and case["accepted"]:
+            rules = [f for f in case["findings"] if f["severity"] == "error"]
+            required = [f for f in case["findings"] if f["rule"] in CASES[case["id"]].required]
+            for f in (required or rules)[:3]:
+                line.append(f"\n  {f['rule']}: {_clip(f['message'], 160)}", "yellow")
+        if case["id"] in CASES:
+            line.append(f"\n  {CASES[case['id']].means}", "dim")
+        out.append(line)
+    return out
+
+
+def report_view(report: dict[str, Any]) -> Group:
+    return Group(table(report), *_details(report), _verdict(report))
+
+
+def case_list(cases: list[ProbeCase]) -> Table:
+    t = Table(title="ssescope probe cases", title_justify="left")
+    t.add_column("id", no_wrap=True)
+    t.add_column("what it sends, and what a rejection means")
+    for c in cases:
+        t.add_row(c.id, f"{c.title}: {c.means}")
+    return t
