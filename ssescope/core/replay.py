@@ -16,8 +16,9 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-PLAIN_PART_TYPES = frozenset({"input_text"})
-"""Content parts of a message that are not history of their own (the prompt's text)."""
+PLAIN_PART_TYPES = {"assistant": frozenset({"output_text"})}
+"""The content parts a message of each role usually holds (else: ``input_text``); any other
+part (an image, a file, a refusal) is named in the item's type."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +55,8 @@ def _message_label(item: dict[str, Any]) -> str | None:
     role = item.get("role")
     content = item.get("content")
     parts = [p for p in content if isinstance(p, dict)] if isinstance(content, list) else []
-    unusual = [str(p.get("type")) for p in parts if p.get("type") not in PLAIN_PART_TYPES]
+    plain = PLAIN_PART_TYPES.get(str(role), frozenset({"input_text"}))
+    unusual = [str(p.get("type")) for p in parts if p.get("type") not in plain]
     if role == "assistant":
         return "message:assistant" + (f":{unusual[0]}" if unusual else "")
     if unusual:

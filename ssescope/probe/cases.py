@@ -94,7 +94,12 @@ CODEX_TOOLS: list[dict[str, Any]] = [
     _function(
         "exec_command",
         "Runs a command in a PTY, returning output or a session ID for ongoing interaction.",
-        {"cmd": _STRING, "workdir": _STRING, "login": {"type": "boolean"}, "yield_time_ms": _NUMBER},
+        {
+            "cmd": _STRING,
+            "workdir": _STRING,
+            "login": {"type": "boolean"},
+            "yield_time_ms": _NUMBER,
+        },
         ["cmd"],
     ),
     _function(
@@ -221,7 +226,10 @@ def function_call_output(call_id: str = CALL_ID, output: str = "ssescope-probe")
 
 
 def _first_turn(answer: str = "Done.") -> list[dict[str, Any]]:
-    return [_text_message("user", "What is in this directory?", "msg_probe_turn1"), _assistant(answer)]
+    return [
+        _text_message("user", "What is in this directory?", "msg_probe_turn1"),
+        _assistant(answer),
+    ]
 
 
 # -- the cases -------------------------------------------------------------------------------------
@@ -252,11 +260,11 @@ def tool_round_trip(model: str) -> Body:
     "history-reasoning-encrypted",
     "replayed reasoning (encrypted_content)",
     "A reasoning item from an earlier turn with `content: null` and `encrypted_content`, as "
-    "Codex replays it (`include: [\"reasoning.encrypted_content\"]`). llama.cpp PR #21174's "
+    'Codex replays it (`include: ["reasoning.encrypted_content"]`). llama.cpp PR #21174\'s '
     "case: rejected, every turn after a reasoning model's first answer fails.",
 )
 def history_reasoning_encrypted(model: str) -> Body:
-    reasoning = {
+    reasoning: dict[str, Any] = {
         "type": "reasoning",
         "id": "rs_probe_0001",
         "summary": [],
@@ -465,3 +473,42 @@ def selected(ids: Iterable[str] | None) -> list[ProbeCase]:
     if unknown:
         raise KeyError(", ".join(unknown))
     return [c for c in CASES.values() if c.id in wanted]
+
+
+def _part_features(item: dict[str, Any], itype: str) -> set[str]:
+    content = item.get("content")
+    out: set[str] = set()
+    for part in content if isinstance(content, list) else []:
+        if isinstance(part, dict):
+            ptype = str(part.get("type"))
+            out.add(f"part:{itype}:{ptype}")
+            out |= {f"part-key:{ptype}:{key}" for key in part}
+    return out
+
+
+def features(body: Body) -> set[str]:
+    """What a request is made of, at the level a server's validation looks at: its top-level
+    keys, each input item's type, role and keys, each content part's type and keys, each
+    tool's type and keys. A request is *covered* by a case whose body has all of them."""
+    out = {f"key:{key}" for key in body}
+    items = body.get("input")
+    for item in items if isinstance(items, list) else []:
+        if not isinstance(item, dict):
+            continue
+        itype = str(item.get("type", "message"))
+        out.add(f"item:{itype}:{item.get('role', '')}")
+        out |= {f"item-key:{itype}:{key}" for key in item}
+        out |= _part_features(item, itype)
+    tools = body.get("tools")
+    for tool in tools if isinstance(tools, list) else []:
+        if isinstance(tool, dict):
+            ttype = str(tool.get("type"))
+            out.add(f"tool:{ttype}")
+            out |= {f"tool-key:{ttype}:{key}" for key in tool}
+    return out
+
+
+def covering(body: Body, model: str = "probe") -> list[str]:
+    """The ids of the cases whose request has every feature of ``body`` (a recorded request)."""
+    wanted = features(body)
+    return [c.id for c in CASES.values() if wanted <= features(c.build(model))]

@@ -126,27 +126,35 @@ def suspects(body: Body) -> list[Suspect]:
         for i, tool in enumerate(tools):
             tool_type = str(tool.get("type")) if isinstance(tool, dict) else "?"
             name = tool.get("name") if isinstance(tool, dict) else None
-            out.append(Suspect("tool", (i,), tool_type, name if isinstance(name, str) else "", True))
+            out.append(
+                Suspect("tool", (i,), tool_type, name if isinstance(name, str) else "", True)
+            )
     out += [Suspect("key", (), "key", key) for key in body if key not in REQUIRED_KEYS]
     return out
+
+
+def _indexes(removed: list[Suspect], kind: str) -> set[int]:
+    return {i for s in removed if s.kind == kind for i in s.indexes}
+
+
+def _drop(values: Any, positions: set[int]) -> Any:
+    if not positions or not isinstance(values, list):
+        return values
+    return [v for i, v in enumerate(values) if i not in positions]
 
 
 def without(body: Body, removed: list[Suspect]) -> Body:
     """``body`` with every suspect of ``removed`` taken out (positions of the original body)."""
     out = copy.deepcopy(body)
-    drop_items = {i for s in removed if s.kind == "input" for i in s.indexes}
-    drop_tools = {i for s in removed if s.kind == "tool" for i in s.indexes}
-    if drop_items and isinstance(out.get("input"), list):
-        out["input"] = [it for i, it in enumerate(out["input"]) if i not in drop_items]
-    if drop_tools and isinstance(out.get("tools"), list):
-        out["tools"] = [t for i, t in enumerate(out["tools"]) if i not in drop_tools]
-        if not out["tools"]:
-            del out["tools"]
-            out.pop("tool_choice", None)
-            out.pop("parallel_tool_calls", None)
-    for s in removed:
-        if s.kind == "key":
-            out.pop(s.name, None)
+    if "input" in out:
+        out["input"] = _drop(out["input"], _indexes(removed, "input"))
+    if "tools" in out:
+        out["tools"] = _drop(out["tools"], _indexes(removed, "tool"))
+        if out["tools"] == []:  # no tools left: nothing for tool options to refer to
+            for key in ("tools", "tool_choice", "parallel_tool_calls"):
+                out.pop(key, None)
+    for key in (s.name for s in removed if s.kind == "key"):
+        out.pop(key, None)
     return out
 
 
@@ -164,7 +172,9 @@ class Cause:
 
     def describe(self) -> str:
         if not self.culprits:
-            return "not caused by the history or the tools (every narrowed request was rejected too)"
+            return (
+                "not caused by the history or the tools (every narrowed request was rejected too)"
+            )
         return ", ".join(c.describe() for c in self.culprits)
 
     def to_dict(self) -> dict[str, Any]:
@@ -187,28 +197,47 @@ def _groups(singles: list[Suspect]) -> list[list[Suspect]]:
     return out
 
 
+class _Narrowing:
+    """One narrowing: the rejected body, the question to the server, the requests sent."""
+
+    def __init__(self, body: Body, accepts: Accepts) -> None:
+        self.body = body
+        self.accepts = accepts
+        self.sent = 0
+
+    async def accepted(self, removed: list[Suspect]) -> bool:
+        self.sent += 1
+        return await self.accepts(without(self.body, removed))
+
+    async def one_at_a_time(self, singles: list[Suspect]) -> list[Suspect]:
+        """The suspects whose removal alone is accepted (a pair is dropped when one of its
+        members is a culprit by itself)."""
+        culprits = [s for s in singles if await self.accepted([s])]
+        alone = {
+            i for c in culprits if c.kind == "input" and len(c.indexes) == 1 for i in c.indexes
+        }
+        return [c for c in culprits if len(c.indexes) < 2 or not alone & set(c.indexes)]
+
+    async def put_back(self, group: list[Suspect]) -> list[Suspect] | None:
+        """With ``group`` removed and accepted: the members that bring the rejection back on
+        their own (the whole group when none does alone); None when the removal is refused."""
+        if not await self.accepted(group):
+            return None
+        culprits = [
+            s for s in group if not await self.accepted([other for other in group if other != s])
+        ]
+        return culprits or group
+
+
 async def narrow(body: Body, accepts: Accepts) -> Cause:
     """Find what of ``body`` (a rejected request) the server refuses."""
-    sent = 0
-
-    async def accepted(candidate: Body) -> bool:
-        nonlocal sent
-        sent += 1
-        return await accepts(candidate)
-
+    run = _Narrowing(body, accepts)
     singles = suspects(body)
-    culprits = [s for s in singles if await accepted(without(body, [s]))]
-    alone = {i for c in culprits if len(c.indexes) == 1 and c.kind == "input" for i in c.indexes}
-    culprits = [c for c in culprits if len(c.indexes) < 2 or not alone & set(c.indexes)]
+    culprits = await run.one_at_a_time(singles)
     if culprits:
-        return Cause(culprits, "without", sent)
+        return Cause(culprits, "without", run.sent)
     for group in _groups(singles):
-        if not await accepted(without(body, group)):
-            continue
-        culprits = [
-            s
-            for s in group
-            if not await accepted(without(body, [other for other in group if other != s]))
-        ]
-        return Cause(culprits or group, "only", sent)
-    return Cause([], "none", sent)
+        found = await run.put_back(group)
+        if found is not None:
+            return Cause(found, "only", run.sent)
+    return Cause([], "none", run.sent)

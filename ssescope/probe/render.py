@@ -94,6 +94,27 @@ def _verdict(report: dict[str, Any]) -> Text:
     return line
 
 
+def _cause_lines(case: dict[str, Any], line: Text) -> None:
+    cause = case["cause"]
+    if cause is None:
+        return
+    killer = case["thread_killer"]
+    line.append(
+        "\n  thread killer, caused by " if killer else "\n  narrowed: ",
+        "bold red" if killer else "yellow",
+    )
+    line.append(cause["summary"])
+
+
+def _failure_lines(case: dict[str, Any], line: Text) -> None:
+    """An accepted case that failed: the findings that failed it (the case's own rule first)."""
+    required = CASES[case["id"]].required if case["id"] in CASES else frozenset()
+    own = [f for f in case["findings"] if f["rule"] in required]
+    errors = [f for f in case["findings"] if f["severity"] == "error"]
+    for f in (own or errors)[:3]:
+        line.append(f"\n  {f['rule']}: {_clip(f['message'], 160)}", "yellow")
+
+
 def _details(report: dict[str, Any]) -> list[Text]:
     """A paragraph per rejected or failed case: the server's message, what narrowing found,
     and what the case means for a user."""
@@ -102,19 +123,12 @@ def _details(report: dict[str, Any]) -> list[Text]:
         if case["accepted"] and not case["failed"]:
             continue
         line = Text(f"{case['id']}", "bold")
-        if not case["accepted"]:
+        if case["accepted"]:
+            _failure_lines(case, line)
+        else:
             line.append(f": HTTP {case['status']} ", "bold red")
             line.append(_clip(case["error"] or "(empty body)", 200))
-        cause = case["cause"]
-        if cause is not None:
-            label = "thread killer, caused by " if case["thread_killer"] else "narrowed: "
-            line.append(f"\n  {label}", "bold red" if case["thread_killer"] else "yellow")
-            line.append(cause["summary"])
-        if case["failed"] and case["accepted"]:
-            rules = [f for f in case["findings"] if f["severity"] == "error"]
-            required = [f for f in case["findings"] if f["rule"] in CASES[case["id"]].required]
-            for f in (required or rules)[:3]:
-                line.append(f"\n  {f['rule']}: {_clip(f['message'], 160)}", "yellow")
+            _cause_lines(case, line)
         if case["id"] in CASES:
             line.append(f"\n  {CASES[case['id']].means}", "dim")
         out.append(line)

@@ -84,9 +84,7 @@ def _item_error(item: Any) -> str | None:
     return "Cannot determine type of 'item'"
 
 
-def llamacpp_error(
-    body: dict[str, Any], *, tools: bool = True
-) -> tuple[str, str | None] | None:
+def llamacpp_error(body: dict[str, Any], *, tools: bool = True) -> tuple[str, str | None] | None:
     """llama-server before PR #21174 (``tools=False``: a build that already skips hosted tools
     but still refuses replayed reasoning)."""
     items = body.get("input")
@@ -145,7 +143,9 @@ def answer_frames(body: dict[str, Any], length_label: str = "incomplete") -> lis
             "created_at": 1767225600,
             "status": state,
             "error": None,
-            "incomplete_details": {"reason": "max_output_tokens"} if state == "incomplete" else None,
+            "incomplete_details": {"reason": "max_output_tokens"}
+            if state == "incomplete"
+            else None,
             "instructions": None,
             "metadata": {},
             "model": body.get("model"),
@@ -176,10 +176,7 @@ def answer_frames(body: dict[str, Any], length_label: str = "incomplete") -> lis
             "item": {**done_item, "status": "in_progress", "content": []},
         },
         {"type": "response.content_part.added", **ids, "part": part},
-        *(
-            {"type": "response.output_text.delta", **ids, "delta": w, "logprobs": []}
-            for w in words
-        ),
+        *({"type": "response.output_text.delta", **ids, "delta": w, "logprobs": []} for w in words),
         {"type": "response.output_text.done", **ids, "text": text, "logprobs": []},
         {"type": "response.content_part.done", **ids, "part": {**part, "text": text}},
         {"type": "response.output_item.done", "output_index": 0, "item": done_item},

@@ -89,7 +89,9 @@ async def test_a_server_that_refuses_hosted_tools_kills_every_codex_request(serv
     """LM Studio 0.4.11: `Invalid` with param tools.N.type. Both non-function tools of Codex's
     list are refused each on its own, so one removal is not enough: the group is removed and
     each tool put back in turn."""
-    server = await serve(routes={"/v1/responses": responses_server(lmstudio_error)}, base_path="/v1")
+    server = await serve(
+        routes={"/v1/responses": responses_server(lmstudio_error)}, base_path="/v1"
+    )
     report = await run(server.url, "codex-first-turn", "developer-role")
     rows = by_id(report)
     first = rows["codex-first-turn"]
@@ -102,7 +104,9 @@ async def test_a_server_that_refuses_hosted_tools_kills_every_codex_request(serv
 
 
 async def test_older_llamacpp_refuses_every_codex_request_for_its_tools(serve: Serve) -> None:
-    server = await serve(routes={"/v1/responses": responses_server(llamacpp_error)}, base_path="/v1")
+    server = await serve(
+        routes={"/v1/responses": responses_server(llamacpp_error)}, base_path="/v1"
+    )
     report = await run(server.url, "codex-first-turn", "history-reasoning-encrypted")
     rows = by_id(report)
     first = rows["codex-first-turn"]
@@ -143,7 +147,9 @@ async def test_a_length_cut_labelled_completed_fails_the_length_case(serve: Serv
     assert report["summary"]["failed"] == ["length-cut"] and exit_status(report) == 1
     report = await run(server.url, "length-cut", options=CheckOptions(profile="codex"))
     (cut,) = report["cases"]
-    assert {f["rule"]: f["severity"] for f in cut["findings"]}["completed-at-token-limit"] == "error"
+    assert {f["rule"]: f["severity"] for f in cut["findings"]}[
+        "completed-at-token-limit"
+    ] == "error"
 
 
 @pytest.mark.parametrize("label", ["incomplete"])
