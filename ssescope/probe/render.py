@@ -45,10 +45,18 @@ def _clients(case: dict[str, Any]) -> Text:
     bad = [c for c in clients if c["outcome"] != "ok"]
     if not bad:
         return Text("all ok", "green")
+    outcomes = {c["outcome"] for c in bad}
+    if len(bad) == len(clients) > 1 and len(outcomes) == 1:
+        return Text(f"all {bad[0]['outcome']}", OUTCOME_STYLE.get(bad[0]["outcome"], "yellow"))
+    expected = not case["failed"] and case["accepted"] and case["id"] in CASES
+    expected = expected and bool(CASES[case["id"]].expected)
     out = Text()
     for i, c in enumerate(bad):
         out.append(", " if i else "")
-        out.append(f"{c['client']} {c['outcome']}", OUTCOME_STYLE.get(c["outcome"], "yellow"))
+        style = "yellow" if expected else OUTCOME_STYLE.get(c["outcome"], "yellow")
+        out.append(f"{c['client']} {c['outcome']}", style)
+    if expected:
+        out.append(" (expected)", "dim")
     return out
 
 
