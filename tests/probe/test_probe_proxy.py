@@ -11,6 +11,7 @@ import pytest
 
 from ssescope.probe.cases import CASES
 from ssescope.proxy.command import format_line
+from ssescope.tui.proxy_view import exchange_cells
 from tests.probe.servers import llamacpp_error, lmstudio_error, responses_server
 from tests.proxy.helpers import fetch, running_proxy
 from tests.support.server import FakeServer
@@ -36,6 +37,8 @@ async def test_a_refused_reasoning_item_is_history_rejected(tmp_path: Path, reco
         "not say which part; Codex resends it on every turn"
     )  # llama.cpp says only "item['content'] is not an array": ssescope probe narrows it
     assert exchange.to_dict()["history_rejected"] == message
+    findings_cell = exchange_cells(exchange)[7].plain  # the flow list's findings column
+    assert findings_cell == "2 errors: history-rejected, http-status"
     line = format_line(exchange)
     assert "history-rejected" in line.split("|")[1]
     assert line.endswith(f"| history-rejected: {message}")
