@@ -1,6 +1,6 @@
 """Which part of a rejected request the server refuses: resend it without each suspect in turn.
 
-The suspects are the input items before the last one (the turn's own prompt stays), the
+The suspects are the input items but the turn's own prompt (a plain last message), the
 ``function_call`` + ``function_call_output`` pairs, every tool and every optional top-level key.
 A suspect whose removal makes the server accept the request is a culprit. When no single removal
 helps (two non-function tools that are each refused), a group is removed (all history, all
@@ -75,8 +75,12 @@ def _input_suspects(body: Body) -> list[Suspect]:
     if not isinstance(items, list) or len(items) < 2:
         return []
     history = {s.index: s for s in history_items(body)}
+    # the turn's own prompt stays; a replayed item in last place (a function_call_output) is a
+    # suspect like any other
+    last = len(items) - 1
+    candidates = items if last in history else items[:-1]
     out = []
-    for i, item in enumerate(items[:-1]):
+    for i, item in enumerate(candidates):
         standing = history.get(i)
         name = item.get("name") if isinstance(item, dict) else None
         out.append(
