@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from ..core.capture import SourceError
+from ..core.capture import SourceError, redact_url
 from ..core.check import result_of
 from ..core.checker import CheckOptions
 from ..core.live import RequestSpec, run_live
@@ -163,9 +163,10 @@ async def probe(
             try:
                 rows.append(await run_case(case, target, settings, client))
             except httpx.HTTPError as exc:  # a narrowing request that failed on the wire
-                raise SourceError(f"{target.url}: {type(exc).__name__}: {exc}") from None
+                where = redact_url(target.url)
+                raise SourceError(f"{where}: {type(exc).__name__}: {exc}") from None
     return {
-        "target": target.url,
+        "target": redact_url(target.url),  # an api-key query parameter never reaches the output
         "model": target.model,
         "cases": rows,
         "summary": summary(rows, clock() - t0),

@@ -125,3 +125,9 @@ def test_the_table_flags_the_thread_killer(cli: Cli, llamacpp: str) -> None:
     assert "thread killer, caused by input[4] (reasoning)" in out.stdout
     assert "history-reasoning-encrypted: HTTP 400 item['content'] is not an array" in out.stdout
     assert "1 thread killer(s): history-reasoning-encrypted" in out.stdout
+
+
+def test_a_key_in_the_url_is_redacted_in_the_report(cli: Cli, llamacpp: str) -> None:
+    out = cli("probe", f"{llamacpp}/responses?api-key=sekrit", "--case", "developer-role", "--json")
+    assert out.returncode == 0, out.stderr
+    assert "sekrit" not in out.stdout and "[redacted]" in json.loads(out.stdout)["target"]
