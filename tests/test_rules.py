@@ -2495,6 +2495,7 @@ def test_catalogue_lists_rules_by_group_and_refuses_a_second_definition() -> Non
 
 
 def test_codex_model_knows_its_release() -> None:
-    assert CodexModel().version.name == DEFAULT_CODEX_VERSION == "0.169.0"
+    assert CodexModel().version.name == DEFAULT_CODEX_VERSION == "0.171.0"
+    assert CodexModel(version="0.169.0").version.on_event is CodexModel().version.on_event
     with pytest.raises(ValueError, match="unknown Codex version"):
         CodexModel(version="0.0.1")

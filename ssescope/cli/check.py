@@ -16,6 +16,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from ..core import check as core_check
+from ..core.clients import CLIENTS
 from ..core.rules import PROFILE_HELP, PROFILES, RULES, catalogue_markdown
 from ..health.command import config_from_args
 from .common import (
@@ -295,8 +296,6 @@ def _print_rule_table(profiles: list[str]) -> None:
 
 def cmd_clients(args: argparse.Namespace) -> int:
     """``ssescope clients``: every client model with its version, source and verification."""
-    from ..core.clients import CLIENTS
-
     rows = [
         {
             "client": m.id,

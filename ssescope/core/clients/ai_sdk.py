@@ -185,11 +185,8 @@ def predict_openai(st: CheckState) -> Verdict:
     error = _error_part(st)
     if error is not None:
         return Verdict("error", f"error part: {error}; finishReason 'error'")
-    got = _events_view(st, raw_reasoning=False, refusal=True)
-    extra = []
-    if got.refusal and st.tree.terminal_type == "response.completed":
-        extra.append("a completed response with a refusal finishes 'content-filter'")
-    return _finish(st, got, extra)
+    # A refusal comes through (as finishReason 'content-filter', which says what happened).
+    return _finish(st, _events_view(st, raw_reasoning=False, refusal=True), [])
 
 
 def _with_added_call_ids(st: CheckState, got: Content) -> Content:
