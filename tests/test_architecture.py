@@ -146,6 +146,8 @@ DEFERRED_IMPORTS: dict[str, str] = {
     "ssescope.health.command -> ssescope.health.monitor": "the probes (httpx): only when probing",
     "ssescope.health.command -> ssescope.health.render": "rich: only for the health table",
     "ssescope.health.command -> ssescope.health.samples": "only when `ssescope health` runs",
+    "ssescope.probe.command -> ssescope.probe.render": "rich: only for the table a person reads",
+    "ssescope.probe.command -> ssescope.probe.runner": "httpx and the checker: only when probing",
     "ssescope.proxy.command -> ssescope.proxy.app": "the proxy app: only when the proxy runs",
     "ssescope.proxy.command -> ssescope.proxy.hub": "the hub (httpx): only when the proxy runs",
     "ssescope.proxy.command -> ssescope.proxy.serve": "uvicorn: only when the proxy runs",

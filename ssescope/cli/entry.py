@@ -21,6 +21,7 @@ from ..core.capture import SourceError
 from ..core.redact import redact_text
 from ..engine import command as engine_command
 from ..health import command as health_command
+from ..probe import command as probe_command
 from ..proxy import command as proxy_command
 from ..tui import command as tui_command
 from . import check as check_command
@@ -39,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     health_command.register(sub)
     tui_command.register(sub)
     proxy_command.register(sub, open_ui=tui_command.open_proxy)
+    probe_command.register(sub)
     return parser
 
 

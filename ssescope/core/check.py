@@ -72,6 +72,7 @@ class _SourceStreams:
         """A session for the next stream, told the capture's response (and its error body)."""
         src = self.src
         session = StreamSession(CheckOptions(**self.options.__dict__))
+        session.checker.on_request((src.request or {}).get("body"))
         resp = src.response
         if resp is not None:
             session.on_response(
@@ -207,6 +208,7 @@ async def read_url(
             rider.capture_writer(record, **request) if rider else CaptureWriter(record, **request)
         )
     session = StreamSession(options, writer=writer)
+    session.checker.on_request(spec.body)
     t0 = clock()
 
     def since() -> float:

@@ -211,7 +211,10 @@ class ProxyApp:
                     exchange,
                     config.options,
                     keep_chunks=config.keep_chunks,
-                    request=record,
+                    request=record
+                    or capture_request(
+                        request.method, request.url, {}, request.body_doc, redact=True
+                    ),
                     client_url=request.client_url,
                 )
             )

@@ -306,6 +306,8 @@ def format_line(exchange: Exchange) -> str:
             if prediction.retried:
                 codex += " (after retries)"
             line += f" | codex: {codex}"
+        if exchange.history_rejected:
+            line += f" | history-rejected: {exchange.history_rejected}"
     if exchange.judge_error:
         line += f" | judging failed: {exchange.judge_error}"
     return line

@@ -84,6 +84,9 @@ class CheckState:
         self.events_seen = 0
         self.rows = 0
         self.http_status: int | None = None
+        self.request: dict[str, Any] | None = None
+        """The request body, when the reader knows it (``Checker.on_request``): the rules that
+        judge the answer against what was asked (``history-rejected``, a token limit)."""
         self.finished = False
         self.end_reason: str | None = None
         self.new: list[Finding] = []
