@@ -517,6 +517,11 @@ BUILDERS: dict[str, tuple[str, Callable[[], bytes], bool]] = {
         _done_plain,
         True,
     ),
+    "done-then-held": (
+        "a clean text stream and data: [DONE], then the connection held open",
+        _done_sentinel,
+        True,
+    ),
     "done-sentinel": ("a clean text stream ending with data: [DONE]", _done_sentinel, False),
     "two-messages": ("two message items", _two_messages, False),
     "text-and-call": ("a message then a function call", _text_and_call, False),

@@ -27,12 +27,14 @@ from tests.support.server import FakeServer, Script
 HERE = Path(__file__).resolve().parent
 NODE_CLIENTS = ("openai-node", "ai-sdk", "ai-sdk-open-responses")
 CLIENTS = ("openai-python", *NODE_CLIENTS)
-HELD_DEADLINE = 3.0
-"""Seconds a client may take over a held case (the server sends everything at once, then keeps
-the connection open): a client still reading by then waits on the silence, ``hung``."""
+HELD_DEADLINE = 2.0
+"""Seconds after the response head a client may take over a held case (the server sends the
+whole case right after the head, then keeps the connection open): a client still reading by
+then waits on the silence, ``hung``."""
 OPEN_DEADLINE = 30.0
-"""The same for a case whose connection the server closes: only a client that waits although
-the stream has ended hits it, so it is generous (a loaded machine must not fake a hang)."""
+"""The same for a case whose connection the server closes, and the wait for any response head:
+only a client that waits although the stream has ended hits it, so it is generous (a loaded
+machine must not fake a hang)."""
 
 
 def install_dir() -> Path:
@@ -86,7 +88,14 @@ def _command(client: str) -> list[str]:
 
 def _job(c: Case, url: str) -> str:
     deadline = HELD_DEADLINE if c.hold else OPEN_DEADLINE
-    return json.dumps({"id": c.id, "base_url": url, "tools": list(c.tools), "deadline": deadline})
+    job = {
+        "id": c.id,
+        "base_url": url,
+        "tools": list(c.tools),
+        "held": c.hold,
+        "deadline": deadline,
+    }
+    return json.dumps(job | {"head_deadline": OPEN_DEADLINE})
 
 
 def run_client(

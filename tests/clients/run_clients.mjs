@@ -2,10 +2,13 @@
 //
 // Usage: node run_clients.mjs CLIENT NODE_MODULES_DIR < cases.jsonl
 // CLIENT: openai-node | ai-sdk | ai-sdk-open-responses. Each stdin line is a case
-// {"id", "base_url", "tools": [names], "deadline": seconds}; each stdout line is one observation
-// (the shape is documented in tests/clients/observation.py). Cases run concurrently so that the
-// streams a server holds open cost one deadline in all, not one each: a client that has not
-// finished reading by its deadline is aborted and reported `hung`.
+// {"id", "base_url", "tools": [names], "held", "deadline", "head_deadline"}; each stdout line is one
+// observation (the fields are read by tests/clients/classify.py). Cases run concurrently so that
+// the streams a server holds open cost one deadline in all, not one each: a client that has not
+// finished reading `deadline` seconds after the response head arrived (the server sends the
+// whole case right after it) is aborted and reported `hung`; so is one that got no head within
+// `head_deadline` seconds. The clock starts at the head, so a loaded machine's slow start does
+// not look like a hang.
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { createInterface } from "node:readline";
@@ -65,9 +68,9 @@ function fromResponse(obs, response) {
   obs.output_text = response.output_text ?? null;
 }
 
-async function openaiNode(mod, version, job, signal) {
+async function openaiNode(mod, version, job, signal, fetch) {
   const OpenAI = mod.OpenAI ?? mod.default?.OpenAI ?? mod.default;
-  const api = new OpenAI({ baseURL: job.base_url, apiKey: "sk-test", maxRetries: 0 });
+  const api = new OpenAI({ baseURL: job.base_url, apiKey: "sk-test", maxRetries: 0, fetch });
   const obs = blank(version);
   try {
     const stream = api.responses.stream({ model: MODEL, input: "hi" }, { signal });
@@ -84,7 +87,7 @@ async function openaiNode(mod, version, job, signal) {
 
 // -- the AI SDK: streamText() over a Responses provider ------------------------------------------
 
-async function aiSdk(libs, version, job, signal) {
+async function aiSdk(libs, version, job, signal, fetch) {
   const { streamText, tool, jsonSchema } = libs.ai;
   const tools = Object.fromEntries(
     (job.tools ?? []).map((name) => [
@@ -94,7 +97,7 @@ async function aiSdk(libs, version, job, signal) {
   );
   const obs = blank(version);
   const result = streamText({
-    model: libs.model(job.base_url),
+    model: libs.model(job.base_url, fetch),
     prompt: "hi",
     tools: job.tools?.length ? tools : undefined,
     maxRetries: 0,
@@ -137,21 +140,22 @@ async function aiSdk(libs, version, job, signal) {
 async function setUp() {
   if (client === "openai-node") {
     const mod = await load("openai");
-    return { version: versionOf("openai"), run: (job, signal) => openaiNode(mod, versionOf("openai"), job, signal) };
+    const version = versionOf("openai");
+    return { version, run: (job, signal, fetch) => openaiNode(mod, version, job, signal, fetch) };
   }
   const ai = await load("ai");
   if (client === "ai-sdk") {
     const { createOpenAI } = await load("@ai-sdk/openai");
     const version = `ai ${versionOf("ai")} + @ai-sdk/openai ${versionOf("@ai-sdk/openai")}`;
-    const model = (baseURL) => createOpenAI({ baseURL, apiKey: "sk-test" }).responses(MODEL);
-    return { version, run: (job, signal) => aiSdk({ ai, model }, version, job, signal) };
+    const model = (baseURL, fetch) => createOpenAI({ baseURL, apiKey: "sk-test", fetch }).responses(MODEL);
+    return { version, run: (job, signal, fetch) => aiSdk({ ai, model }, version, job, signal, fetch) };
   }
   if (client === "ai-sdk-open-responses") {
     const { createOpenResponses } = await load("@ai-sdk/open-responses");
     const version = `ai ${versionOf("ai")} + @ai-sdk/open-responses ${versionOf("@ai-sdk/open-responses")}`;
-    const model = (baseURL) =>
-      createOpenResponses({ url: `${baseURL}/responses`, name: "harness", apiKey: "sk-test" })(MODEL);
-    return { version, run: (job, signal) => aiSdk({ ai, model }, version, job, signal) };
+    const model = (baseURL, fetch) =>
+      createOpenResponses({ url: `${baseURL}/responses`, name: "harness", apiKey: "sk-test", fetch })(MODEL);
+    return { version, run: (job, signal, fetch) => aiSdk({ ai, model }, version, job, signal, fetch) };
   }
   throw new Error(`unknown client ${client}`);
 }
@@ -160,12 +164,22 @@ async function observe(runner, job) {
   const controller = new AbortController();
   const started = performance.now();
   let hung = false;
-  const timer = setTimeout(() => {
-    hung = true;
-    controller.abort(new Error("harness deadline"));
-  }, job.deadline * 1000);
+  let timer;
+  const arm = (seconds) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      hung = true;
+      controller.abort(new Error("harness deadline"));
+    }, seconds * 1000);
+  };
+  arm(job.head_deadline);
+  const watched = async (url, init) => {
+    const response = await globalThis.fetch(url, init);
+    arm(job.deadline);
+    return response;
+  };
   try {
-    const obs = await runner.run(job, controller.signal);
+    const obs = await runner.run(job, controller.signal, watched);
     obs.hung = hung;
     obs.seconds = Math.round(performance.now() - started) / 1000;
     return { id: job.id, ...obs };
@@ -177,10 +191,14 @@ async function observe(runner, job) {
 }
 
 const runner = await setUp();
-const pending = [];
+const jobs = [];
 for await (const line of createInterface({ input: process.stdin })) {
-  if (!line.trim()) continue;
-  const job = JSON.parse(line);
-  pending.push(observe(runner, job).then((obs) => process.stdout.write(`${JSON.stringify(obs)}\n`)));
+  if (line.trim()) jobs.push(JSON.parse(line));
 }
-await Promise.all(pending);
+// the held cases last, on their own: their deadline must not be eaten by the CPU the others
+// take on a loaded machine
+for (const batch of [jobs.filter((j) => !j.held), jobs.filter((j) => j.held)]) {
+  await Promise.all(
+    batch.map((job) => observe(runner, job).then((obs) => process.stdout.write(`${JSON.stringify(obs)}\n`))),
+  );
+}

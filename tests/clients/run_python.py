@@ -1,22 +1,24 @@
 """openai-python reading every case of the differential corpus: the Python twin of
 ``run_clients.mjs`` (same stdin cases, same observation lines on stdout).
 
-Usage: ``python -m tests.clients.run_python < cases.jsonl``. Each case is read with
-``AsyncOpenAI().responses.stream(...)`` and ``get_final_response()``, which share their event
-handling (``ResponseStreamState``) with the synchronous ``client.responses.stream()``; the async
-client lets every case run at once, so the streams a server holds open cost one deadline in all.
-A case not finished by its deadline is cancelled and reported ``hung``.
+Usage: ``python -m tests.clients.run_python < cases.jsonl``. Each case is read with the
+synchronous ``client.responses.stream(...)`` and ``get_final_response()``, as the issue names
+them (the async twin differs: after ``data: [DONE]`` it drains the rest of an HTTP/1.1 body,
+see ``openai/_streaming.py``), each on a thread of its own so that every case runs at once and
+the streams a server holds open cost one deadline in all. A case not finished by its deadline is
+reported ``hung`` (the clock starts at the response head, as in ``run_clients.mjs``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
+import os
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any
 
-import httpx
 import openai
 
 CLIENT = "openai-python"
@@ -65,39 +67,60 @@ def take_response(obs: dict[str, Any], response: Any) -> None:
     obs["output_text"] = response.output_text
 
 
-async def read(api: openai.AsyncOpenAI, obs: dict[str, Any]) -> None:
-    async with api.responses.stream(model=MODEL, input="hi") as stream:
-        async for event in stream:
+def read(api: openai.OpenAI, obs: dict[str, Any]) -> None:
+    with api.responses.stream(model=MODEL, input="hi") as stream:
+        for event in stream:
             obs["events"] += 1
             if event.type == "response.output_text.delta":
                 obs["streamed_text"] += event.delta
-        take_response(obs, await stream.get_final_response())
+        take_response(obs, stream.get_final_response())
 
 
-async def observe(case: dict[str, Any], http: Any) -> dict[str, Any]:
-    obs = blank()
-    api = openai.AsyncOpenAI(
+def attempt(case: dict[str, Any], head: threading.Event, obs: dict[str, Any]) -> None:
+    # a connection pool of its own, as every real caller has: a shared one lets a read blocked
+    # on a held stream stall the others' (the SSL context it builds costs no deadline, which
+    # starts at the head)
+    http = openai.DefaultHttpxClient(event_hooks={"response": [lambda _: head.set()]})
+    api = openai.OpenAI(
         base_url=case["base_url"], api_key="sk-test", max_retries=0, http_client=http
     )
-    started = time.monotonic()
     try:
-        await asyncio.wait_for(read(api, obs), case["deadline"])
-    except TimeoutError:
-        obs["hung"] = True
+        read(api, obs)
     except Exception as error:  # the point: whatever the client raises is the observation
         obs["error"] = describe(error)
+
+
+def observe(case: dict[str, Any]) -> dict[str, Any]:
+    """One case on a thread of its own. The deadline runs from the response head (the server
+    sends the whole case right after it); past it the thread is left blocked in the client's
+    read (the process exits under it) and the case is ``hung``."""
+    obs = blank()
+    started = time.monotonic()
+    head = threading.Event()
+    worker = threading.Thread(target=attempt, args=(case, head, obs), daemon=True)
+    worker.start()
+    if head.wait(case["head_deadline"]):
+        worker.join(case["deadline"])
+    if worker.is_alive():
+        obs = {**blank(), "hung": True}  # what the blocked thread may still write is not seen
     obs["seconds"] = round(time.monotonic() - started, 3)
     return {"id": case["id"], **obs}
 
 
-async def main() -> None:
+def main() -> None:
     cases = [json.loads(line) for line in sys.stdin if line.strip()]
-    # one connection pool for all: a client of its own per case would build an SSL context
-    # each, blocking the loop long enough to eat the deadline of the cases already started
-    async with openai.DefaultAsyncHttpxClient(limits=httpx.Limits(max_connections=None)) as http:
-        for done in asyncio.as_completed([observe(c, http) for c in cases]):
-            print(json.dumps(await done), flush=True)
+    closing = [c for c in cases if not c["held"]]
+    held = [c for c in cases if c["held"]]
+    # the held cases last, all at once (each waits out its deadline), so that the CPU the others
+    # take on a loaded machine cannot eat their deadline; the others 16 at a time (the GIL
+    # parses one event at a time anyway)
+    for batch, workers in ((closing, 16), (held, max(len(held), 1))):
+        with ThreadPoolExecutor(workers) as pool:
+            for done in as_completed([pool.submit(observe, c) for c in batch]):
+                print(json.dumps(done.result()), flush=True)
+    sys.stdout.flush()
+    os._exit(0)  # the threads of hung cases are still blocked in their reads
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()
