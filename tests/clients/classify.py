@@ -134,7 +134,10 @@ def _tool_call_differences(obs: dict[str, Any], truth: Truth) -> list[str]:
 def _expected_finish(truth: Truth) -> set[str]:
     """The AI SDK finish reasons that tell the truth's status."""
     if truth.status == "completed":
-        return {"tool-calls"} if truth.tool_calls else {"stop"}
+        if truth.tool_calls:
+            return {"tool-calls"}
+        # a refusal delivered as text and flagged content-filter is told faithfully
+        return {"stop", "content-filter"} if truth.refusal else {"stop"}
     if truth.status == "incomplete":
         return {"content-filter"} if truth.incomplete_reason == "content_filter" else {"length"}
     return set()  # no terminal event: any finish that does not claim success
@@ -173,13 +176,16 @@ def differences(client: str, obs: dict[str, Any], truth: Truth) -> list[str]:
 
 
 def _error_text(obs: dict[str, Any]) -> str | None:
+    """What the caller is shown: the error parts first (what ``fullStream`` and ``onError`` see),
+    then what the client raised."""
+    shown = [
+        f"error part {p.get('type')}: {p.get('message')}" for p in obs.get("error_parts") or []
+    ]
     error = obs.get("error")
     if error:
-        return f"{error.get('type')}: {error.get('message')}"
-    parts = obs.get("error_parts") or []
-    if parts:
-        first = parts[0]
-        return f"error part {first.get('type')}: {first.get('message')}"
+        shown.append(f"{error.get('type')}: {error.get('message')}")
+    if shown:
+        return "; ".join(shown)
     if obs.get("status") == "error":
         return "finish reason 'error'"
     if obs.get("status") == "failed":  # an SDK that hands back the failed Response as it is
