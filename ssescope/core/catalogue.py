@@ -37,6 +37,7 @@ GROUPS: tuple[str, ...] = (
     "consistency",
     "timing",
     "codex",
+    "clients",
 )
 """The catalogue's sections, in the order ``ssescope rules`` prints them."""
 
