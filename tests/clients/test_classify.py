@@ -76,9 +76,15 @@ def test_truth_without_terminal_is_in_progress_and_keeps_the_deltas() -> None:
         ),
         (
             "ai-sdk",
-            seen(text="No.", status="content-filter"),
+            seen(text="No.", status="stop"),
             Truth(refusal="No.", content="No.", status="completed"),
             "ok",
+        ),
+        (
+            "ai-sdk",
+            seen(text="No.", status="content-filter"),
+            Truth(refusal="No.", content="No.", status="completed"),
+            "loss",
         ),
         ("ai-sdk", seen(text="Paris.", status="content-filter"), TEXT, "loss"),
         ("ai-sdk-open-responses", seen(status="stop"), CALL, "loss"),

@@ -186,7 +186,7 @@ def _concatenated(st: CheckState) -> str | None:
 
 
 def _end_verdict(st: CheckState) -> Verdict:
-    if still_open(st):
+    if still_open(st) and st.done_index is None:  # `data: [DONE]` ends its read
         return Verdict(
             "hang",
             "finalResponse() waits until the request timeout (10 minutes by default)",

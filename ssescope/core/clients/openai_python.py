@@ -140,7 +140,7 @@ def _describe(f: Failure) -> str:
 def _end_verdict(st: CheckState) -> Verdict:
     """No failure while reading: what ``get_final_response()`` makes of the end."""
     terminal = st.tree.terminal_type
-    if still_open(st):
+    if still_open(st) and st.done_index is None:  # `data: [DONE]` ends its read
         return Verdict(
             "hang",
             "blocks in get_final_response() until httpx's read timeout (600 s by default), "
