@@ -117,7 +117,8 @@ def _same_arguments(seen: Any, carried: Any) -> bool:
 
 
 def _tool_call_differences(obs: dict[str, Any], truth: Truth) -> list[str]:
-    seen = obs.get("tool_calls") or []
+    # hosted tools the provider ran (web search, code interpreter, MCP) are not function calls
+    seen = [c for c in obs.get("tool_calls") or [] if not c.get("provider_executed")]
     if len(seen) != len(truth.tool_calls):
         return [f"tool calls: {len(seen)} delivered, {len(truth.tool_calls)} carried"]
     out = []

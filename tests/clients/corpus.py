@@ -5,6 +5,10 @@ Three sources (ids are prefixed with theirs):
 
 * ``sample/<file>``: every Responses stream in ``sample_streams/`` (the capture's arrival times
   are kept for ssescope's judgement; the client gets the bytes at once);
+* ``real/<file>[#n]``: the recorded Responses streams of ``../shared/real_streams`` when that
+  reference material is beside the checkout: observed by ``python -m tests.clients.observe``
+  only, not yet by the differential tests (the models do not cover all of them yet: see the
+  report's disagreements);
 * ``engine/<scenario>[+fault]``: the engine's mock in-process, every fault of
   ``ssescope engine --list-faults`` on a text and on a tool scenario, plus the clean scenarios
   (:mod:`tests.clients.engine_cases`);
@@ -32,6 +36,7 @@ from ssescope.core.session import StreamSession
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "sample_streams"
+REAL = ROOT.parent / "shared" / "real_streams"
 HELD_FOR = 60.0
 """Seconds a held case is judged to have stayed silent before the read was given up
 (``max-wait``), as a live ``ssescope check`` of a stall would end."""
@@ -135,9 +140,35 @@ def sample_cases() -> list[Case]:
     return out
 
 
+def real_cases() -> list[Case]:
+    """The recorded Responses streams of ``../shared/real_streams`` when they are beside the
+    checkout (reference material, not part of the repository; none without it). A file holding
+    several responses (an agent loop) gives one case per response, ``#n`` from 0."""
+    if not REAL.is_dir():
+        return []
+    out = []
+    for path in sorted(REAL.iterdir()):
+        if path.suffix not in (".sse", ".txt"):
+            continue
+        src = open_source(path)
+        if src.format not in ("sse", "jsonl-events"):
+            continue  # chat streams are not the clients' input
+        streams: list[list[tuple[float, bytes]]] = [[]]
+        for item in src.chunks():
+            if isinstance(item, Boundary):
+                streams.append([])
+            else:
+                streams[-1].append(item)
+        for n, chunks in enumerate(streams):
+            suffix = f"#{n}" if len(streams) > 1 else ""
+            out.append(case(f"real/{path.name}{suffix}", f"recorded: {path.name}", tuple(chunks)))
+    return out
+
+
 @cache
 def all_cases() -> tuple[Case, ...]:
-    """The whole corpus, in id order (the engine's part is generated in-process, ~2 s)."""
+    """The corpus the differential tests assert, in id order (the engine's part is generated
+    in-process, ~2 s); :func:`real_cases` comes on top in the observe report."""
     from tests.clients.crafted import crafted_cases
     from tests.clients.engine_cases import engine_cases
 

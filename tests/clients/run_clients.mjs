@@ -132,6 +132,7 @@ async function aiSdk(libs, version, job, signal, fetch) {
       call_id: call.toolCallId,
       arguments: typeof call.input === "string" ? call.input : JSON.stringify(call.input),
       ...(call.invalid ? { invalid: true } : {}),
+      ...(call.providerExecuted ? { provider_executed: true } : {}),
     });
   }
   return obs;

@@ -137,6 +137,12 @@ def test_outcomes(client: str, obs: dict[str, Any], truth: Truth, outcome: str) 
         assert verdict.detail
 
 
+def test_hosted_tool_calls_the_provider_ran_are_not_function_calls() -> None:
+    hosted = {"name": "web_search", "call_id": "ws_1", "arguments": "{}", "provider_executed": True}
+    obs = seen(text="Paris.", status="stop", tool_calls=[hosted])
+    assert classify("ai-sdk", obs, TEXT).outcome == "ok"
+
+
 def test_empty_arguments_and_an_empty_object_are_the_same_call() -> None:
     truth = Truth(tool_calls=(ToolCall("ls", "c", ""),), status="completed")
     obs = seen(status="tool-calls", tool_calls=[{"name": "ls", "call_id": "c", "arguments": "{}"}])
