@@ -69,7 +69,9 @@ CLIENT_EFFECTS: dict[str, str] = {
     "async-openai fails to deserialize (unknown variant); openai-python, the AI SDK and codex "
     "drop it.",
     "field-missing": "async-openai fails on every missing required field; the AI SDK's chunk "
-    "schema refuses missing `item_id`/`delta`/`output_index` (AI_TypeValidationError).",
+    "schema refuses missing `item_id`/`delta`/`output_index` (AI_TypeValidationError); without "
+    '`output_index` (llama.cpp) openai-node throws "missing output at index undefined" and '
+    "without `content_index` openai-python raises TypeError.",
     "field-type": "async-openai fails to deserialize (invalid type); the AI SDK's schema refuses "
     "wrong types in the fields it reads.",
     "delta-not-string": "openai-python raises TypeError (str += dict), ai-sdk reports "
@@ -80,8 +82,11 @@ CLIENT_EFFECTS: dict[str, str] = {
     "keys items by index); index-addressed readers of `response.output` (the Open Responses "
     "compliance suite) see the wrong item.",
     "item-unknown": 'openai-python raises "Received a content event for output index N before '
-    'receiving its output item", openai-node "missing output at index N".',
-    "item-id-mismatch": "openai-node throws \"expected item_id 'a', got 'b'\".",
+    'receiving its output item", openai-node "missing output at index N", '
+    'ai-sdk-open-responses reports "text part … not found".',
+    "item-id-mismatch": "openai-node throws \"expected item_id 'a', got 'b'\"; "
+    'ai-sdk-open-responses routes deltas by item_id and reports "text part … not found" '
+    "(@ai-sdk/openai follows output_index and copes).",
     "item-type-mismatch": "openai-python fails an assertion (AssertionError), openai-node throws "
     '"expected output item type …".',
     "item-identity-changed": 'openai-python raises "Completed output item identity changed.", '
@@ -102,7 +107,8 @@ CLIENT_EFFECTS: dict[str, str] = {
     "items-overlap": f"{NONE_KNOWN}.",
     "content-index-not-appended": 'openai-node throws "missing content at index N".',
     "part-type-mismatch": "openai-python raises IndexError for a delta into a part never added; "
-    "the openai SDKs return the .done text, not what streamed.",
+    "the AI SDK (both providers) builds its text from the deltas, so a part of the wrong type "
+    "changes what it returns.",
     "part-order": f"{NONE_KNOWN}.",
     "part-added-not-empty": f"{NONE_KNOWN}.",
     "summary-index-not-appended": "openai-python and openai-node return the .done reasoning, "
@@ -113,7 +119,8 @@ CLIENT_EFFECTS: dict[str, str] = {
     "arguments-done-mismatch": "openai-python and openai-node run the .done arguments; the AI "
     "SDK the item's.",
     "part-done-mismatch": f"{NONE_KNOWN}.",
-    "item-done-mismatch": "openai-python and openai-node return the .done item, not what streamed.",
+    "item-done-mismatch": "openai-python and openai-node return the .done item; the AI SDK "
+    "(both providers) what streamed: its answer differs from the final item.",
     "arguments-empty": "codex answers the model 'failed to parse function arguments'; the AI "
     'SDK reads "" as {}.',
     "arguments-invalid-json": "Both AI SDK providers report AI_InvalidToolInputError instead of "

@@ -47,6 +47,10 @@ def _str(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _part_value(part: PartNode, prefer_done: bool = False) -> str:
     """What streamed into a part: its deltas, else its ``.done`` value, else the added part's.
     ``prefer_done``: some delta was not a string, so the deltas lack what it carried."""
@@ -61,7 +65,7 @@ def _part_value(part: PartNode, prefer_done: bool = False) -> str:
 
 
 def _message_item(out: Content, item: dict[str, Any]) -> None:
-    for part in item.get("content") or []:
+    for part in _list(item.get("content")):
         if not isinstance(part, dict):
             continue
         if part.get("type") == "output_text":
@@ -79,11 +83,11 @@ def _tool_call_item(out: Content, item: dict[str, Any]) -> None:
 
 
 def _reasoning_item(out: Content, item: dict[str, Any]) -> None:
-    for part in item.get("summary") or []:
+    for part in _list(item.get("summary")):
         if isinstance(part, dict):
             out.summary += _str(part.get("text"))
             out.reasoning += _str(part.get("text"))
-    for part in item.get("content") or []:
+    for part in _list(item.get("content")):
         if isinstance(part, dict):
             out.reasoning += _str(part.get("text"))
 
@@ -155,7 +159,7 @@ def carried(tree: ResponseTree, *, bad_deltas: bool = False) -> Content:
 
 def from_items(items: Iterable[Any], status: str | None) -> Content:
     """What a client holding these items (``response.output``, ``.done`` items) delivers."""
-    out = Content(status=status)
+    out = Content(status=status if isinstance(status, str) or status is None else str(status))
     for item in items:
         _add_item_dict(out, item)
     return out
