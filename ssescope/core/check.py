@@ -113,6 +113,7 @@ def check_source(
             "ssescope check judges Responses API streams"
         )
     options.framed = src.framed
+    options.timed = src.timed
     streams = _SourceStreams(src, options, rider)
     chunks, body = _error_body(src)
     session = streams.start(body)

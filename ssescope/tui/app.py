@@ -21,7 +21,7 @@ from ..core.checker import CheckOptions
 from ..core.export import export_run
 from ..core.rules import PROFILES
 from ..core.run import Replay, Run
-from . import actions
+from . import actions, render
 from .config import AppConfig
 from .demo import DemoMode, DemoPicker
 from .messages import RunAdded, RunsCleared
@@ -69,6 +69,7 @@ class SseScopeApp(App[None]):
         self.mode: Mode = mode(self) if mode is not None else mode_for(config)(config, self)
         self._last_tick = config.clock()
         self._keymap_error: str | None = None
+        self._offers: frozenset[actions.Offer] = frozenset()
         self.keymap = self._read_keymap()
 
     def _read_keymap(self) -> dict[str, str]:
@@ -136,6 +137,7 @@ class SseScopeApp(App[None]):
         now = self.config.clock()
         dt, self._last_tick = now - self._last_tick, now
         self.mode.tick(dt)
+        self._refresh_offers()
 
     # -- the session list, changed by the mode's messages ---------------------------------------
 
@@ -146,9 +148,11 @@ class SseScopeApp(App[None]):
                 self.select_run(index)
         elif self.sessions.add(message.run, select=message.select):
             self._show_current()
+        self._refresh_offers()
 
     def on_runs_cleared(self, _: RunsCleared) -> None:
         self.sessions.clear()
+        self._refresh_offers()
 
     def select_run(self, index: int) -> None:
         self.sessions.current = index
@@ -166,21 +170,38 @@ class SseScopeApp(App[None]):
 
     # -- the action table: which keys this mode has, in the footer and the palette --------------
 
+    def offers_now(self) -> frozenset[actions.Offer]:
+        """What the keys may act on now: the mode's abilities in its present state, and
+        switching sessions once there are several."""
+        offers = self.mode.available()
+        if len(self.sessions.runs) > 1:
+            offers |= {actions.Offer.SESSIONS}
+        return offers
+
+    def _refresh_offers(self) -> None:
+        """Redraw the footer when what is offered changed (a second session, samples)."""
+        offers = self.offers_now()
+        if offers != self._offers:
+            self._offers = offers
+            self.refresh_bindings()
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         session_shown = self.mode.shows_session(self.screen)
-        return actions.offered(action, self.mode.offers, session_shown=session_shown)
+        return actions.offered(action, self.offers_now(), session_shown=session_shown)
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         session_shown = self.mode.shows_session(screen)
-        for entry in actions.of_mode(self.mode.offers, session_shown=session_shown):
+        for entry in actions.of_mode(self.offers_now(), session_shown=session_shown):
             if entry.palette:
                 help_text = entry.help[0].upper() + entry.help[1:]
                 yield SystemCommand(entry.label, help_text, partial(self.run_action, entry.action))
 
     def action_help(self) -> None:
-        text = actions.help_markdown(self.mode.title, self.mode.offers, self.keymap)
-        self.push_screen(HelpScreen(text))
+        offers = self.mode.offers | {actions.Offer.SESSIONS}  # every mode can hold several
+        text = actions.help_markdown(self.mode.title, offers, self.keymap)
+        rows = actions.help_rows(offers, self.keymap)
+        self.push_screen(HelpScreen(text, title=f"ssescope {self.mode.title}: keys", rows=rows))
 
     # -- the actions every mode has -------------------------------------------------------------
 
@@ -256,13 +277,8 @@ class SseScopeApp(App[None]):
 
     def action_raw_metrics(self) -> None:
         run = self.current_run
-        sample = run.health.history.latest("server") if run is not None and run.health else None
-        if sample is None:
-            self.notify("m shows the server's raw /metrics (connect --server)", timeout=2)
-            return
-        text = (
-            sample.raw_text or "(no /metrics text in this sample: a capture keeps only the numbers)"
-        )
-        self.push_screen(
-            TextScreen(f"{sample.url}/metrics ({sample.kind}) at t={sample.t:.2f}s", text)
-        )
+        title, text = render.raw_metrics_view(run)
+        if title is None:
+            self.notify(text, timeout=4)
+        else:
+            self.push_screen(TextScreen(title, text))

@@ -77,6 +77,10 @@ class Mode:
     def options(self) -> CheckOptions:
         return self.host.sessions.options
 
+    def available(self) -> frozenset[Offer]:
+        """The abilities that apply now (by default all the mode offers)."""
+        return self.offers
+
     @property
     def replay(self) -> Replay | None:
         """The replay being played, if any (only a file can be replayed)."""
@@ -85,6 +89,11 @@ class Mode:
     def waiting(self) -> str:
         """The header before the first session arrives."""
         return "starting…"
+
+    def note(self, run: Run) -> str:
+        """What the header adds about ``run`` in this mode (indexing progress, the demo's
+        scenario and fault); empty by default."""
+        return ""
 
     def first_screen(self) -> Screen[None]:
         return DebuggerScreen(self.host.sessions, self)
@@ -141,6 +150,13 @@ class FileMode(Mode):
 
     def waiting(self) -> str:
         return f"{self.path}  loading…"
+
+    def available(self) -> frozenset[Offer]:
+        """``m`` only once the file has server samples (a capture recorded with --server)."""
+        runs = self.host.sessions.runs
+        if any(run.health is not None and run.health.history.latest("server") for run in runs):
+            return self.offers
+        return self.offers - {Offer.METRICS}
 
     def start(self) -> None:
         if self.config.replay:

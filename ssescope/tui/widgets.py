@@ -71,10 +71,15 @@ class EventList(ScrollView, can_focus=True):
         self.highlight: set[int] = set()
         self._rows = 0
         self._synced_at = 0.0
+        self.timed = True
+        """False for a source without arrival times: no time and gap columns."""
+        self._layout: render.RowLayout | None = None
+        self._layout_key: tuple[Any, ...] = ()
 
-    def set_store(self, store: RowStore | None, stall_warn: float) -> None:
+    def set_store(self, store: RowStore | None, stall_warn: float, *, timed: bool = True) -> None:
         self.store = store
         self.stall_warn = stall_warn
+        self.timed = timed
         self.highlight = set()
         self._rows = -1
         self.cursor = 0
@@ -99,6 +104,17 @@ class EventList(ScrollView, can_focus=True):
 
     # -- drawing ------------------------------------------------------------------------------
 
+    def columns(self) -> render.RowLayout:
+        """The columns for the current width and rows (recomputed only when either changes)."""
+        store = self.store
+        rows = self._rows if store is not None else 0
+        last_t = store.t[rows - 1] if store is not None and rows > 0 else 0.0
+        key = (self.size.width, len(str(rows)), len(f"{last_t:.3f}"), self.timed)
+        if key != self._layout_key or self._layout is None:
+            self._layout_key = key
+            self._layout = render.row_layout(self.size.width, rows, last_t, timed=self.timed)
+        return self._layout
+
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
         row = scroll_y + y
@@ -121,15 +137,20 @@ class EventList(ScrollView, can_focus=True):
             3: "(undecodable)",
             4: "(blank)",
         }.get(kind, "")
-        segments = [
-            Segment(_MARK_CHAR[mark], _MARK_STYLE[mark]),
-            Segment(f"{row:>7} ", _DIM),
-            Segment(f"{seq:>6} " if seq >= 0 else "     – ", _DIM),
-            Segment(f"{store.t[row]:>9.3f} ", base),
-            Segment(f"+{render.secs(gap):>7} ", gap_style),
-            Segment(f"{etype[:38]:<38} ", base + _TYPE if not dim else base),
-            Segment(store.summary(row), base),
-        ]
+        layout = self.columns()
+        segments = [Segment(_MARK_CHAR[mark], _MARK_STYLE[mark])]
+        segments.append(Segment(f"{row:>{layout.index}} ", _DIM))
+        if layout.seq:
+            segments.append(
+                Segment(f"{seq:>{layout.seq}} " if seq >= 0 else f"{'–':>{layout.seq}} ", _DIM)
+            )
+        if layout.t:
+            segments.append(Segment(f"{store.t[row]:>{layout.t}.3f} ", base))
+        if layout.gap:
+            segments.append(Segment(f"+{render.secs(gap):>{layout.gap - 2}} ", gap_style))
+        shown_type = render.abbreviate_type(etype, layout.type)
+        segments.append(Segment(f"{shown_type:<{layout.type}} ", base + _TYPE if not dim else base))
+        segments.append(Segment(store.summary(row), base))
         strip = Strip(segments)
         if row == self.cursor:
             strip = strip.apply_style(_CURSOR)
@@ -314,19 +335,43 @@ class FindingsPanel(OptionList):
 
 
 class StallBar(Static):
-    """The stall clocks, always visible; they tick while nothing arrives."""
+    """The stall clocks, always visible; they tick while nothing arrives.
+
+    On a narrow terminal the labels shorten (``last event`` → ``event``) before anything is
+    cut, so Codex's countdown, the clock that matters most, is always there."""
 
     def show(self, run: Run | None, stall_warn: float, idle_timeout: float) -> None:
         if run is None:
             self.update("")
             return
+        live = run.state in ("waiting", "streaming")
+        if not run.options.timed:
+            text = Text("no timing: ", "bold")
+            text.append("this file recorded no arrival times (a capture has them)  │  ", "dim")
+            text.append(run.state, "dim")
+        else:
+            width = self.size.width - 2 if self.size.width else 0
+            text = self._clocks(run, stall_warn, idle_timeout, short=False)
+            if width and text.cell_len > width:
+                text = self._clocks(run, stall_warn, idle_timeout, short=True)
+        now = run.now()
+        timing = run.checker.timing
+        worst = timing.since_last_progress(now) if live else 0.0
+        self.set_class(live and worst > stall_warn, "-amber")
+        self.set_class(live and timing.since_last_event(now) >= idle_timeout, "-red")
+        if text.plain != getattr(self, "_last_plain", None):
+            self._last_plain = text.plain
+            self.update(text)
+
+    @staticmethod
+    def _clocks(run: Run, stall_warn: float, idle_timeout: float, *, short: bool) -> Text:
         now = run.now()
         timing = run.checker.timing
         since_byte = timing.since_last_byte(now) if timing.t_last_byte is not None else now
         since_event = timing.since_last_event(now)
-        since_progress = timing.since_last_progress(now)
-        last_content = timing.t_first_content
+        live = run.state in ("waiting", "streaming")
         text = Text()
+        sep = " · " if short else "  │  "
 
         def clock(label: str, value: float | None, *, judge: bool = False) -> None:
             style = ""
@@ -340,25 +385,19 @@ class StallBar(Static):
                 )
             text.append(f"{label} ", "dim")
             text.append(render.secs(value), style)
-            text.append("  │  ", "dim")
+            text.append(sep, "dim")
 
-        live = run.state in ("waiting", "streaming")
-        clock("last byte", since_byte, judge=live)
-        clock("last event", since_event, judge=live)
-        clock("last real event", since_progress, judge=live)
-        clock("TTFT", last_content)
+        clock("byte" if short else "last byte", since_byte, judge=live)
+        clock("event" if short else "last event", since_event, judge=live)
+        clock("real" if short else "last real event", timing.since_last_progress(now), judge=live)
+        clock("TTFT", timing.t_first_content)
         left = run.checker.codex.seconds_until_timeout(now) if live else None
         if left is not None:
             style = "bold red" if since_event > stall_warn else "dim"
             text.append(f"Codex gives up in {int(left // 60)}:{int(left % 60):02d}", style)
         else:
             text.append(run.state, "dim")
-        worst = since_progress if live else 0.0
-        self.set_class(live and worst > stall_warn, "-amber")
-        self.set_class(live and since_event >= idle_timeout, "-red")
-        if text.plain != getattr(self, "_last_plain", None):
-            self._last_plain = text.plain
-            self.update(text)
+        return text
 
 
 class HealthPanel(Static):

@@ -35,6 +35,9 @@ class CheckOptions:
     """Keep, per tree node, the index of every event that touched it (the TUI wants it)."""
     framed: bool = True
     """False when the source had no SSE framing (JSON lines): framing rules do not apply."""
+    timed: bool = True
+    """False when the source recorded no arrival times (raw SSE, JSON lines): every time figure
+    is unknown, not zero."""
 
     def __post_init__(self) -> None:
         if self.profile not in PROFILES:
@@ -53,7 +56,7 @@ class CheckState:
         self.profile = self.options.profile
         self.log = FindingLog(self.options.keep_per_rule)
         self.tree = ResponseTree(track_events=self.options.track_events)
-        self.timing = Timing()
+        self.timing = Timing(timed=self.options.timed)
         self.codex = CodexModel(self.options.codex_idle_timeout)
         self.events_seen = 0
         self.rows = 0
