@@ -281,6 +281,14 @@ class FileLoader:
         self.done = False
         self.run = self._new_run()
 
+    @property
+    def bytes_read(self) -> int:
+        """How far into the file indexing has come, in file bytes (a progress display's)."""
+        src = self.source
+        if src.records_chunks:
+            return src.chunk_at
+        return src.body_offset + sum(run.checker.timing.bytes for run in self.runs)
+
     def _stream(self) -> StreamBytes:
         src = self.source
         if src.records_chunks:

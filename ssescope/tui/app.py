@@ -15,6 +15,7 @@ from typing import Any, ClassVar, TypeVar
 
 from textual.app import App, SystemCommand
 from textual.binding import BindingType
+from textual.notifications import Notification, Notify
 from textual.screen import ModalScreen, Screen
 
 from ..core.checker import CheckOptions
@@ -24,7 +25,7 @@ from ..core.run import Replay, Run
 from . import actions, render
 from .config import AppConfig
 from .demo import DemoMode, DemoPicker
-from .messages import RunAdded, RunsCleared
+from .messages import SESSION_TOAST, RunAdded, RunsCleared
 from .modes import EngineMode, FileMode, LiveMode, Mode
 from .screens import DebuggerScreen, HelpScreen, TextScreen
 from .sessions import Sessions
@@ -70,6 +71,8 @@ class SseScopeApp(App[None]):
         self._last_tick = config.clock()
         self._keymap_error: str | None = None
         self._offers: frozenset[actions.Offer] = frozenset()
+        self._toasts: dict[str, Notification] = {}
+        self._toasted_run: Run | None = None
         self.keymap = self._read_keymap()
 
     def _read_keymap(self) -> dict[str, str]:
@@ -111,10 +114,32 @@ class SseScopeApp(App[None]):
         severity: Any = "information",
         timeout: float | None = None,
         markup: bool = False,
+        about: str | None = None,
     ) -> None:
         """Notifications show text literally by default: they carry paths, errors ("[Errno 98]")
-        and event names ("[DONE]") that markup would eat or choke on."""
-        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+        and event names ("[DONE]") that markup would eat or choke on.
+
+        ``about`` ties the toast to a state (:data:`SESSION_TOAST`: the session shown; or a
+        topic such as "profile" or "export"): a new toast about the same thing replaces it, and
+        the session's toasts go when another session is shown, so none outlives what it says."""
+        if about is not None:
+            self.dismiss_toasts(about)
+        notification = Notification(
+            message,
+            title,
+            severity,
+            self.NOTIFICATION_TIMEOUT if timeout is None else timeout,
+            markup=markup,
+        )
+        if about is not None:
+            self._toasts[about] = notification
+        self.post_message(Notify(notification))
+
+    def dismiss_toasts(self, about: str) -> None:
+        """Take down the toast about ``about`` if it is still up."""
+        notification = self._toasts.pop(about, None)
+        if notification is not None and notification in self._notifications:
+            self._unnotify(notification)  # Textual's own way to take one toast down
 
     def start_worker(
         self, work: Coroutine[Any, Any, None], *, group: str, exclusive: bool = False
@@ -152,6 +177,7 @@ class SseScopeApp(App[None]):
 
     def on_runs_cleared(self, _: RunsCleared) -> None:
         self.sessions.clear()
+        self.dismiss_toasts(SESSION_TOAST)
         self._refresh_offers()
 
     def select_run(self, index: int) -> None:
@@ -160,7 +186,11 @@ class SseScopeApp(App[None]):
 
     def _show_current(self) -> None:
         """Every debugger screen in the stack shows the selected session (one under a modal
-        screen too, so that it is right when the modal closes)."""
+        screen too, so that it is right when the modal closes). The toasts about the session
+        shown before go."""
+        if self.current_run is not self._toasted_run:
+            self._toasted_run = self.current_run
+            self.dismiss_toasts(SESSION_TOAST)
         for screen in self.screen_stack:
             if isinstance(screen, DebuggerScreen):
                 screen.post_message(DebuggerScreen.ShowRun())
@@ -219,13 +249,13 @@ class SseScopeApp(App[None]):
     def _finding_step(self, step: int) -> None:
         screen = self._debugger()
         if screen is not None and not screen.step_finding(step):
-            self.notify("no more findings in that direction", timeout=2)
+            self.notify("no more findings in that direction", timeout=2, about=SESSION_TOAST)
 
     def action_switch_profile(self) -> None:
         options = self.sessions.options
         profile = PROFILES[(PROFILES.index(options.profile) + 1) % len(PROFILES)]
         self.sessions.options = CheckOptions(**{**options.__dict__, "profile": profile})
-        self.notify(f"profile {profile}: re-judging", timeout=2)
+        self.notify(f"profile {profile}: re-judging", timeout=2, about="profile")
         self.mode.rejudge()
         self._show_current()
 
@@ -237,8 +267,12 @@ class SseScopeApp(App[None]):
         run = self.current_run
         if run is None:
             return
-        paths = export_run(run, self.config.export_dir)
-        self.notify("\n".join(str(p) for p in paths), title="exported", timeout=6)
+        try:
+            paths = export_run(run, self.config.export_dir)
+        except OSError as exc:
+            self.notify(f"cannot export: {exc}", title="export", severity="error", about="export")
+            return
+        self.notify("\n".join(map(str, paths)), title="exported", timeout=10, about="export")
 
     async def action_quit(self) -> None:
         self.mode.stop()
@@ -273,12 +307,14 @@ class SseScopeApp(App[None]):
         """Show the raw upstream chat chunks beside the translated events (or hide them)."""
         screen = self._debugger()
         if screen is not None and not screen.toggle_upstream():
-            self.notify("no upstream chat chunks in this session (yet)", timeout=3)
+            self.notify(
+                "no upstream chat chunks in this session (yet)", timeout=3, about=SESSION_TOAST
+            )
 
     def action_raw_metrics(self) -> None:
         run = self.current_run
         title, text = render.raw_metrics_view(run)
         if title is None:
-            self.notify(text, timeout=4)
+            self.notify(text, timeout=6, about=SESSION_TOAST)
         else:
             self.push_screen(TextScreen(title, text))

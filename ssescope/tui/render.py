@@ -172,13 +172,18 @@ def finding_text(findings: list[Finding]) -> Text:
     return out
 
 
-def row_header(ev: Event, store: RowStore, row: int) -> Text:
+def row_header(ev: Event, store: RowStore, row: int, *, timed: bool = True) -> Text:
+    """The detail pane's first lines: row, sequence number, arrival (``timed`` False: the
+    source recorded none, so say so instead of t=0), size and offset, type and item."""
     out = Text()
     out.append(f"row {row}", "bold")
     seq = ev.sequence_number
     if seq is not None:
         out.append(f"  seq {seq}")
-    out.append(f"  t={ev.frame.t_first:.3f}…{ev.frame.t_last:.3f} s  +{secs(ev.gap)}", "dim")
+    if timed:
+        out.append(f"  t={ev.frame.t_first:.3f}…{ev.frame.t_last:.3f} s  +{secs(ev.gap)}", "dim")
+    else:
+        out.append("  no timing (not recorded in this file)", "dim")
     out.append(f"  {len(ev.frame.raw):,} bytes at offset {ev.frame.offset:,}", "dim")
     if ev.type:
         out.append(f"\n{ev.type}", "bold cyan")
@@ -405,3 +410,67 @@ def _endpoint_words(endpoint: Any) -> str:
     if status is not None and status >= 400:
         return f"the server answered HTTP {status}{': ' + detail if detail else ''}"
     return "the answer had no text (an empty scrape)"
+
+
+def chat_line(line: str) -> str:
+    """One ``data:`` line of an upstream Chat Completions stream, said in a few words: the text
+    or reasoning it adds, the tool call fragment, the finish reason, the usage, an error.
+    Anything else (a comment, an ``event:`` line, text that is not JSON) is shown as it is."""
+    body = line[5:].strip() if line.startswith("data:") else None
+    if body is None:
+        return line
+    if body == "[DONE]":
+        return "[DONE]"
+    try:
+        chunk = json.loads(body)
+    except ValueError:
+        return line
+    if not isinstance(chunk, dict):
+        return line
+    words = _chat_words(chunk)
+    return "  ".join(words) if words else "(empty chunk)"
+
+
+def _chat_words(chunk: dict[str, Any]) -> list[str]:
+    words: list[str] = []
+    if "error" in chunk:
+        words.append(f"error {json.dumps(chunk['error'], ensure_ascii=False)[:200]}")
+    for choice in chunk.get("choices") or []:
+        if not isinstance(choice, dict):
+            continue
+        words += _delta_words(_as_dict(choice.get("delta")))
+        if choice.get("finish_reason"):
+            words.append(f"finish {choice['finish_reason']}")
+    usage = chunk.get("usage")
+    if isinstance(usage, dict):
+        words.append(
+            f"usage {usage.get('prompt_tokens', '?')} in + {usage.get('completion_tokens', '?')} out"
+        )
+    return words
+
+
+def _as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _delta_words(delta: dict[str, Any]) -> list[str]:
+    words: list[str] = []
+    if delta.get("role"):
+        words.append(f"role {delta['role']}")
+    for key, name in (("content", "text"), ("reasoning_content", "reasoning"),
+                      ("reasoning", "reasoning"), ("refusal", "refusal")):  # fmt: skip
+        if isinstance(delta.get(key), str) and delta[key]:
+            words.append(f"{name} {_clip(repr(delta[key])[1:-1], 200)!s}")
+    for call in delta.get("tool_calls") or []:
+        if not isinstance(call, dict):
+            continue
+        function = _as_dict(call.get("function"))
+        head = f"tool[{call.get('index', '?')}]"
+        if call.get("id"):
+            head += f" {call['id']}"
+        if function.get("name"):
+            head += f" {function['name']}()"
+        if function.get("arguments"):
+            head += f" args {function['arguments']}"
+        words.append(head)
+    return words

@@ -266,7 +266,7 @@ class DebuggerScreen(Screen[None]):
         if run is None:
             return
         self._selected_row = row
-        self.query_one(DetailPane).show(run.store, row)
+        self.query_one(DetailPane).show(run.store, row, timed=run.options.timed)
 
     # -- what the app asks of it ----------------------------------------------------------------
 

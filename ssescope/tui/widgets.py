@@ -203,11 +203,12 @@ class DetailPane(VerticalScroll):
         yield Static(id="detail-raw")
         yield Static(id="detail-json")
 
-    def show(self, store: RowStore, row: int) -> None:
+    def show(self, store: RowStore, row: int, *, timed: bool = True) -> None:
         if row < 0 or row >= len(store):
             return
         ev = store.event(row)
-        self.query_one("#detail-head", Static).update(render.row_header(ev, store, row))
+        head = render.row_header(ev, store, row, timed=timed)
+        self.query_one("#detail-head", Static).update(head)
         self.query_one("#detail-findings", Static).update(
             render.finding_text(store.by_row.get(row, []))
         )
@@ -437,24 +438,30 @@ class HealthPanel(Static):
 
 
 class UpstreamPane(Log):
-    """The raw upstream chat chunks (with their arrival times) beside the translated events,
-    appended live: how a translating engine's input and output are compared side by side."""
+    """The upstream chat chunks beside the translated events, appended live: each ``data:``
+    line said in a few words (the text, the tool call fragment, the finish reason; see
+    :func:`render.chat_line`) after the arrival time of the read that completed it. Lines that
+    a read split are joined first, so a chunk cut mid-JSON still reads as one."""
 
     def on_mount(self) -> None:
         self.display = False
-        self.border_title = "upstream chat chunks"
+        self.border_title = "upstream chat chunks (t, what each adds)"
         self._run: Run | None = None
         self._shown = 0
+        self._pending = ""
 
     def show(self, run: Run) -> None:
         if run is not self._run:
-            self._run, self._shown = run, 0
+            self._run, self._shown, self._pending = run, 0, ""
             self.clear()
         chunks = run.upstream
         for t, chunk in chunks[self._shown :]:
-            text = chunk.decode("utf-8", errors="replace").replace("\r", "␍").rstrip("\n")
-            lines = text.split("\n")
-            self.write_line(f"{t:9.3f}  {lines[0]}")
-            for line in lines[1:]:
-                self.write_line(f"{'':9}  {line}")
+            text = self._pending + chunk.decode("utf-8", errors="replace")
+            *lines, self._pending = text.split("\n")
+            stamp = f"{t:8.3f}"
+            for line in lines:
+                line = line.rstrip("\r")
+                if line:
+                    self.write_line(f"{stamp}  {render.chat_line(line)}")
+                    stamp = " " * len(stamp)
         self._shown = len(chunks)
