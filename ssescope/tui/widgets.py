@@ -100,7 +100,14 @@ class EventList(ScrollView, can_focus=True):
         if self.following and rows:
             self.cursor = rows - 1
             self.scroll_end(animate=False, immediate=True)
+            # The new height may take a layout to count (the scrollbar appearing with it):
+            # scroll again once it has, or the last rows stay below the bottom edge.
+            self.call_after_refresh(self._keep_tail)
         self.refresh()
+
+    def _keep_tail(self) -> None:
+        if self.following and self._rows > 0:
+            self.scroll_end(animate=False, immediate=True)
 
     # -- drawing ------------------------------------------------------------------------------
 
@@ -189,6 +196,16 @@ class EventList(ScrollView, can_focus=True):
 
     def action_to_end(self) -> None:
         self.go_to(self._rows - 1, follow=True)
+
+    def on_resize(self) -> None:
+        """Keep the tail (or the cursor) in view when the list changes size: the panels settle
+        after the first rows arrive (a narrow terminal stacks them), and a list that follows
+        must still show its last row then."""
+        self.virtual_size = Size(self.size.width, max(self._rows, 0))
+        if self.following and self._rows > 0:
+            self.scroll_end(animate=False, immediate=True)
+        elif self._rows > 0:
+            self.scroll_to_row(self.cursor)
 
     def on_mouse_scroll_up(self) -> None:
         self.following = False  # scrolling up stops following; `f` follows again
