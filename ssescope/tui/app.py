@@ -228,7 +228,7 @@ class SseScopeApp(App[None]):
                 yield SystemCommand(entry.label, help_text, partial(self.run_action, entry.action))
 
     def action_help(self) -> None:
-        offers = self.mode.offers | {actions.Offer.SESSIONS}  # every mode can hold several
+        offers = self.offers_now() | {actions.Offer.SESSIONS}  # every mode can hold several
         text = actions.help_markdown(self.mode.title, offers, self.keymap)
         rows = actions.help_rows(offers, self.keymap)
         self.push_screen(HelpScreen(text, title=f"ssescope {self.mode.title}: keys", rows=rows))

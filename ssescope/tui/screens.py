@@ -118,7 +118,7 @@ class HelpScreen(ModalScreen[None]):
     @staticmethod
     def _table(rows: list[tuple[str, str]]) -> Table:
         table = Table(box=None, show_header=False, padding=(0, 1), expand=True)
-        table.add_column("key", style="bold cyan", no_wrap=True, max_width=24)
+        table.add_column("key", style="bold cyan", max_width=22)
         table.add_column("action", ratio=1)
         for keys, what in rows:
             table.add_row(keys, what)
