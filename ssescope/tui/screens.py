@@ -38,6 +38,11 @@ STALL_NOTE = (
     "Codex's idle timeout.[/dim]"
 )
 
+DIAGNOSIS_LINES = 2
+"""The diagnosis gets at most this many lines (ssescope.tcss), however narrow the terminal."""
+DIAGNOSIS_WRAP_SLACK = 12
+"""Columns lost to word wrapping at the end of the first line, at most, in practice."""
+
 REDRAW_EVERY = 1 / 20
 """Rows and clocks are redrawn on a timer, so a delta storm costs a few redraws a second."""
 FORCE_EVERY = 0.25
@@ -255,6 +260,9 @@ class DebuggerScreen(Screen[None]):
         _update(self.query_one("#header", Static), head)
         diagnosis = self.query_one("#diagnosis", Static)
         line = render.diagnosis_line(run)
+        room = DIAGNOSIS_LINES * (self.size.width - 2) - DIAGNOSIS_WRAP_SLACK
+        if len(line.plain) > room > 0:
+            line.truncate(room, overflow="ellipsis")  # its two lines end in "…", not mid-word
         if diagnosis.display != bool(line.plain):
             diagnosis.display = bool(line.plain)  # no blank line while nothing is stalled
         _update(diagnosis, line)

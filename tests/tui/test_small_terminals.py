@@ -11,8 +11,10 @@ import pytest
 from ssescope.core.capture import CaptureWriter
 from ssescope.core.checker import CheckOptions
 from ssescope.core.live import build_request
+from ssescope.proxy.config import ProxyConfig
 from ssescope.tui import render
 from ssescope.tui.app import AppConfig, SseScopeApp
+from ssescope.tui.proxy_view import ProxyApp
 from ssescope.tui.widgets import EventList, StallBar
 from tests.scripted_server import Reply, ScriptedServer
 from tests.support.clock import FakeClock
@@ -126,3 +128,18 @@ async def test_the_stall_line_keeps_codex_countdown(size: tuple[int, int]) -> No
             assert "\n" not in text and len(text) <= size[0] - 2
             assert "TTFT" in text
             await pilot.press("q")
+
+
+async def test_the_proxy_header_stays_on_one_line_at_80_columns() -> None:
+    config = ProxyConfig(
+        upstream="http://127.0.0.1:9/v1", port=0, record_dir=None, options=CheckOptions()
+    )
+    app = ProxyApp(config)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.url is not None)
+        header = app.screen.query_one("#proxy-header")
+        app.screen.refresh_exchanges()  # type: ignore[attr-defined]
+        await pilot.pause()
+        assert header.size.height == 1
+        assert "0 exchange(s)" in str(header.render())
+        await pilot.press("q")
