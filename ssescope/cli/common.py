@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, NoReturn, TypeAlias
 from urllib.parse import urlsplit
 
 from ..core.checker import DEFAULT_STALL_WARN, CheckOptions
-from ..core.codex import DEFAULT_IDLE_TIMEOUT
+from ..core.clients import CLIENTS
+from ..core.codex import CODEX_VERSIONS, DEFAULT_CODEX_VERSION, DEFAULT_IDLE_TIMEOUT
 from ..core.rules import PROFILES
 
 EXIT_OK = 0
@@ -145,6 +146,19 @@ def add_judge_options(p: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="Codex's stream_idle_timeout_ms in seconds (default 300)",
     )
+    p.add_argument(
+        "--codex-version",
+        choices=list(CODEX_VERSIONS),
+        default=DEFAULT_CODEX_VERSION,
+        help=f"the Codex CLI release to predict (default {DEFAULT_CODEX_VERSION}, the latest)",
+    )
+    p.add_argument(
+        "--client",
+        action="append",
+        choices=list(CLIENTS),
+        metavar="ID",
+        help="predict only this client (repeatable; `ssescope clients` lists them)",
+    )
 
 
 def check_options(args: argparse.Namespace, keep_per_rule: int | None) -> CheckOptions:
@@ -153,7 +167,9 @@ def check_options(args: argparse.Namespace, keep_per_rule: int | None) -> CheckO
         profile=args.profile,
         stall_warn=args.stall_warn,
         codex_idle_timeout=args.codex_idle_timeout,
+        codex_version=getattr(args, "codex_version", DEFAULT_CODEX_VERSION),
         keep_per_rule=keep_per_rule,
+        clients=tuple(args.client) if getattr(args, "client", None) else None,
     )
 
 

@@ -37,6 +37,7 @@ def result_of(session: StreamSession, source: str, fmt: str, warnings: list[str]
         "summary": checker.summary(),
         "timing": checker.timing.to_dict(),
         "codex": checker.prediction().to_dict(),
+        "clients": [p.to_dict() for p in checker.client_predictions()],
         "response": checker.tree.reconstruct(),
         "http": session.response,
         "end": None

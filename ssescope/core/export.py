@@ -15,8 +15,16 @@ from typing import Any
 from platformdirs import user_data_dir
 
 from .check import result_of
-from .rules import RULES, SEVERITY_RANK
+from .codex import DEFAULT_CODEX_VERSION
+from .rules import RULES, report_order
 from .run import Run
+
+
+def _codex_version(result: dict[str, Any]) -> str:
+    return next(
+        (p["version"] for p in result.get("clients") or [] if p["client"] == "codex"),
+        DEFAULT_CODEX_VERSION,
+    )
 
 
 def report_markdown(result: dict[str, Any]) -> str:
@@ -28,16 +36,27 @@ def report_markdown(result: dict[str, Any]) -> str:
         "",
         f"- profile: `{result['profile']}`",
         f"- events: {result['events']}; errors {s['errors']}, warnings {s['warnings']}, info {s['infos']}",
-        f"- Codex CLI 0.169.0 would: **{codex['outcome']}**: {codex['message']}",
+        f"- Codex CLI {_codex_version(result)} would: **{codex['outcome']}**: {codex['message']}",
     ]
     lines.append(f"- timing: {timing_words(result['timing'])}")
+    if result.get("clients"):
+        lines += [
+            "",
+            "## What each client does",
+            "",
+            "| client | version | outcome | what it shows |",
+        ]
+        lines.append("|---|---|---|---|")
+        for p in result["clients"]:
+            message = str(p["message"]).replace("|", "\\|")
+            lines.append(f"| {p['client']} | {p['version']} | **{p['outcome']}** | {message} |")
     lines += ["", "## Findings", ""]
     grouped: dict[str, list[dict[str, Any]]] = {}
     for f in result["findings"]:
         grouped.setdefault(f["rule"], []).append(f)
     if not grouped:
         lines.append("No findings.")
-    for rule_id in sorted(grouped, key=lambda r: (SEVERITY_RANK[grouped[r][0]["severity"]], r)):
+    for rule_id in sorted(grouped, key=lambda r: report_order(r, grouped[r][0]["severity"])):
         items = grouped[rule_id]
         count = result["finding_counts"].get(rule_id, len(items))
         lines.append(f"### `{rule_id}` ({items[0]['severity']}, ×{count})")

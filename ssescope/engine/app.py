@@ -283,6 +283,7 @@ class Engine:
         try:
             plan = self._plan(raw, scope)
         except _Refused as exc:
+            log.warning("POST /v1/responses refused (400): %s", exc)
             await send_error(send, 400, str(exc), param=exc.param)
             return
         chat, faults = plan.chat, plan.faults
@@ -364,10 +365,11 @@ class Engine:
         sent = {k: v for k, v in request_headers(scope).items() if k in forward} if forward else {}
         sent.update(self._headers())
         chat_faults = [f for f in faults if f in CHAT_FAULTS]
-        if chat_faults:
-            if self.config.mock is None:
-                raise _Refused(f"chat-side faults need --mock: {', '.join(chat_faults)}")
-            sent[FAULT_HEADER] = ",".join(chat_faults)
+        if chat_faults and self.config.mock is None:
+            raise _Refused(f"chat-side faults need --mock: {', '.join(chat_faults)}")
+        if faults and self.config.mock is not None:
+            # all of them: the mock plays a scenario the Responses-side ones show on, or says no
+            sent[FAULT_HEADER] = ",".join(faults)
         return sent
 
     async def _open(

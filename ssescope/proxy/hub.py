@@ -227,7 +227,7 @@ class Exchange:
 
     @property
     def prediction(self) -> CodexPrediction | None:
-        """What Codex CLI 0.169.0 does with this stream (so far, while it is open)."""
+        """What Codex CLI does with this stream (so far, while it is open)."""
         return None if self.run is None else self.run.prediction()
 
     def to_dict(self) -> dict[str, Any]:

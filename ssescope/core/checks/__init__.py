@@ -14,7 +14,19 @@ argument accumulators, the hot path), consistency (copies that must agree, usage
 
 from __future__ import annotations
 
-from . import codex, consistency, deltas, fields, framing, items, lifecycle, parts, sequence, stalls
+from . import (
+    clients,
+    codex,
+    consistency,
+    deltas,
+    fields,
+    framing,
+    items,
+    lifecycle,
+    parts,
+    sequence,
+    stalls,
+)
 from .base import EndCheck, HttpCheck
 
 HTTP_CHECKS: tuple[HttpCheck, ...] = (framing.http_status, framing.content_type)
@@ -33,6 +45,7 @@ reported."""
 __all__ = [
     "END_CHECKS",
     "HTTP_CHECKS",
+    "clients",
     "codex",
     "consistency",
     "deltas",
