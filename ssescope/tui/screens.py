@@ -300,6 +300,7 @@ class DebuggerScreen(Screen[None]):
         if run is None or (not run.upstream and not pane.display):
             return False
         pane.display = not pane.display
+        self.set_class(pane.display, "-upstream")  # a short terminal gives it the detail's room
         if pane.display:
             pane.show(run)
         return True

@@ -11,11 +11,12 @@ import pytest
 from ssescope.core.capture import CaptureWriter
 from ssescope.core.checker import CheckOptions
 from ssescope.core.live import build_request
+from ssescope.engine.serve import mock_engine
 from ssescope.proxy.config import ProxyConfig
 from ssescope.tui import render
 from ssescope.tui.app import AppConfig, SseScopeApp
 from ssescope.tui.proxy_view import ProxyApp
-from ssescope.tui.widgets import EventList, StallBar
+from ssescope.tui.widgets import DetailPane, EventList, StallBar, UpstreamPane
 from tests.scripted_server import Reply, ScriptedServer
 from tests.support.clock import FakeClock
 from tests.test_live import EVENTS, IDS, frames
@@ -143,3 +144,28 @@ async def test_the_proxy_header_stays_on_one_line_at_80_columns() -> None:
         assert header.size.height == 1
         assert "0 exchange(s)" in str(header.render())
         await pilot.press("q")
+
+
+async def test_the_upstream_chunks_take_the_detail_room_on_a_short_terminal() -> None:
+    async with mock_engine() as base:
+        chat_server = base.replace("/v1", "/mock/v1")
+        spec = build_request("http://127.0.0.1:1/v1", model="mock-text", input_text="hi")
+        app = SseScopeApp(
+            AppConfig(CheckOptions(), "connect", spec=spec, record=None, via_engine=chat_server)
+        )
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(
+                pilot,
+                lambda: app.current_run is not None and app.current_run.state == "done",
+                timeout=20,
+            )
+            await pilot.press("u")
+            pane = app.screen.query_one(UpstreamPane)
+            await wait_for(pilot, lambda: pane.display and pane.line_count > 3)
+            await pilot.pause()
+            assert not app.screen.query_one(DetailPane).display
+            assert pane.size.height >= 3  # lines to read, beside a screenful of events
+            assert app.screen.query_one(EventList).size.height >= 5
+            await pilot.press("u")
+            await pilot.pause()
+            assert app.screen.query_one(DetailPane).display and not pane.display
