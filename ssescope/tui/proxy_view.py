@@ -137,11 +137,13 @@ class ProxyMode(Mode):
                 ex.run.rejudge(self.options)
 
     def header(self) -> Text:
+        """One line per fact, never wrapped (ssescope.tcss: a narrow terminal cuts the end with
+        "…"): the count and profile come before the addresses, which are the longest."""
         header = Text("ssescope proxy ", "bold")
+        header.append(f"{len(self.hub)} exchange(s)  profile {self.options.profile}  ", "dim")
         header.append(redact_text(f"{self.url or 'starting…'} → {self.proxy.upstream}"))
         if self.proxy.translate:
             header.append("  (translating Chat Completions)", "magenta")
-        header.append(f"  {len(self.hub)} exchange(s)  profile {self.options.profile}", "dim")
         if self.proxy.record_dir:
             header.append(f"\nrecording to {self.proxy.record_dir}", "dim")
         return header
