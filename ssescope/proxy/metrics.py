@@ -220,13 +220,16 @@ class ProxyMetrics:
         )
 
     def ended(self, exchange: Exchange, upstream: str, model: str, path: str) -> None:
-        """Count one ended exchange (its judgement, if it was judged)."""
+        """Count one ended exchange: its judgement (if it was judged), then the exchange itself,
+        last, so that a scrape that sees the exchange sees all of its judgement too."""
+        run = exchange.run
+        if run is not None:
+            self._judged(run, upstream, model, exchange.t_end)
         status = exchange.status
         status_class = NONE if status is None else f"{status // 100}xx"
         self.exchanges.labels(upstream, model, path, status_class).inc()
-        run = exchange.run
-        if run is None:
-            return
+
+    def _judged(self, run: Run, upstream: str, model: str, t_end: float | None) -> None:
         log_ = run.checker.log
         for rule, n in log_.counts.items():
             self.findings.labels(upstream, model, rule, log_.severities[rule]).inc(n)
@@ -238,7 +241,7 @@ class ProxyMetrics:
             self.client_outcomes.labels(
                 upstream, model, prediction.client, prediction.outcome
             ).inc()
-        self._times(run, (upstream, model), exchange.t_end)
+        self._times(run, (upstream, model), t_end)
 
     def _times(self, run: Run, key: tuple[str, str], t_end: float | None) -> None:
         times = _event_times(run)
