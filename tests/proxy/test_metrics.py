@@ -224,3 +224,25 @@ def test_a_log_record_names_the_upstream_and_every_client() -> None:
     record = flow.exchange.log_record()
     assert record["upstream"] == "gpu2" and record["clients"] == []  # not judged: no answer
     assert record["id"] == flow.exchange.id and record["end"] == "connect-error"
+
+
+def test_the_grafana_dashboard_queries_only_metrics_the_proxy_exposes() -> None:
+    import json
+    import re
+    from pathlib import Path
+
+    from prometheus_client import generate_latest
+
+    import ssescope.proxy
+
+    dashboard = Path(ssescope.proxy.__file__).parent / "grafana-dashboard.json"
+    doc = json.loads(dashboard.read_text())
+    exprs = [t["expr"] for panel in doc["panels"] for t in panel["targets"]]
+    used = {name for e in exprs for name in re.findall(r"ssescope_[a-z_]+", e)}
+    metrics = ProxyMetrics()
+    exposed_families = {f.name for f in metrics.registry.collect()}
+    suffixes = ("", "_total", "_bucket", "_count", "_sum")
+    exposed = {name + s for name in exposed_families for s in suffixes}
+    assert used and used <= exposed, used - exposed
+    assert {f"{n}_total" for n in ("ssescope_findings", "ssescope_client_outcomes")} <= used
+    assert generate_latest(metrics.registry)  # renders with no series yet

@@ -30,7 +30,9 @@ from ssescope.engine.serve import serve
 from tests.support.net import free_port
 
 PROMETHEUS = shutil.which("prometheus")
+PROMTOOL = shutil.which("promtool")
 ROOT = Path(__file__).resolve().parents[2]
+DASHBOARD = ROOT / "ssescope" / "proxy" / "grafana-dashboard.json"
 pytestmark = [
     pytest.mark.skipif(
         PROMETHEUS is None,
@@ -242,5 +244,51 @@ async def test_prometheus_counts_what_went_through_the_proxy(
     assert killers == {}  # no history-rejected exchange was sent
     assert isinstance(alert, dict)  # the README's alert is valid PromQL
 
+    async with httpx.AsyncClient(base_url=prometheus[0], timeout=10) as prom:
+        for promql in dashboard_queries() + [r["expr"] for r in readme_rules()]:
+            await _query(prom, promql)  # valid PromQL over these series (asserts success)
+        rate = await _query(
+            prom, "sum by (upstream, status_class) (rate(ssescope_exchanges_total[1m]))"
+        )
+    assert set(rate) <= {("default", "2xx"), ("gpu2", "2xx")}
+
     proxy.proc.send_signal(signal.SIGINT)
     assert await asyncio.wait_for(proxy.proc.wait(), 20) == 1  # error findings: exit status 1
+
+
+def dashboard_queries() -> list[str]:
+    """Every query of the Grafana dashboard, its variables set to match everything."""
+    doc = json.loads(DASHBOARD.read_text())
+    exprs = [t["expr"] for panel in doc["panels"] for t in panel["targets"]]
+    assert len(exprs) >= 10
+    return [
+        e.replace("$__rate_interval", "1m").replace("$upstream", ".*").replace("$model", ".*")
+        for e in exprs
+    ]
+
+
+def readme_rules() -> list[dict[str, str]]:
+    """The alerting rules the README's fleet section gives (its second YAML block)."""
+    section = (ROOT / "README.md").read_text().split("### Running ssescope in front of a fleet")[1]
+    block = section.split("```yaml\n")[2].split("```")[0]
+    rules = []
+    for line in block.splitlines():
+        key, _, rest = line.strip().removeprefix("- ").partition(": ")
+        if key == "alert":
+            rules.append({"alert": rest.split("#")[0].strip()})
+        elif key == "expr":
+            rules[-1]["expr"] = rest.strip()
+    assert len(rules) >= 4 and all("expr" in r for r in rules), rules
+    return rules
+
+
+@pytest.mark.skipif(PROMTOOL is None, reason="promtool (Debian's prometheus package) is missing")
+def test_the_readmes_alerting_rules_pass_promtool(tmp_path: Path) -> None:
+    section = (ROOT / "README.md").read_text().split("### Running ssescope in front of a fleet")[1]
+    rules = tmp_path / "rules.yml"
+    rules.write_text(section.split("```yaml\n")[2].split("```")[0])
+    done = subprocess.run(
+        [str(PROMTOOL), "check", "rules", str(rules)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"SUCCESS: {len(readme_rules())} rules found" in done.stdout
