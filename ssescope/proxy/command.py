@@ -298,7 +298,7 @@ def run_headless(config: ProxyConfig, *, out: Any = None, err: Any = None) -> in
     try:
         asyncio.run(_serve(config, hub, err))
     except MetricsListenError as exc:
-        print(f"ssescope proxy: cannot serve metrics on {exc.address}: {exc.strerror}", file=err)
+        print(f"ssescope proxy: cannot serve metrics on {exc.address}: {exc.reason}", file=err)
         return EXIT_UNREADABLE
     except OSError as exc:
         print(

@@ -93,7 +93,8 @@ class MetricsListenError(OSError):
     """The ``--metrics`` address cannot be bound (the command says so in one line)."""
 
     def __init__(self, address: str, exc: OSError) -> None:
-        super().__init__(exc.errno, exc.strerror or str(exc))
+        self.reason = exc.strerror or str(exc)
+        super().__init__(exc.errno, f"{self.reason} (the --metrics address {address})")
         self.address = address
 
 

@@ -10,6 +10,7 @@ import os
 import socket
 from pathlib import Path
 
+import httpx
 import pytest
 
 from ssescope.cli import build_parser
@@ -218,3 +219,32 @@ def test_log_json_writes_the_proxys_log_lines_as_json() -> None:
     assert doc["level"] == "info" and doc["message"] == "capture budget 1 MB: removed"
     logging.getLogger("ssescope.proxy").info("not captured once removed")
     assert err.getvalue().count("\n") == 1
+
+
+# -- with the terminal UI ------------------------------------------------------------------------------
+
+
+async def test_the_terminal_ui_serves_metrics_too(tmp_path: Path) -> None:
+    from ssescope.engine.serve import mock_engine
+    from ssescope.tui.proxy_view import ProxyApp
+    from tests.tui.conftest import wait_for
+
+    async with mock_engine() as upstream:
+        config = ProxyConfig(
+            upstream=upstream, port=0, record_dir=str(tmp_path), metrics=("127.0.0.1", 0)
+        )
+        app = ProxyApp(config)
+        async with app.run_test(size=(170, 45)) as pilot:
+            await wait_for(pilot, lambda: app.url is not None)
+            assert config.metrics is not None and config.metrics[1] != 0  # the bound port
+            body = {"model": "mock-text+delta-object", "input": "hi", "stream": True}
+            async with httpx.AsyncClient(timeout=30) as client:
+                assert (await client.post(f"{app.url}/responses", json=body)).status_code == 200
+                await wait_for(pilot, lambda: len(app.hub) == 1 and not app.hub.get(1).open)  # type: ignore[union-attr]
+                scraped = await client.get(f"http://127.0.0.1:{config.metrics[1]}/metrics")
+    text = scraped.text
+    labels = (
+        'model="mock-text+delta-object",path="/v1/responses",status_class="2xx",upstream="default"'
+    )
+    assert f"ssescope_exchanges_total{{{labels}}} 1.0" in text
+    assert 'rule="delta-not-string"' in text
