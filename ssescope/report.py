@@ -15,7 +15,14 @@ from .core.rules import RULES, SEVERITY_RANK
 
 SEV_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 SEV_MARK = {"error": "✗", "warning": "!", "info": "i"}
-OUTCOME_STYLE = {"ok": "bold green", "empty": "bold yellow", "error": "bold red", "pending": "cyan"}
+OUTCOME_STYLE = {
+    "ok": "bold green",
+    "empty": "bold yellow",
+    "loss": "bold yellow",
+    "hang": "bold magenta",
+    "error": "bold red",
+    "pending": "cyan",
+}
 
 
 def _secs(v: float | None) -> str:
@@ -197,6 +204,20 @@ def codex_section(result: dict[str, Any]) -> Text:
     return line
 
 
+def clients_section(result: dict[str, Any]) -> Text:
+    """One line per modelled client: its outcome and what its caller sees."""
+    text = Text()
+    for i, p in enumerate(result.get("clients") or []):
+        if i:
+            text.append("\n")
+        text.append(f"{p['client']:<22} ", "bold")
+        text.append(f"{p['outcome']:<5}", OUTCOME_STYLE.get(p["outcome"], ""))
+        text.append(f" {p['message']}")
+        if p.get("detail") and p["outcome"] != "ok":
+            text.append(f"\n{'':<28}{p['detail']}", "dim")
+    return text
+
+
 def print_report(console: Console, result: dict[str, Any], *, verbose: bool = False) -> None:
     title = Text(f"{result['source']}", "bold")
     if "stream" in result:
@@ -217,3 +238,7 @@ def print_report(console: Console, result: dict[str, Any], *, verbose: bool = Fa
     console.print(timing_section(result))
     console.print()
     console.print(codex_section(result))
+    if result.get("clients"):
+        console.print()
+        console.print(Text("What each client does", "bold underline"))
+        console.print(clients_section(result))

@@ -480,6 +480,47 @@ def valid_or() -> Stream:
     return stream(baseline(done=True))
 
 
+# -- clients (the client models' verdicts) ---------------------------------------------------------
+
+
+@T("client-error", "openai")
+def incomplete_response() -> Stream:
+    """A correct response.incomplete: openai-python raises, Codex fails the turn."""
+    return stream(baseline(terminal="incomplete"))
+
+
+@T("client-loss", "openai")
+def completed_text_differs_from_deltas() -> Stream:
+    """The SDKs return response.completed's text, the AI SDK the deltas: someone loses."""
+    events = baseline(message)
+    final = events[-1]["response"]["output"][0]["content"][0]
+    final["text"] = "Something else entirely."
+    return stream(events)
+
+
+@T("client-loss", "codex")
+@T("client-loss", "openai")
+def function_call_never_done() -> Stream:
+    """No output_item.done for the call: Codex and the AI SDK never run it (Codex exits 0)."""
+    events = baseline(function_call)
+    del events[at(events, "response.output_item.done")]
+    return stream(events)
+
+
+@T("client-hang", "openai")
+def completed_then_held_open() -> Stream:
+    """The SDKs read to EOF: a server that holds the socket after response.completed hangs them."""
+    return Stream([(0.01, sse(baseline()))], row=None, end=30.0, reason="max-wait")
+
+
+@N("client-error", "openai")
+@N("client-loss", "openai")
+@N("client-hang", "openai")
+@N("client-error", "codex")
+def every_client_delivers() -> Stream:
+    return valid()
+
+
 # -- http ----------------------------------------------------------------------------------------
 
 
@@ -848,7 +889,7 @@ def proper_failed() -> Stream:
     return stream(baseline(terminal="failed"))
 
 
-@N("terminal-status-mismatch", "open-responses")
+@N("terminal-status-mismatch", "open-responses", allowed=("client-error",))
 def proper_incomplete() -> Stream:
     return stream(baseline(terminal="incomplete", done=True))
 
@@ -1084,8 +1125,9 @@ def rotated_item_id() -> Stream:
     return stream(events, row=i)
 
 
-@N("item-id-mismatch", "openai")
-@N("item-id-missing", "openai")
+# The AI SDK's chunk schema requires a function_call's id: its finding is the only one.
+@N("item-id-mismatch", "openai", allowed=("client-error",))
+@N("item-id-missing", "openai", allowed=("client-error",))
 def function_call_without_id() -> Stream:
     """llama.cpp: a function_call item without `id`; its events carry item_id fc_<call_id>."""
     return stream(baseline(message, lambda oi: function_call(oi, item_id=None)))
@@ -1200,8 +1242,8 @@ def cut_off_message(oi: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     return events[:-1], {**done, "status": "in_progress"}
 
 
-@N("item-not-closed", "openai")
-@N("item-not-closed", "open-responses")
+@N("item-not-closed", "openai", allowed=("client-error",))
+@N("item-not-closed", "open-responses", allowed=("client-error",))
 def incomplete_leaves_last_item_open() -> Stream:
     """I5: response.incomplete (or failed) may leave the last item open."""
     return stream(baseline(function_call, cut_off_message, terminal="incomplete", done=True))
@@ -1248,8 +1290,8 @@ def incomplete_item_in_completed_response() -> Stream:
     return stream(events, row=at(events, "response.completed"))
 
 
-@N("item-status", "openai")
-@N("item-status", "open-responses")
+@N("item-status", "openai", allowed=("client-error",))
+@N("item-status", "open-responses", allowed=("client-error",))
 def incomplete_last_item_in_incomplete_response() -> Stream:
     return stream(
         baseline(

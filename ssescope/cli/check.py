@@ -63,6 +63,16 @@ def register(sub: Subparsers) -> None:
     fmt.add_argument("--json", action="store_true", help="JSON")
     rules.set_defaults(func=cmd_rules)
 
+    clients = sub.add_parser(
+        "clients",
+        help="list the modelled clients",
+        description="The client libraries whose outcome check, the TUI and the proxy predict, "
+        "with the version each model is of, where its behaviour was read and how it was "
+        "verified.",
+    )
+    clients.add_argument("--json", action="store_true", help="JSON")
+    clients.set_defaults(func=cmd_clients)
+
 
 def _add_output_options(check: argparse.ArgumentParser) -> None:
     check.add_argument(
@@ -281,3 +291,29 @@ def _print_rule_table(profiles: list[str]) -> None:
     console.print(table)
     for p in profiles:
         console.print(f"[bold]{p}[/]: {PROFILE_HELP[p]}")
+
+
+def cmd_clients(args: argparse.Namespace) -> int:
+    """``ssescope clients``: every client model with its version, source and verification."""
+    from ..core.clients import CLIENTS
+
+    rows = [
+        {
+            "client": m.id,
+            "name": m.name,
+            "version": m.version,
+            "reads_with": m.reads_with,
+            "source": m.source,
+            "verified": m.verified,
+        }
+        for m in CLIENTS.values()
+    ]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return EXIT_OK
+    for row in rows:
+        print(f"{row['client']:<24} {row['version']}")
+        print(f"  reads with: {row['reads_with']}")
+        print(f"  source:     {row['source']}")
+        print(f"  verified:   {row['verified']}")
+    return EXIT_OK

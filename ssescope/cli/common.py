@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, NoReturn, TypeAlias
 from urllib.parse import urlsplit
 
 from ..core.checker import DEFAULT_STALL_WARN, CheckOptions
+from ..core.clients import CLIENTS
 from ..core.codex import DEFAULT_IDLE_TIMEOUT
 from ..core.rules import PROFILES
 
@@ -145,6 +146,13 @@ def add_judge_options(p: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="Codex's stream_idle_timeout_ms in seconds (default 300)",
     )
+    p.add_argument(
+        "--client",
+        action="append",
+        choices=list(CLIENTS),
+        metavar="ID",
+        help="predict only this client (repeatable; `ssescope clients` lists them)",
+    )
 
 
 def check_options(args: argparse.Namespace, keep_per_rule: int | None) -> CheckOptions:
@@ -154,6 +162,7 @@ def check_options(args: argparse.Namespace, keep_per_rule: int | None) -> CheckO
         stall_warn=args.stall_warn,
         codex_idle_timeout=args.codex_idle_timeout,
         keep_per_rule=keep_per_rule,
+        clients=tuple(args.client) if getattr(args, "client", None) else None,
     )
 
 

@@ -55,6 +55,7 @@ class Checker(CheckState):
         """The response status line and headers (and, for errors, the body)."""
         self.new = []
         self.http_status = status
+        self.http_body = body[:4096]
         self.timing.on_headers(t)
         lower = {k.lower(): v for k, v in (headers or {}).items()}
         for check in HTTP_CHECKS:

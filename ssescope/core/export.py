@@ -30,6 +30,17 @@ def report_markdown(result: dict[str, Any]) -> str:
         f"first content {t.get('time_to_first_content')} s"
         + (f", longest gap {gap['seconds']} s after {gap['after']}" if gap else "")
     )
+    if result.get("clients"):
+        lines += [
+            "",
+            "## What each client does",
+            "",
+            "| client | version | outcome | what it shows |",
+        ]
+        lines.append("|---|---|---|---|")
+        for p in result["clients"]:
+            message = str(p["message"]).replace("|", "\\|")
+            lines.append(f"| {p['client']} | {p['version']} | **{p['outcome']}** | {message} |")
     lines += ["", "## Findings", ""]
     grouped: dict[str, list[dict[str, Any]]] = {}
     for f in result["findings"]:

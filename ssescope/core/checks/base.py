@@ -89,6 +89,11 @@ class CheckState:
         self.fired: dict[str, list[Fact]] = {}
         """The first few firings of every rule, whatever the profile: what the client models
         read (a rule that is off in this profile is still a fact about the stream)."""
+        self.first_error: tuple[int, dict[str, Any]] | None = None
+        """The first ``error`` event (or payload with an ``error`` key), by row: what the SDKs
+        raise with."""
+        self.http_body = ""
+        """The body of an HTTP error answer (its message is what the SDKs raise with)."""
         self.first_invalid_data: str | None = None
         """The first payload that is not JSON (clients that parse it raise on its text)."""
         # framing

@@ -71,9 +71,12 @@ def judge_clients(
     ``predictions``: ``(client with version, outcome, message)``, passed in by the checker (the
     rules do not import the client models, which read the rules' state)."""
     reported = failure_reported(st)
+    # The codex profile judges for Codex: the other clients count only when --client asks.
+    codex_only = st.profile == "codex" and st.options.clients is None
     for client, outcome, message in predictions:
         rule = _RULE_OF.get(outcome)
-        if rule is None or (client.startswith("codex ") and _codex_already_said(st)):
+        is_codex = client.startswith("codex ")
+        if rule is None or (is_codex and _codex_already_said(st)) or (codex_only and not is_codex):
             continue
         if rule == "client-error" and reported:
             continue

@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from ..ends import EndReason
+
 if TYPE_CHECKING:
     from ..checks.base import CheckState
 
@@ -79,6 +81,12 @@ class ClientModel:
         return ClientPrediction(
             self.id, self.version, verdict.outcome, verdict.message, verdict.detail
         )
+
+
+def still_open(state: CheckState) -> bool:
+    """The read ended with the server's connection still open (a stall, the grace after the
+    terminal event, Ctrl-C): a client that reads to EOF is still waiting."""
+    return state.end_reason in (EndReason.MAX_WAIT, EndReason.GRACE, EndReason.INTERRUPTED)
 
 
 def pending(state: CheckState) -> Verdict | None:

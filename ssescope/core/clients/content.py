@@ -24,6 +24,8 @@ class ToolCall:
     name: str
     call_id: str
     arguments: str
+    kind: str = "function_call"
+    """``function_call`` (JSON arguments) or ``custom_tool_call`` (free-form input)."""
 
 
 @dataclass(slots=True)
@@ -44,8 +46,11 @@ def _str(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _part_value(part: PartNode) -> str:
-    """What streamed into a part: its deltas, else its ``.done`` value, else the added part's."""
+def _part_value(part: PartNode, prefer_done: bool = False) -> str:
+    """What streamed into a part: its deltas, else its ``.done`` value, else the added part's.
+    ``prefer_done``: some delta was not a string, so the deltas lack what it carried."""
+    if prefer_done and part.done_text is not None:
+        return part.done_text
     if part.delta_count:
         return part.streamed.value
     if part.done_text is not None:
@@ -70,7 +75,7 @@ def _add_item_dict(out: Content, item: Any) -> None:
     elif itype in TOOL_CALL_TYPES:
         args = item.get("arguments" if itype == "function_call" else "input")
         out.tool_calls.append(
-            ToolCall(_str(item.get("name")), _str(item.get("call_id")), _str(args))
+            ToolCall(_str(item.get("name")), _str(item.get("call_id")), _str(args), itype)
         )
     elif itype == "reasoning":
         for part in item.get("summary") or []:
@@ -82,14 +87,14 @@ def _add_item_dict(out: Content, item: Any) -> None:
                 out.reasoning += _str(part.get("text"))
 
 
-def _add_node(out: Content, node: ItemNode) -> None:
+def _add_node(out: Content, node: ItemNode, prefer_done: bool = False) -> None:
     """Add what streamed into one item of the tree."""
     if node.type == "message" and node.parts:
         for part in node.parts:
             if part.type == "refusal":
-                out.refusal += _part_value(part)
+                out.refusal += _part_value(part, prefer_done)
             elif part.type == "output_text":
-                out.text += _part_value(part)
+                out.text += _part_value(part, prefer_done)
         return
     if node.type == "reasoning" and (node.summary or node.parts):
         for part in node.summary:
@@ -108,16 +113,17 @@ def _add_node(out: Content, node: ItemNode) -> None:
         )
         name = _str(final.get("name")) or (node.name or "")
         call_id = _str(final.get("call_id")) or (node.call_id or "")
-        out.tool_calls.append(ToolCall(name, call_id, args))
+        out.tool_calls.append(ToolCall(name, call_id, args, node.type))
         return
     _add_item_dict(out, node.done_item or node.added_item)
 
 
-def carried(tree: ResponseTree) -> Content:
-    """What the stream carried, item by item in arrival order."""
+def carried(tree: ResponseTree, *, bad_deltas: bool = False) -> Content:
+    """What the stream carried, item by item in arrival order; ``bad_deltas``: a delta was not
+    a string (its text is then taken from the part's ``.done`` value when there is one)."""
     out = Content(status=terminal_status(tree))
     for node in tree.items:
-        _add_node(out, node)
+        _add_node(out, node, bad_deltas)
     return out
 
 
@@ -138,10 +144,12 @@ def from_nodes(nodes: Iterable[ItemNode], status: str | None) -> Content:
 
 
 def terminal_status(tree: ResponseTree) -> str | None:
-    """``completed``/``failed``/``incomplete`` from the terminal event (None: there was none)."""
+    """The terminal response's ``status`` (else the terminal event's: ``completed``, ``failed``,
+    ``incomplete``); None: there was no terminal event."""
     if tree.terminal_type is None:
         return None
-    return tree.terminal_type.removeprefix("response.")
+    status = (tree.terminal or {}).get("status")
+    return status if isinstance(status, str) else tree.terminal_type.removeprefix("response.")
 
 
 def completed_output(tree: ResponseTree) -> list[Any] | None:
