@@ -426,20 +426,44 @@ def _start_proxy(
     return proc, port
 
 
-def _scrape(port: int) -> str:
+def _counted(port: int) -> float:
+    """``sum(ssescope_exchanges_total)`` from one scrape of ``/metrics``."""
     with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
         s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         data = b""
         while chunk := s.recv(65536):
             data += chunk
-    return data.decode()
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in data.decode().splitlines()
+        if line.startswith("ssescope_exchanges_total{")
+    )
+
+
+def _wait_counted(port: int, served: int) -> float:
+    """The last exchange is counted just after its last byte reached the client: scrape until
+    every exchange is (10 s at most)."""
+    deadline = time.monotonic() + 10
+    while (counted := _counted(port)) < served and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return counted
+
+
+def _cpu_ns(pid: int) -> int:
+    """CPU time of every thread of a process so far, in ns (/proc/PID/task/*/schedstat: the
+    clock-tick resolution of /proc/PID/stat is too coarse to tell 10% apart in a few runs)."""
+    total = 0
+    for stat in Path(f"/proc/{pid}/task").glob("*/schedstat"):
+        with contextlib.suppress(OSError):
+            total += int(stat.read_text().split()[0])
+    return total
 
 
 def run_metrics_comparison(args: argparse.Namespace) -> int:
     """Metrics off and on, in the same run (see the module's docstring)."""
-    repeats = 2 if args.quick else args.repeats
-    paced_events = 200 if args.quick else args.paced_events
-    blocks = 2 if args.quick else 6
+    repeats = 4 if args.quick else 4 * args.repeats
+    blocks = 4 if args.quick else 24  # short blocks, so that the machine's load hits all three
+    paced_events = 100 if args.quick else max(1, 6 * args.paced_events // blocks)
     tmp = Path(tempfile.mkdtemp(prefix="bench_proxy_"))
     port_file = tmp / "upstream.port"
     upstream = subprocess.Popen([sys.executable, __file__, "--serve-upstream", str(port_file)])
@@ -457,40 +481,37 @@ def run_metrics_comparison(args: argparse.Namespace) -> int:
         print(f"paced: {blocks} × {paced_events} deltas at 2 ms, direct/off/on alternating …",
               file=sys.stderr)  # fmt: skip
         lat: dict[str, list[int]] = {"direct": [], "off": [], "on": []}
+        paths = [("direct", up), ("off", off_port), ("on", on_port)]
         for b in range(blocks):
-            for name, port in (("direct", up), ("off", off_port), ("on", on_port)):
+            for name, port in paths if b % 2 else [paths[0], paths[2], paths[1]]:
                 tag = f"m{b}{name}"
                 got = _latencies(_stream(port, _body("paced", paced_events, 2, tag)).frames, tag)
                 assert len(got) == paced_events
                 lat[name] += got
         print(f"burst: 2,000 deltas × {repeats} per proxy, alternating …", file=sys.stderr)
-        cpu = {"off": 0.0, "on": 0.0}
+        cpu = {"off": 0, "on": 0}
+        proxies = [("off", off, off_port), ("on", on, on_port)]
         for r in range(repeats):
-            for name, proc, port in (("off", off, off_port), ("on", on, on_port)):
-                before = _cpu_seconds(proc.pid)
+            for name, proc, port in proxies if r % 2 else proxies[::-1]:
+                before = _cpu_ns(proc.pid)
                 dec = _stream(port, _body("burst", 2000, 0, f"mb{r}"))
-                cpu[name] += _cpu_seconds(proc.pid) - before
+                cpu[name] += _cpu_ns(proc.pid) - before
                 assert len(_latencies(dec.frames, f"mb{r}")) == 2000
         served = 1 + 2 + blocks + repeats  # GET /health (wait_http), warm-up, paced, bursts
-        text = _scrape(metrics_port)
+        counted = _wait_counted(metrics_port, served)
     finally:
         for proc in (*procs, upstream):
             proc.terminate()
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(10)
         shutil.rmtree(tmp, ignore_errors=True)
-    counted = sum(
-        float(line.rsplit(" ", 1)[1])
-        for line in text.splitlines()
-        if line.startswith("ssescope_exchanges_total{")
-    )
     events = repeats * (2000 + 8)
     added = {
         (name, q): _pct(lat[name], q) - _pct(lat["direct"], q)
         for name in ("off", "on")
         for q in (0.5, 0.99)
     }
-    per_event = {name: cpu[name] / events * 1e6 for name in cpu}
+    per_event = {name: cpu[name] / events / 1e3 for name in cpu}
     p99_delta = added[("on", 0.99)] - added[("off", 0.99)]
     cpu_ratio = per_event["on"] / per_event["off"] if per_event["off"] else float("nan")
     print(
