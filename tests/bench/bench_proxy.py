@@ -481,6 +481,7 @@ def run_metrics_comparison(args: argparse.Namespace) -> int:
         print(f"paced: {blocks} × {paced_events} deltas at 2 ms, direct/off/on alternating …",
               file=sys.stderr)  # fmt: skip
         lat: dict[str, list[int]] = {"direct": [], "off": [], "on": []}
+        per_block: dict[str, list[float]] = {"direct": [], "off": [], "on": []}
         paths = [("direct", up), ("off", off_port), ("on", on_port)]
         for b in range(blocks):
             for name, port in paths if b % 2 else [paths[0], paths[2], paths[1]]:
@@ -488,6 +489,7 @@ def run_metrics_comparison(args: argparse.Namespace) -> int:
                 got = _latencies(_stream(port, _body("paced", paced_events, 2, tag)).frames, tag)
                 assert len(got) == paced_events
                 lat[name] += got
+                per_block[name].append(_pct(got, 0.99))
         print(f"burst: 2,000 deltas × {repeats} per proxy, alternating …", file=sys.stderr)
         cpu = {"off": 0, "on": 0}
         proxies = [("off", off, off_port), ("on", on, on_port)]
@@ -512,7 +514,16 @@ def run_metrics_comparison(args: argparse.Namespace) -> int:
         for q in (0.5, 0.99)
     }
     per_event = {name: cpu[name] / events / 1e3 for name in cpu}
-    p99_delta = added[("on", 0.99)] - added[("off", 0.99)]
+    pooled_delta = added[("on", 0.99)] - added[("off", 0.99)]
+    # the median over blocks of each block's p99: a burst of load on the shared machine spoils
+    # one block's p99 (of all three paths, or of one), not the median
+    block_added = {
+        name: statistics.median(
+            b - d for b, d in zip(per_block[name], per_block["direct"], strict=True)
+        )
+        for name in ("off", "on")
+    }
+    p99_delta = block_added["on"] - block_added["off"]
     cpu_ratio = per_event["on"] / per_event["off"] if per_event["off"] else float("nan")
     print(
         f"\nssescope proxy, metrics off vs on ({platform.python_implementation()} "
@@ -525,11 +536,11 @@ def run_metrics_comparison(args: argparse.Namespace) -> int:
         f"{added[('off', 0.5)]:.3f} ms | {added[('on', 0.5)]:.3f} ms | "
         f"{added[('on', 0.5)] - added[('off', 0.5)]:+.3f} ms | | |"
     )
-    print(
-        f"| paced 2 ms: added latency p99 | {added[('off', 0.99)]:.3f} ms | "
-        f"{added[('on', 0.99)]:.3f} ms | {p99_delta:+.3f} ms | within 0.05 ms | "
-        f"{'yes' if p99_delta <= 0.05 else '**no**'} |"
-    )
+    print(f"| paced 2 ms: added latency p99, all deltas pooled | {added[('off', 0.99)]:.3f} ms | "
+          f"{added[('on', 0.99)]:.3f} ms | {pooled_delta:+.3f} ms | | |")  # fmt: skip
+    print(f"| paced 2 ms: added latency p99, median of the {blocks} blocks' | "
+          f"{block_added['off']:.3f} ms | {block_added['on']:.3f} ms | {p99_delta:+.3f} ms | "
+          f"within 0.05 ms | {'yes' if p99_delta <= 0.05 else '**no**'} |")  # fmt: skip
     print(
         f"| burst 2,000 deltas × {repeats}: proxy CPU per event | {per_event['off']:.1f} µs | "
         f"{per_event['on']:.1f} µs | {cpu_ratio - 1:+.1%} | at most +10% | "
@@ -540,7 +551,8 @@ def run_metrics_comparison(args: argparse.Namespace) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps({
             "added_ms": {f"{n}_p{int(q * 100)}": v for (n, q), v in added.items()},
-            "cpu_us_per_event": per_event, "p99_delta_ms": p99_delta, "cpu_ratio": cpu_ratio,
+            "cpu_us_per_event": per_event, "p99_delta_ms": p99_delta,
+            "pooled_p99_delta_ms": pooled_delta, "block_p99_added_ms": block_added, "cpu_ratio": cpu_ratio,
             "counted": counted, "served": served,
         }, indent=2))  # fmt: skip
     return 0 if p99_delta <= 0.05 and cpu_ratio <= 1.10 and counted == served else 1
