@@ -61,21 +61,20 @@ _EVENT_KIND = 0
 
 class LabelCap:
     """The first ``limit`` distinct values pass; every later one becomes ``other``, so a client
-    that invents a model name per request cannot grow the series without end."""
+    that invents a model name per request cannot grow the series without end. Called on the
+    proxy's event loop only (the scrape thread reads the metrics, never this)."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.seen: set[str] = set()
-        self._lock = threading.Lock()
 
     def __call__(self, value: str) -> str:
         value = value[:MAX_LABEL_LENGTH]
         if value in self.seen:
             return value
-        with self._lock:
-            if len(self.seen) >= self.limit:
-                return OTHER
-            self.seen.add(value)
+        if len(self.seen) >= self.limit:
+            return OTHER
+        self.seen.add(value)
         return value
 
 
@@ -92,17 +91,16 @@ class BulkHistogram(Collector):
         self.documentation = documentation
         self.labelnames = list(labelnames)
         self.bounds = list(buckets)
-        self._series: dict[tuple[str, ...], tuple[list[int], list[float]]] = {}
-        self._lock = threading.Lock()
-
-    def bucket_of(self) -> functools.partial[int]:
+        self._bucket = functools.partial(bisect.bisect_left, self.bounds)
         """Value → index of its bucket (``le`` the first bound at or above it; the last index
         is +Inf)."""
-        return functools.partial(bisect.bisect_left, self.bounds)
+        self._series: dict[tuple[str, ...], tuple[list[int], list[float]]] = {}
+        self._lock = threading.Lock()
+        """The scrape thread's :meth:`collect` against the loop's :meth:`add`."""
 
     def add(self, labels: tuple[str, ...], values: Iterable[float], total: float) -> None:
         """Observe every value of ``values`` (whose sum is ``total``) under ``labels``."""
-        counts = collections.Counter(map(self.bucket_of(), values))
+        counts = collections.Counter(map(self._bucket, values))
         if not counts:
             return
         with self._lock:
