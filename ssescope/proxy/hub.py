@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..core.clients import CLIENTS, ClientPrediction
+from ..core.clients import ClientPrediction
 from ..core.codex import CodexPrediction
 from ..core.ends import EndReason
 from ..core.rules import SEVERITY_RANK
@@ -259,8 +259,9 @@ class Exchange:
         }
 
     def client_predictions(self) -> list[ClientPrediction]:
-        """What every modelled client does with this stream (none when it is not judged)."""
-        return [] if self.run is None else self.run.checker.client_predictions(CLIENTS)
+        """What every modelled client (or those of ``--client``) does with this stream (none
+        when it is not judged)."""
+        return [] if self.run is None else self.run.checker.client_predictions()
 
     def log_record(self) -> dict[str, Any]:
         """One line for a log shipper (``ssescope proxy --log-json``): :meth:`to_dict` plus the

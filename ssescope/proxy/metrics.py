@@ -33,7 +33,6 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, star
 from prometheus_client.core import HistogramMetricFamily
 from prometheus_client.registry import Collector
 
-from ..core.clients import CLIENTS
 from .config import MetricsListenError, ProxyConfig
 from .events import End, Part, RequestHead, ResponseHead
 
@@ -142,7 +141,6 @@ class ProxyMetrics:
             ["upstream"],
             registry=self.registry,
         )
-        self._clients = tuple(CLIENTS)
 
     def _counters(self, reg: CollectorRegistry, key: tuple[str, str]) -> None:
         self.exchanges = Counter(
@@ -235,7 +233,7 @@ class ProxyMetrics:
                 self.stalls.labels(upstream, model, rule).inc(n)
         if log_.counts.get(THREAD_KILLER_RULE):
             self.thread_killers.labels(upstream, model).inc()
-        for prediction in run.checker.client_predictions(self._clients):
+        for prediction in run.checker.client_predictions():  # all, or those of --client
             self.client_outcomes.labels(
                 upstream, model, prediction.client, prediction.outcome
             ).inc()

@@ -246,3 +246,16 @@ def test_the_grafana_dashboard_queries_only_metrics_the_proxy_exposes() -> None:
     assert used and used <= exposed, used - exposed
     assert {f"{n}_total" for n in ("ssescope_findings", "ssescope_client_outcomes")} <= used
     assert generate_latest(metrics.registry)  # renders with no series yet
+
+
+async def test_client_outcomes_follow_the_client_option() -> None:
+    metrics = ProxyMetrics()
+    flow = tflow(model_request("m"), options=CheckOptions(clients=("codex",)))
+    await play(counted(flow, metrics), response_events("hi"))
+    samples = [
+        s.labels["client"]
+        for m in metrics.registry.collect()
+        for s in m.samples
+        if s.name == "ssescope_client_outcomes_total"
+    ]
+    assert samples == ["codex"]
