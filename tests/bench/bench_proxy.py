@@ -459,6 +459,48 @@ def _cpu_ns(pid: int) -> int:
     return total
 
 
+def part_cost(deltas: int = 2000, rounds: int = 30) -> tuple[float, float]:
+    """In-process, in CPU time (which the machine's load moves far less than latency): the
+    judgement's cost per event of one stream like the upstream's, and the metrics part's work
+    at its end (``ProxyMetrics.ended``) per event of the same stream, in µs."""
+    sys.path.insert(0, str(ROOT))
+    from ssescope.core.checker import CheckOptions
+    from ssescope.core.run import Run, RunInfo
+    from ssescope.proxy.hub import ExchangeHub
+    from ssescope.proxy.metrics import ProxyMetrics
+
+    def frame(etype: str, seq: int, **fields: object) -> bytes:
+        data = json.dumps({"type": etype, "sequence_number": seq, **fields})
+        return f"event: {etype}\ndata: {data}\n\n".encode()
+
+    item = {"id": "msg_x", "type": "message", "status": "in_progress", "role": "assistant"}
+    where = {"item_id": "msg_x", "output_index": 0, "content_index": 0}
+    frames = [
+        frame("response.created", 0, response=_response("resp_x", "in_progress")),
+        frame("response.output_item.added", 1, output_index=0, item={**item, "content": []}),
+        *(frame("response.output_text.delta", 2 + i, **where, delta="ab ", logprobs=[])
+          for i in range(deltas)),
+    ]  # fmt: skip
+    hub, metrics = ExchangeHub(keep=1), ProxyMetrics()
+    judge_cpu = 0.0
+    for _ in range(3):
+        exchange = hub.open(started=0.0, t0=0.0, method="POST", path="/v1/responses", url="u",
+                            request_headers={})  # fmt: skip
+        run = Run(CheckOptions(keep_per_rule=200), RunInfo("bench", "live"), keep_chunks=False)
+        start = time.process_time()
+        run.on_response(200, {"content-type": "text/event-stream"})
+        for i, piece in enumerate(frames):
+            run.feed(piece, i * 0.001)
+        run.finish(len(frames) * 0.001, "eof")
+        judge_cpu += time.process_time() - start
+        exchange.run, exchange.status, exchange.t_end = run, 200, len(frames) * 0.001
+    start = time.process_time()
+    for _ in range(rounds):
+        metrics.ended(exchange, "default", "bench-model", "/v1/responses")
+    part_cpu = (time.process_time() - start) / rounds
+    return judge_cpu / 3 / len(frames) * 1e6, part_cpu / len(frames) * 1e6
+
+
 def run_metrics_comparison(args: argparse.Namespace) -> int:
     """Metrics off and on, in the same run (see the module's docstring)."""
     repeats = 4 if args.quick else 4 * args.repeats
@@ -546,6 +588,9 @@ def run_metrics_comparison(args: argparse.Namespace) -> int:
         f"{per_event['on']:.1f} µs | {cpu_ratio - 1:+.1%} | at most +10% | "
         f"{'yes' if cpu_ratio <= 1.10 else '**no**'} |"
     )
+    judge_us, part_us = part_cost()
+    print(f"| in-process CPU per event: judging / the metrics part's work at the end | "
+          f"{judge_us:.2f} µs | {part_us:.3f} µs | {part_us / judge_us:+.1%} of judging | | |")  # fmt: skip
     print(f"| exchanges counted at /metrics | | {counted:.0f} / {served} | | all | "
           f"{'yes' if counted == served else '**no**'} |")  # fmt: skip
     if args.json:
@@ -554,6 +599,7 @@ def run_metrics_comparison(args: argparse.Namespace) -> int:
             "cpu_us_per_event": per_event, "p99_delta_ms": p99_delta,
             "pooled_p99_delta_ms": pooled_delta, "block_p99_added_ms": block_added, "cpu_ratio": cpu_ratio,
             "counted": counted, "served": served,
+            "in_process_us_per_event": {"judge": judge_us, "metrics_part": part_us},
         }, indent=2))  # fmt: skip
     return 0 if p99_delta <= 0.05 and cpu_ratio <= 1.10 and counted == served else 1
 
