@@ -11,7 +11,8 @@ from rich.markup import escape
 from rich.text import Text
 from rich.tree import Tree
 
-from .core.rules import RULES, SEVERITY_RANK
+from .core.codex import DEFAULT_CODEX_VERSION
+from .core.rules import RULES, report_order
 
 SEV_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 SEV_MARK = {"error": "✗", "warning": "!", "info": "i"}
@@ -57,7 +58,7 @@ def findings_section(result: dict[str, Any], per_rule: int = 5) -> Group | Text:
     grouped: dict[str, list[dict[str, Any]]] = {}
     for f in result["findings"]:
         grouped.setdefault(f["rule"], []).append(f)
-    order = sorted(grouped, key=lambda r: (SEVERITY_RANK[grouped[r][0]["severity"]], r))
+    order = sorted(grouped, key=lambda r: report_order(r, grouped[r][0]["severity"]))
     parts: list[Any] = []
     for rule_id in order:
         items = grouped[rule_id]
@@ -196,7 +197,10 @@ def timing_section(result: dict[str, Any]) -> Text:
 
 def codex_section(result: dict[str, Any]) -> Text:
     codex = result["codex"]
-    line = Text("Codex CLI 0.169.0 would: ")
+    version = next(
+        (p["version"] for p in result.get("clients") or [] if p["client"] == "codex"), ""
+    )
+    line = Text(f"Codex CLI {version or DEFAULT_CODEX_VERSION} would: ")
     line.append(codex["outcome"], OUTCOME_STYLE.get(codex["outcome"], ""))
     line.append(f" — {codex['message']}")
     for d in codex.get("detail") or []:

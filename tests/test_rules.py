@@ -319,10 +319,13 @@ class Stream:
     reason: str = "eof"
     options: dict[str, Any] = field(default_factory=dict)
     """CheckOptions overrides (the defaults are spelled out so a changed default fails loudly)."""
+    request: dict[str, Any] | None = None
+    """The request body the reader tells the checker (``Checker.on_request``)."""
 
     def run(self, profile: str = "openai") -> Checker:
         options = {"stall_warn": 10.0, "codex_idle_timeout": 300.0, **self.options}
         s = StreamSession(CheckOptions(profile=profile, **options))
+        s.checker.on_request(self.request)
         if self.http is not None:
             status, headers, body = self.http
             s.on_response(status, headers, body=body, url="http://127.0.0.1:8000/v1/responses")
@@ -549,6 +552,49 @@ def http_200_with_charset() -> Stream:
 @T("content-type", "codex")
 def http_200_json() -> Stream:
     return stream(baseline(), row=None, http=(200, {"content-type": "application/json"}, ""))
+
+
+REPLAYED = {
+    "model": "qwen3",
+    "stream": True,
+    "input": [
+        {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hi"}]},
+        {"type": "reasoning", "id": "rs_1", "summary": [], "content": None,
+         "encrypted_content": "gAAAAB"},
+        {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "go on"}]},
+    ],
+    "tools": [{"type": "function", "name": "exec_command", "parameters": {"type": "object"}}],
+}  # fmt: skip
+"""A second turn as Codex sends it: the first turn's reasoning item replayed."""
+LLAMA_REJECTS_REASONING = (
+    '{"error": {"code": 400, "message": "unsupported input item type: reasoning", '
+    '"type": "invalid_request_error"}}'
+)
+
+
+@T("history-rejected", "openai")
+@T("history-rejected", "codex")
+def http_400_to_replayed_reasoning() -> Stream:
+    return Stream(
+        [],
+        row=None,
+        http=(400, {"content-type": "application/json"}, LLAMA_REJECTS_REASONING),
+        request=REPLAYED,
+        end=0.05,
+    )
+
+
+@N("history-rejected", "openai", allowed=("http-status",))
+def http_400_to_a_first_turn() -> Stream:
+    """The same 400 to a request with nothing replayed: one failed turn, not a dead thread."""
+    first = {**REPLAYED, "input": REPLAYED["input"][:1]}
+    return Stream(
+        [],
+        row=None,
+        http=(400, {"content-type": "application/json"}, LLAMA_REJECTS_REASONING),
+        request=first,
+        end=0.05,
+    )
 
 
 # -- SSE framing ---------------------------------------------------------------------------------
@@ -990,6 +1036,30 @@ def keepalive_event() -> Stream:
     events = baseline(done=True)
     events.insert(5, {"type": "keepalive"})
     return stream(events)
+
+
+@T("completed-at-token-limit", "openai")
+@T("completed-at-token-limit", "codex")
+def completed_at_max_output_tokens() -> Stream:
+    """llama.cpp's length cut: ``completed`` with usage.output_tokens at the request's limit."""
+    events = baseline()
+    return stream(
+        events,
+        row=at(events, "response.completed"),
+        request={"model": "gpt-test", "input": "hi", "max_output_tokens": 5},
+    )
+
+
+@N("completed-at-token-limit", "openai")
+def completed_below_max_output_tokens() -> Stream:
+    return stream(baseline(), request={"model": "gpt-test", "input": "hi", "max_output_tokens": 64})
+
+
+@N("completed-at-token-limit", "openai", allowed=("client-error",))
+def incomplete_at_max_output_tokens() -> Stream:
+    """The right way to say it: response.incomplete with reason max_output_tokens."""
+    events = baseline(terminal="incomplete")
+    return stream(events, request={"model": "gpt-test", "input": "hi", "max_output_tokens": 5})
 
 
 # -- fields --------------------------------------------------------------------------------------
@@ -2425,6 +2495,7 @@ def test_catalogue_lists_rules_by_group_and_refuses_a_second_definition() -> Non
 
 
 def test_codex_model_knows_its_release() -> None:
-    assert CodexModel().version.name == DEFAULT_CODEX_VERSION == "0.169.0"
+    assert CodexModel().version.name == DEFAULT_CODEX_VERSION == "0.171.0"
+    assert CodexModel(version="0.169.0").version.on_event is CodexModel().version.on_event
     with pytest.raises(ValueError, match="unknown Codex version"):
         CodexModel(version="0.0.1")

@@ -39,7 +39,7 @@ EXPECTED: dict[str, dict[str, tuple[str, int]]] = {
     "delta-object.sse": {
         "delta-not-string": (ERR, 1),
         "text-done-mismatch": (WARN, 1),
-        "client-error": (ERR, 2),
+        "client-error": (ERR, 3),
         "client-loss": (ERR, 1),
     },
     "call-id-changed.sse": {
@@ -54,13 +54,14 @@ EXPECTED: dict[str, dict[str, tuple[str, int]]] = {
     },
     "empty-arguments.sse": {"arguments-empty": (WARN, 1)},
     "invalid-arguments.sse": {"arguments-invalid-json": (WARN, 1), "client-error": (ERR, 2)},
-    "tool-call-delta.sse": {"unknown-event-type": (ERR, 3), "client-error": (ERR, 1)},
+    "tool-call-delta.sse": {"unknown-event-type": (ERR, 3), "client-error": (ERR, 2)},
     "minimal-created.sse": {"created-incomplete": (WARN, 1), "client-error": (ERR, 1)},
-    "no-sequence-numbers.sse": {"sequence-missing": (ERR, 14)},
+    # async-openai's serde types require sequence_number; the other clients deliver everything
+    "no-sequence-numbers.sse": {"sequence-missing": (ERR, 14), "client-error": (ERR, 1)},
     "stall-after-created.capture.jsonl": {
         "stall-after-created": (WARN, 1),
         "terminal-missing": (ERR, 1),
-        "client-hang": (ERR, 5),
+        "client-hang": (ERR, 6),
     },
     "cut-before-terminal.sse": {
         "terminal-missing": (ERR, 1),
@@ -440,7 +441,7 @@ def test_tool_call_delta_sample_names_the_invention() -> None:
     assert _findings(_sample("tool-call-delta.sse", profile="open-responses")) == {
         "unknown-event-type": (ERR, 3),
         "done-sentinel": (ERR, 1),
-        "client-error": (ERR, 1),  # openai-node: Unhandled response stream event
+        "client-error": (ERR, 2),  # openai-node, async-openai: an event type they do not know
     }
 
 
@@ -482,7 +483,7 @@ def test_stall_sample_timing() -> None:
 
 def test_stall_sample_below_stall_warn_is_not_a_stall() -> None:
     result = _sample("stall-after-created.capture.jsonl", stall_warn=120)
-    assert _findings(result) == {"terminal-missing": (ERR, 1), "client-hang": (ERR, 5)}
+    assert _findings(result) == {"terminal-missing": (ERR, 1), "client-hang": (ERR, 6)}
 
 
 def test_stall_sample_codex_idle_timeout() -> None:

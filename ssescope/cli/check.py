@@ -16,6 +16,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from ..core import check as core_check
+from ..core.clients import CLIENTS
 from ..core.rules import PROFILE_HELP, PROFILES, RULES, catalogue_markdown
 from ..health.command import config_from_args
 from .common import (
@@ -28,6 +29,7 @@ from .common import (
     check_options,
     non_negative_seconds,
     positive_seconds,
+    stream_source,
 )
 
 if TYPE_CHECKING:
@@ -47,7 +49,10 @@ def register(sub: Subparsers) -> None:
         "or a live URL. Exit 0: no error finding; 1: errors; 2: unreadable source.",
     )
     check.add_argument(
-        "source", metavar="SOURCE", help="a file, or an http(s) URL to POST a Responses request to"
+        "source",
+        metavar="SOURCE",
+        type=stream_source,
+        help="a file, - (piped in), or an http(s) URL to POST a Responses request to",
     )
     add_judge_options(check)
     _add_output_options(check)
@@ -295,8 +300,6 @@ def _print_rule_table(profiles: list[str]) -> None:
 
 def cmd_clients(args: argparse.Namespace) -> int:
     """``ssescope clients``: every client model with its version, source and verification."""
-    from ..core.clients import CLIENTS
-
     rows = [
         {
             "client": m.id,

@@ -44,6 +44,11 @@ class Checker(CheckState):
     def findings(self) -> list[Finding]:
         return self.log.kept
 
+    def on_request(self, body: Any) -> None:
+        """The request the stream answers (its JSON body; anything else is ignored), told
+        before the response head: some rules judge the answer against what was asked."""
+        self.request = body if isinstance(body, dict) else None
+
     def on_http(
         self,
         status: int,

@@ -8,7 +8,7 @@ at EOF. From that it predicts an outcome: ``ok`` (an answer shown or a tool run)
 nothing shown) or ``error`` (the turn fails), with the message Codex would print.
 
 What one release does is data: a :class:`CodexVersion` holds its table of event handlers and of
-item decoders (``CODEX_VERSIONS``; 0.169.0 is the default), so a new release is a new row that
+item decoders (``CODEX_VERSIONS``; the latest, 0.171.0, is the default), so a new release is a new row that
 changes only the handlers that differ.
 """
 
@@ -26,7 +26,8 @@ Outcome = Literal["ok", "empty", "error", "pending"]
 
 DEFAULT_IDLE_TIMEOUT = 300.0
 DEFAULT_STREAM_MAX_RETRIES = 5
-DEFAULT_CODEX_VERSION = "0.169.0"
+DEFAULT_CODEX_VERSION = "0.171.0"
+"""The latest release; 0.169.0 behaved the same on every stream tried (codex-behaviour.md)."""
 
 MSG_CLOSED = "stream disconnected before completion: stream closed before response.completed"
 MSG_IDLE = "stream disconnected before completion: idle timeout waiting for SSE"
@@ -540,6 +541,10 @@ class CodexVersion:
 CODEX_VERSIONS: dict[str, CodexVersion] = {
     "0.169.0": CodexVersion(
         "0.169.0", DEFAULT_STREAM_MAX_RETRIES, _EVENT_HANDLERS_0169, _ITEM_DECODERS_0169
+    ),
+    # The same 42 scripted streams gave the same outcomes and messages, word for word.
+    "0.171.0": CodexVersion(
+        "0.171.0", DEFAULT_STREAM_MAX_RETRIES, _EVENT_HANDLERS_0169, _ITEM_DECODERS_0169
     ),
 }
 """The Codex releases the model knows, by version (``DEFAULT_CODEX_VERSION`` is the default)."""

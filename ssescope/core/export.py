@@ -8,8 +8,16 @@ from pathlib import Path
 from typing import Any
 
 from .check import result_of
-from .rules import RULES, SEVERITY_RANK
+from .codex import DEFAULT_CODEX_VERSION
+from .rules import RULES, report_order
 from .run import Run
+
+
+def _codex_version(result: dict[str, Any]) -> str:
+    return next(
+        (p["version"] for p in result.get("clients") or [] if p["client"] == "codex"),
+        DEFAULT_CODEX_VERSION,
+    )
 
 
 def report_markdown(result: dict[str, Any]) -> str:
@@ -21,7 +29,7 @@ def report_markdown(result: dict[str, Any]) -> str:
         "",
         f"- profile: `{result['profile']}`",
         f"- events: {result['events']}; errors {s['errors']}, warnings {s['warnings']}, info {s['infos']}",
-        f"- Codex CLI 0.169.0 would: **{codex['outcome']}**: {codex['message']}",
+        f"- Codex CLI {_codex_version(result)} would: **{codex['outcome']}**: {codex['message']}",
     ]
     t = result["timing"]
     gap = t.get("longest_gap")
@@ -47,7 +55,7 @@ def report_markdown(result: dict[str, Any]) -> str:
         grouped.setdefault(f["rule"], []).append(f)
     if not grouped:
         lines.append("No findings.")
-    for rule_id in sorted(grouped, key=lambda r: (SEVERITY_RANK[grouped[r][0]["severity"]], r)):
+    for rule_id in sorted(grouped, key=lambda r: report_order(r, grouped[r][0]["severity"])):
         items = grouped[rule_id]
         count = result["finding_counts"].get(rule_id, len(items))
         lines.append(f"### `{rule_id}` ({items[0]['severity']}, ×{count})")

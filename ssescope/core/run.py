@@ -76,6 +76,7 @@ class Run:
             on_findings=self._on_findings,
         )
         self.session.on_event = self.store.event_sink(self.session.checker.tree)
+        self.session.checker.on_request((info.request or {}).get("body"))
         self.state = "waiting"
         """waiting | streaming | done | failed"""
         self.error: str | None = None
@@ -139,6 +140,7 @@ class Run:
         self.options = options
         self.store = RowStore()
         session.checker = Checker(options)
+        session.checker.on_request((self.info.request or {}).get("body"))
         session.on_event = self.store.event_sink(session.checker.tree)
         session.framer = SSEFramer()
         session.terminal_seen_at = None

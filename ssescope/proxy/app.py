@@ -21,8 +21,9 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..asgi import ClientGone, Receive, Scope, Send, read_body
-from ..core.capture import redact_headers, redact_url
+from ..asgi import ClientGone, Receive, Scope, Send, read_body, send_error
+from ..asgi.hosts import host_refusal
+from ..core.redact import redact_body, redact_headers, redact_text, redact_url
 from ..http1 import Client
 from . import wire
 from .config import ProxyConfig
@@ -140,6 +141,10 @@ class ProxyApp:
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         t0 = self.config.clock()
         wall = time.time()
+        refusal = host_refusal(scope, (*self.config.allow_hosts, self.config.host))
+        if refusal is not None:  # a web page trying to drive the proxy: not forwarded
+            await send_error(send, 403, f"ssescope proxy: {refusal}", code="host_not_allowed")
+            return
         try:
             body = await read_body(receive)
         except ClientGone:
@@ -188,15 +193,18 @@ class ProxyApp:
         if translated:
             assert self.translator is not None
             shown_url = f"engine → {self.translator.chat_url}"
+        shown_body = redact_body(request.body_doc)  # one walk of a big body, on the request path
         exchange = self.hub.open(
             started=wall,
             t0=t0,
             clock=config.clock,
             method=request.method,
-            path=request.target,
-            url=redact_url(shown_url) if config.redact else shown_url,
-            request_headers=redact_headers(request.headers) if config.redact else request.headers,
-            request_body=request.body_doc,
+            # what the flow list, headless lines and --json show: always redacted
+            # (--no-redact keeps the secrets in the captures only)
+            path=redact_url(request.target),
+            url=redact_text(shown_url),  # "engine → URL" with --translate
+            request_headers=redact_headers(request.headers),
+            request_body=shown_body,
         )
         parts: list[Part] = []
         record = None
@@ -206,8 +214,9 @@ class ProxyApp:
                 request.client_url if translated else request.url
             )  # translated: the engine answered
             parts.append(Recorder(exchange, url, redact=config.redact))
+            body = shown_body if config.redact else request.body_doc
             record = capture_request(
-                request.method, url, request.headers, request.body_doc, redact=config.redact
+                request.method, url, request.headers, body, redact=config.redact
             )
         if request.is_responses:
             parts.append(
@@ -215,7 +224,10 @@ class ProxyApp:
                     exchange,
                     config.options,
                     keep_chunks=config.keep_chunks,
-                    request=record,
+                    request=record
+                    or capture_request(
+                        request.method, request.url, {}, request.body_doc, redact=True
+                    ),
                     client_url=request.client_url,
                 )
             )

@@ -27,15 +27,18 @@ from ..cli.common import (
     EXIT_OK,
     EXIT_UNREADABLE,
     UsageError,
+    add_allow_host_option,
     add_health_options,
     add_judge_options,
     check_options,
+    configure_logging,
     existing_file,
     http_url,
     listen_address,
     positive_seconds,
 )
 from ..core.ends import EndReason
+from ..core.redact import redact_url
 from ..health.command import config_from_args
 from .config import DEFAULT_LISTEN, MetricsListenError, ProxyConfig, default_record_dir
 
@@ -119,6 +122,7 @@ def _add_forwarding_options(p: argparse.ArgumentParser) -> None:
         metavar="HOST:PORT",
         help=f"where to listen (default {DEFAULT_LISTEN}; port 0 picks a free one)",
     )
+    add_allow_host_option(p)
 
 
 def _add_output_options(p: argparse.ArgumentParser) -> None:
@@ -257,6 +261,7 @@ def build_config(args: argparse.Namespace) -> ProxyConfig:
             keep_chunks=not headless,
             keep_exchanges=args.keep_exchanges or (100 if headless else 1000),
             health=health,
+            allow_hosts=tuple(args.allow_hosts),
             upstreams=named,
             default_name=default_name,
             metrics=args.metrics,
@@ -288,6 +293,7 @@ def run_headless(config: ProxyConfig, *, out: Any = None, err: Any = None) -> in
 
     out = out or sys.stdout
     err = err or sys.stderr
+    configure_logging(logging.WARNING, "%(levelname)s %(name)s: %(message)s")
     hub = ExchangeHub(keep=config.keep_exchanges)
     printer = HeadlessPrinter(out, json_lines=config.json, log_json=config.log_json)
     hub.subscribe(printer)
@@ -371,7 +377,7 @@ def banner(config: ProxyConfig, url: str) -> str:
     mode = " (translating Chat Completions through the bundled engine)" if config.translate else ""
     origin = url.removesuffix(config.target.client_base_path())
     fleet = [
-        f"  {name}: {origin}/{name}{config.targets[name].client_base_path()} → {target}"
+        f"  {name}: {origin}/{name}{config.targets[name].client_base_path()} → {redact_url(target)}"
         for name, target in config.upstreams.items()
     ]
     if config.metrics is not None:
@@ -379,7 +385,7 @@ def banner(config: ProxyConfig, url: str) -> str:
         fleet.append(f"  metrics: http://{f'[{host}]' if ':' in host else host}:{port}/metrics")
     return "\n".join(
         [
-            f"ssescope proxy {__version__}: {url} → {config.upstream}{mode}; {where}",
+            f"ssescope proxy {__version__}: {url} → {redact_url(config.upstream)}{mode}; {where}",
             *fleet,
             "  Codex: codex -c model_provider='\"ssescope\"' "
             "-c model_providers.ssescope.name='\"ssescope proxy\"' "
@@ -455,6 +461,8 @@ def format_line(exchange: Exchange) -> str:
             if prediction.retried:
                 codex += " (after retries)"
             line += f" | codex: {codex}"
+        if exchange.history_rejected:
+            line += f" | history-rejected: {exchange.history_rejected}"
     if exchange.judge_error:
         line += f" | judging failed: {exchange.judge_error}"
     return line

@@ -55,6 +55,9 @@ class ProxyConfig:
     """A ``ssescope.health.monitor.HealthConfig``: probe the server/GPUs for the flow list."""
     keep_exchanges: int | None = None
     """Forget the oldest finished exchanges beyond this many (None: keep all)."""
+    allow_hosts: tuple[str, ...] = ()
+    """Names answered besides the local ones and :attr:`host` (``--allow-host``; see
+    :mod:`ssescope.asgi.hosts`): a request with any other ``Host`` or ``Origin`` gets a 403."""
     clock: Callable[[], float] = time.monotonic
     """The exchanges' clock (arrival times, durations, stall timers): tests pass a virtual one."""
     upstreams: dict[str, str] = field(default_factory=dict)
@@ -106,7 +109,9 @@ class Target:
       ``http://h:8000/v1/responses``);
     * when the upstream URL has some other path (``https://api.example.com/openai/v1``), the
       proxy's ``/v1`` stands for it, so clients always use ``http://LISTEN/v1``;
-    * anything else goes to the upstream host unchanged (``/health``, ``/metrics``).
+    * anything else goes to the upstream host unchanged (``/health``, ``/metrics``);
+    * a query string in the upstream URL (Azure's ``?api-version=…``) is added to every request
+      under the base path, after the client's own parameters (a key the client sends wins).
     """
 
     def __init__(self, upstream: str) -> None:
@@ -116,6 +121,7 @@ class Target:
         self.origin = f"{parts.scheme}://{parts.netloc}"
         self.base_path = parts.path.rstrip("/")
         self.host_header = parts.netloc.rpartition("@")[2].encode("latin-1")
+        self.query = parts.query
         self.url = upstream
 
     def url_for(self, path: str, query: str = "") -> str:
@@ -124,9 +130,19 @@ class Target:
         under_base = path == base or path.startswith(base + "/")
         if base and base != "/v1" and under_v1 and not under_base:
             path = base + path[3:]
+            under_base = True
+        if self.query and (under_base or not base):
+            query = _merged_query(query, self.query)
         return self.origin + path + (f"?{query}" if query else "")
 
     def client_base_path(self) -> str:
         """The path a client's base URL gets on the proxy (``/v1``, or nothing for an upstream
         given as a bare host)."""
         return "/v1" if self.base_path else ""
+
+
+def _merged_query(client: str, upstream: str) -> str:
+    """The client's query string, then the upstream URL's parameters it did not send."""
+    sent = {pair.partition("=")[0] for pair in client.split("&") if pair}
+    extra = [pair for pair in upstream.split("&") if pair and pair.partition("=")[0] not in sent]
+    return "&".join([p for p in client.split("&") if p] + extra)

@@ -229,8 +229,19 @@ class Exchange:
         return f"{', '.join(parts)}: {shown}"
 
     @property
+    def history_rejected(self) -> str | None:
+        """The ``history-rejected`` finding (a 4xx to a request that replays history or carries
+        non-function tools: Codex will resend it on every turn), or None."""
+        if self.run is None:
+            return None
+        for finding in self.run.checker.log.kept:
+            if finding.rule == "history-rejected":
+                return finding.message
+        return None
+
+    @property
     def prediction(self) -> CodexPrediction | None:
-        """What Codex CLI 0.169.0 does with this stream (so far, while it is open)."""
+        """What Codex CLI does with this stream (so far, while it is open)."""
         return None if self.run is None else self.run.prediction()
 
     def to_dict(self) -> dict[str, Any]:
@@ -254,6 +265,7 @@ class Exchange:
             "rules": self.rules(),
             "summary": self.findings_summary,
             "codex": None if prediction is None else prediction.to_dict(),
+            "history_rejected": self.history_rejected,
             "record": self.record_path,
             "upstream_record": None if self.upstream is None else self.upstream.record_path,
         }

@@ -20,6 +20,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
+from ..core.redact import redact_text
 from ..proxy.config import ProxyConfig
 from ..proxy.hub import Exchange, ExchangeHub
 from . import render
@@ -137,7 +138,7 @@ class ProxyMode(Mode):
 
     def header(self) -> Text:
         header = Text("ssescope proxy ", "bold")
-        header.append(f"{self.url or 'starting…'} → {self.proxy.upstream}")
+        header.append(redact_text(f"{self.url or 'starting…'} → {self.proxy.upstream}"))
         if self.proxy.translate:
             header.append("  (translating Chat Completions)", "magenta")
         header.append(f"  {len(self.hub)} exchange(s)  profile {self.options.profile}", "dim")

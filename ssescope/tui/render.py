@@ -11,6 +11,7 @@ from rich.text import Text
 from ..core.codex import CodexPrediction
 from ..core.events import Event
 from ..core.findings import Finding
+from ..core.redact import redact_text
 from ..core.rules import RULES
 from ..core.run import Replay, Run
 from ..core.store import RowStore
@@ -210,9 +211,9 @@ def header(
     error, warnings or recording path. ``waiting``: what to say before the first session."""
     text = Text("ssescope ", "bold")
     if run is None:
-        text.append(waiting, "dim")
+        text.append(redact_text(waiting), "dim")
         return text
-    text.append(run.info.label)
+    text.append(redact_text(run.info.label))
     text.append_text(_run_state(run))
     text.append_text(_counts(run, profile))
     index, count = session

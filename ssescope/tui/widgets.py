@@ -19,7 +19,7 @@ from textual.strip import Strip
 from textual.widgets import Log, OptionList, Static, Tree
 from textual.widgets.option_list import Option
 
-from ..core.rules import RULES, SEVERITY_RANK
+from ..core.rules import RULES, report_order
 from ..core.run import Run
 from ..core.store import RowStore
 from . import render
@@ -281,7 +281,7 @@ class FindingsPanel(OptionList):
         grouped: dict[str, list[Any]] = {}
         for f in store.findings:
             grouped.setdefault(f.rule, []).append(f)
-        order = sorted(grouped, key=lambda r: (SEVERITY_RANK[grouped[r][0].severity], r))
+        order = sorted(grouped, key=lambda r: report_order(r, grouped[r][0].severity))
         highlighted = self.highlighted
         self.clear_options()
         self._rows = {}
@@ -383,18 +383,9 @@ class HealthPanel(Static):
         self.display = count > 0
         if not count:
             return
-        from rich.console import Group
+        from ..health.render import panel
 
-        from ..health.render import gpu_table, server_table
-
-        parts: list[Any] = []
-        server = history.latest("server")
-        if server is not None:
-            parts.append(server_table(server, history))
-        gpu = history.latest("gpu")
-        if gpu is not None:
-            parts.append(gpu_table(gpu, history))
-        self.update(Group(*parts))
+        self.update(panel(history))
 
 
 class UpstreamPane(Log):

@@ -65,14 +65,13 @@ def body(model: str = "mock", prompt: str = "hello", **extra: Any) -> dict[str, 
             "error",
             {"codex": "error", "openai-python": "error"},
         ),
-        # Codex and @ai-sdk/open-responses drop refusal parts; @ai-sdk/openai finishes
-        # 'content-filter'
+        # Codex and @ai-sdk/open-responses drop refusal parts
         (
             "mock-refusal",
             ["message"],
             "response.completed",
             "empty",
-            {"codex": "loss", "ai-sdk": "loss", "ai-sdk-open-responses": "loss"},
+            {"codex": "loss", "ai-sdk-open-responses": "loss"},
         ),
     ],
 )

@@ -9,7 +9,8 @@ head or in ``END_CHECKS`` for what the whole stream lacks.
 
 Families: framing (HTTP and SSE), sequence, lifecycle, fields, items, parts, deltas (the text and
 argument accumulators, the hot path), consistency (copies that must agree, usage), stalls, codex
-(the catalogue entries of the Codex model's findings).
+(the catalogue entries of the Codex model's findings), request (the answer against the request the
+reader told the checker: ``history-rejected``, ``completed-at-token-limit``).
 """
 
 from __future__ import annotations
@@ -24,12 +25,17 @@ from . import (
     items,
     lifecycle,
     parts,
+    request,
     sequence,
     stalls,
 )
 from .base import EndCheck, HttpCheck
 
-HTTP_CHECKS: tuple[HttpCheck, ...] = (framing.http_status, framing.content_type)
+HTTP_CHECKS: tuple[HttpCheck, ...] = (
+    framing.http_status,
+    request.history_rejected,
+    framing.content_type,
+)
 """Judges of the response head, in the order their findings are reported."""
 
 END_CHECKS: tuple[EndCheck, ...] = (
@@ -54,6 +60,7 @@ __all__ = [
     "items",
     "lifecycle",
     "parts",
+    "request",
     "sequence",
     "stalls",
 ]

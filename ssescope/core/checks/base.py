@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, TypeGuard
 
 from ..catalogue import PROFILES, RULES, SEVERITY_RANK, Severity
-from ..codex import DEFAULT_IDLE_TIMEOUT, CodexModel
+from ..codex import DEFAULT_CODEX_VERSION, DEFAULT_IDLE_TIMEOUT, CodexModel
 from ..events import Event
 from ..findings import Finding, FindingLog
 from ..timing import Timing
@@ -29,6 +29,8 @@ class CheckOptions:
     profile: str = "openai"
     stall_warn: float = DEFAULT_STALL_WARN
     codex_idle_timeout: float = DEFAULT_IDLE_TIMEOUT
+    codex_version: str = DEFAULT_CODEX_VERSION
+    """The Codex CLI release the Codex model is of (``CODEX_VERSIONS``)."""
     keep_per_rule: int | None = None
     """Keep at most this many findings per rule (counts stay exact)."""
     track_events: bool = False
@@ -78,10 +80,13 @@ class CheckState:
         self.log = FindingLog(self.options.keep_per_rule)
         self.tree = ResponseTree(track_events=self.options.track_events)
         self.timing = Timing()
-        self.codex = CodexModel(self.options.codex_idle_timeout)
+        self.codex = CodexModel(self.options.codex_idle_timeout, self.options.codex_version)
         self.events_seen = 0
         self.rows = 0
         self.http_status: int | None = None
+        self.request: dict[str, Any] | None = None
+        """The request body, when the reader knows it (``Checker.on_request``): the rules that
+        judge the answer against what was asked (``history-rejected``, a token limit)."""
         self.finished = False
         self.end_reason: str | None = None
         self.new: list[Finding] = []

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import TYPE_CHECKING
 
-from . import ai_sdk, codex, openai_node, openai_python
+from . import ai_sdk, async_openai, codex, openai_node, openai_python
 from .base import OUTCOMES, ClientModel, ClientPrediction, Outcome, Verdict
 
 if TYPE_CHECKING:
@@ -26,6 +26,7 @@ CLIENTS: dict[str, ClientModel] = {
         openai_node.MODEL,
         ai_sdk.AI_SDK,
         ai_sdk.AI_SDK_OPEN_RESPONSES,
+        async_openai.MODEL,
     )
 }
 """Every modelled client by id, in report order."""

@@ -78,9 +78,8 @@ class ClientModel:
 
     def prediction(self, state: CheckState) -> ClientPrediction:
         verdict = pending(state) or self.predict(state)
-        return ClientPrediction(
-            self.id, self.version, verdict.outcome, verdict.message, verdict.detail
-        )
+        version = state.codex.version.name if self.id == "codex" else self.version
+        return ClientPrediction(self.id, version, verdict.outcome, verdict.message, verdict.detail)
 
 
 def still_open(state: CheckState) -> bool:

@@ -1,10 +1,11 @@
 """What a stream carried, what a client delivers, and how the two differ.
 
-The truth a client is held to is what streamed: the deltas of each part (the live view every
-client showed), or the ``.done`` value of a part nothing was streamed into, or the
-``output_item.done`` item for an item that arrived whole. A client that returns
-``response.completed``'s copy instead, or drops a part, a call or the reasoning, *loses* data even
-when it raises nothing: :func:`differences` says what, in the words the loss message uses.
+The truth a client is held to is ssescope's reconstruction: each item's ``output_item.done``
+(and each part's ``.done``) where it came, else what its deltas added up to, as ``check --json``'s
+``response`` shows it. A client that returns ``response.completed``'s copy instead, or only the
+deltas where they disagree with the ``.done`` values, or drops a part, a call or the reasoning,
+*loses* data even when it raises nothing: :func:`differences` says what, in the words the loss
+message uses.
 """
 
 from __future__ import annotations
@@ -59,72 +60,97 @@ def _part_value(part: PartNode, prefer_done: bool = False) -> str:
     return _str(source.get("refusal" if part.type == "refusal" else "text"))
 
 
+def _message_item(out: Content, item: dict[str, Any]) -> None:
+    for part in item.get("content") or []:
+        if not isinstance(part, dict):
+            continue
+        if part.get("type") == "output_text":
+            out.text += _str(part.get("text"))
+        elif part.get("type") == "refusal":
+            out.refusal += _str(part.get("refusal"))
+
+
+def _tool_call_item(out: Content, item: dict[str, Any]) -> None:
+    itype = str(item.get("type"))
+    args = item.get("arguments" if itype == "function_call" else "input")
+    out.tool_calls.append(
+        ToolCall(_str(item.get("name")), _str(item.get("call_id")), _str(args), itype)
+    )
+
+
+def _reasoning_item(out: Content, item: dict[str, Any]) -> None:
+    for part in item.get("summary") or []:
+        if isinstance(part, dict):
+            out.summary += _str(part.get("text"))
+            out.reasoning += _str(part.get("text"))
+    for part in item.get("content") or []:
+        if isinstance(part, dict):
+            out.reasoning += _str(part.get("text"))
+
+
+_ITEM_READERS = {
+    "message": _message_item,
+    "function_call": _tool_call_item,
+    "custom_tool_call": _tool_call_item,
+    "reasoning": _reasoning_item,
+}
+"""How a client reads an item of each type; other types carry nothing a caller reads."""
+
+
 def _add_item_dict(out: Content, item: Any) -> None:
     """Add one item as a client holds it (a .done item, or an entry of response.output)."""
-    if not isinstance(item, dict):
-        return
-    itype = item.get("type")
-    if itype == "message":
-        for part in item.get("content") or []:
-            if not isinstance(part, dict):
-                continue
-            if part.get("type") == "output_text":
-                out.text += _str(part.get("text"))
-            elif part.get("type") == "refusal":
-                out.refusal += _str(part.get("refusal"))
-    elif itype in TOOL_CALL_TYPES:
-        args = item.get("arguments" if itype == "function_call" else "input")
-        out.tool_calls.append(
-            ToolCall(_str(item.get("name")), _str(item.get("call_id")), _str(args), itype)
-        )
-    elif itype == "reasoning":
-        for part in item.get("summary") or []:
-            if isinstance(part, dict):
-                out.summary += _str(part.get("text"))
-                out.reasoning += _str(part.get("text"))
-        for part in item.get("content") or []:
-            if isinstance(part, dict):
-                out.reasoning += _str(part.get("text"))
+    if isinstance(item, dict):
+        reader = _ITEM_READERS.get(str(item.get("type")))
+        if reader is not None:
+            reader(out, item)
+
+
+def _message_node(out: Content, node: ItemNode, prefer_done: bool) -> None:
+    for part in node.parts:
+        if part.type == "refusal":
+            out.refusal += _part_value(part, prefer_done)
+        elif part.type == "output_text":
+            out.text += _part_value(part, prefer_done)
+
+
+def _reasoning_node(out: Content, node: ItemNode, prefer_done: bool) -> None:
+    for part in node.summary:
+        value = _part_value(part, prefer_done)
+        out.summary += value
+        out.reasoning += value
+    for part in node.parts:
+        out.reasoning += _part_value(part, prefer_done)
+
+
+def _tool_call_node(out: Content, node: ItemNode) -> None:
+    final = node.done_item or {}
+    streamed = node.streamed_arguments
+    key = "arguments" if node.type == "function_call" else "input"
+    args = streamed if streamed is not None else _str(final.get(key) or node.added_item.get(key))
+    name = _str(final.get("name")) or (node.name or "")
+    call_id = _str(final.get("call_id")) or (node.call_id or "")
+    out.tool_calls.append(ToolCall(name, call_id, args, node.type))
 
 
 def _add_node(out: Content, node: ItemNode, prefer_done: bool = False) -> None:
-    """Add what streamed into one item of the tree."""
+    """Add what streamed into one item of the tree (an item whose parts never streamed counts
+    as its .done or added item)."""
     if node.type == "message" and node.parts:
-        for part in node.parts:
-            if part.type == "refusal":
-                out.refusal += _part_value(part, prefer_done)
-            elif part.type == "output_text":
-                out.text += _part_value(part, prefer_done)
-        return
-    if node.type == "reasoning" and (node.summary or node.parts):
-        for part in node.summary:
-            value = _part_value(part)
-            out.summary += value
-            out.reasoning += value
-        for part in node.parts:
-            out.reasoning += _part_value(part)
-        return
-    if node.type in TOOL_CALL_TYPES:
-        final = node.done_item or {}
-        streamed = node.streamed_arguments
-        key = "arguments" if node.type == "function_call" else "input"
-        args = (
-            streamed if streamed is not None else _str(final.get(key) or node.added_item.get(key))
-        )
-        name = _str(final.get("name")) or (node.name or "")
-        call_id = _str(final.get("call_id")) or (node.call_id or "")
-        out.tool_calls.append(ToolCall(name, call_id, args, node.type))
-        return
-    _add_item_dict(out, node.done_item or node.added_item)
+        _message_node(out, node, prefer_done)
+    elif node.type == "reasoning" and (node.summary or node.parts):
+        _reasoning_node(out, node, prefer_done)
+    elif node.type in TOOL_CALL_TYPES:
+        _tool_call_node(out, node)
+    else:
+        _add_item_dict(out, node.done_item or node.added_item)
 
 
 def carried(tree: ResponseTree, *, bad_deltas: bool = False) -> Content:
-    """What the stream carried, item by item in arrival order; ``bad_deltas``: a delta was not
-    a string (its text is then taken from the part's ``.done`` value when there is one)."""
-    out = Content(status=terminal_status(tree))
-    for node in tree.items:
-        _add_node(out, node, bad_deltas)
-    return out
+    """What the stream carried, item by item in arrival order: ssescope's reconstruction, where
+    an item's ``output_item.done`` (and a part's ``.done``) is authoritative over its deltas.
+    (``bad_deltas`` is kept for callers; the reconstruction already prefers the .done values.)"""
+    del bad_deltas
+    return from_items((node.to_dict() for node in tree.items), terminal_status(tree))
 
 
 def from_items(items: Iterable[Any], status: str | None) -> Content:
@@ -171,7 +197,9 @@ def _text_difference(what: str, truth: str, got: str) -> str | None:
         return f"{what} that never streamed ({_chars(got)})"
     if truth.startswith(got):
         return f"{what} cut to {len(got)} of {_chars(truth)}"
-    return f"{what} differs from what streamed ({_chars(got)} instead of {len(truth)})"
+    at = next((i for i, (a, b) in enumerate(zip(truth, got, strict=False)) if a != b), None)
+    where = f"from character {at}" if at is not None else f"{len(got)} vs {len(truth)} characters"
+    return f"{what} differs from what streamed ({where}: {got[at or 0 :][:24]!r})"
 
 
 def _call_differences(truth: list[ToolCall], got: list[ToolCall]) -> list[str]:

@@ -116,6 +116,14 @@ def _missing_part(st: CheckState) -> Failure | None:
     return None
 
 
+def _no_content_index(st: CheckState) -> Failure | None:
+    """A text delta without ``content_index`` (llama.cpp): ``output.content[None]``."""
+    for fact in facts(st, "field-missing", ("response.output_text.delta",)):
+        if "`content_index` is missing" in fact.message:
+            return Failure("index-none", fact.event_index)
+    return None
+
+
 def _describe(f: Failure) -> str:
     if f.kind == "api-error":
         return f"APIError: {f.value}"
@@ -134,13 +142,14 @@ def _describe(f: Failure) -> str:
         "duplicate-index": f"RuntimeError: Duplicate response output index {f.value}.",
         "identity-changed": "RuntimeError: Completed output item identity changed.",
         "missing-part": "IndexError: list index out of range",
+        "index-none": "TypeError: list indices must be integers or slices, not NoneType",
     }[f.kind]
 
 
 def _end_verdict(st: CheckState) -> Verdict:
     """No failure while reading: what ``get_final_response()`` makes of the end."""
     terminal = st.tree.terminal_type
-    if still_open(st):
+    if still_open(st) and st.done_index is None:  # `data: [DONE]` ends its read
         return Verdict(
             "hang",
             "blocks in get_final_response() until httpx's read timeout (600 s by default), "
@@ -183,6 +192,7 @@ def predict(st: CheckState) -> Verdict:
             _created_not_first(st),
             _not_json(st),
             _missing_part(st),
+            _no_content_index(st),
             *stream_failures(st),
         ]
     )
