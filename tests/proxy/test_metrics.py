@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+from pathlib import Path
 
 import pytest
 
 from ssescope.core.checker import CheckOptions
 from ssescope.core.clients import CLIENTS
 from ssescope.core.ends import EndReason
-from ssescope.core.findings import Finding
-from ssescope.proxy.events import End, Part, RequestHead
+from ssescope.proxy.events import RequestHead
 from ssescope.proxy.flow import Flow
 from ssescope.proxy.hub import ExchangeHub
 from ssescope.proxy.metrics import EVENT_GAP_BUCKETS, OTHER, ProxyMetrics
@@ -115,20 +115,14 @@ async def test_stalls_are_counted_by_kind_and_gaps_land_in_their_buckets() -> No
     )
 
 
-class _RejectsHistory(Part):
-    """Stands in for the probe's ``history-rejected`` rule: the finding at the end."""
-
-    def on_end(self, end: End) -> None:
-        run = self.exchange.run
-        assert run is not None
-        run.checker.log.add(Finding("history-rejected", "error", "400: bad input", None, None, 0))
-
-
-async def test_a_history_rejected_finding_counts_one_thread_killer() -> None:
+async def test_a_history_rejected_exchange_counts_one_thread_killer(tmp_path: Path) -> None:
     metrics = ProxyMetrics()
-    flow = tflow(model_request("m"))
-    flow.pipeline.parts.insert(-1, _RejectsHistory(flow.exchange))
-    await play(counted(flow, metrics), response_events("hi"))
+    body = {"model": "m", "input": "hi", "stream": True, "tools": [{"type": "web_search"}]}
+    rejected = trequest(body=body)
+    error = b'{"error": {"message": "tool type must be function"}}'
+    flow = tflow(rejected, record_dir=tmp_path)  # (the judge is told the request, as in the app)
+    await play(counted(flow, metrics), [error], status=400, headers={})
+    assert "history-rejected" in flow.exchange.rules(), flow.exchange.rules()
     await play(counted(tflow(model_request("m")), metrics), response_events("hi"))
     key = {"upstream": "default", "model": "m"}
     assert value(metrics, "ssescope_thread_killers_total", **key) == 1

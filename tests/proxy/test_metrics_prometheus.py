@@ -50,6 +50,7 @@ TRAFFIC = [
     ("", "mock-text+cut"),
     ("", "mock-text"),
     ("/gpu2", "mock-text+stall-after-created"),  # the client gives up after STALL_CLIENT_WAIT
+    ("/gpu2", "mock-text+http-400"),  # sent with a hosted tool: a thread killer (history-rejected)
 ]
 STALL_CLIENT_WAIT = 1.5
 
@@ -147,9 +148,12 @@ def _listen(process: ProxyProcess) -> str:
 async def _send(origin: str) -> None:
     async with httpx.AsyncClient(timeout=30) as client:
         for prefix, model in TRAFFIC:
-            body = {"model": model, "input": "hi", "stream": True}
+            body: dict[str, Any] = {"model": model, "input": "hi", "stream": True}
             url = f"{origin}{prefix}/v1/responses"
-            if "stall" in model:
+            if "http-400" in model:
+                body["tools"] = [{"type": "web_search"}]  # Codex sends it on every turn
+                assert (await client.post(url, json=body)).status_code == 400
+            elif "stall" in model:
                 timeout = httpx.Timeout(30, read=STALL_CLIENT_WAIT)
                 with pytest.raises(httpx.ReadTimeout):
                     async with client.stream("POST", url, json=body, timeout=timeout) as r:
@@ -215,7 +219,8 @@ async def test_prometheus_counts_what_went_through_the_proxy(
         streams = await _query(prom, "sum(ssescope_stream_duration_seconds_count)")
         first = await _query(prom, "sum(ssescope_time_to_first_event_seconds_count)")
         in_flight = await _query(prom, "sum(ssescope_exchanges_in_flight)")
-        killers = await _query(prom, "sum(ssescope_thread_killers_total)")
+        killers = await _query(prom, "sum by (upstream, model) (ssescope_thread_killers_total)")
+        statuses = await _query(prom, "sum by (status_class) (ssescope_exchanges_total)")
         alert = await _query(prom, 'rate(ssescope_findings_total{severity="error"}[5m]) > 0')
 
     # the traffic sent, exactly
@@ -226,8 +231,10 @@ async def test_prometheus_counts_what_went_through_the_proxy(
         ("gpu2", "mock-text+delta-object", "/v1/responses"): 1,
         ("default", "mock-text+cut", "/v1/responses"): 1,
         ("gpu2", "mock-text+stall-after-created", "/v1/responses"): 1,
+        ("gpu2", "mock-text+http-400", "/v1/responses"): 1,
         ("gpu2", "none", "/v1/models"): 1,
     }
+    assert statuses == {("2xx",): len(TRAFFIC), ("4xx",): 1}
     assert dict(expected["exchanges"]) == exchanges
     # what the proxy judged, exactly as it logged it
     assert findings == dict(expected["findings"])
@@ -239,9 +246,10 @@ async def test_prometheus_counts_what_went_through_the_proxy(
     assert clients[("mock-text+cut", "codex", "error")] == 1
     assert stalls == {("gpu2", "stall-after-created"): 1}
     judged = len(TRAFFIC)  # every POST, not GET /v1/models
-    assert streams == {(): judged} and first == {(): judged}
+    assert streams == {(): judged} and first == {(): judged - 1}  # the 400 sent no event
     assert in_flight == {(): 0}
-    assert killers == {}  # no history-rejected exchange was sent
+    assert killers == {("gpu2", "mock-text+http-400"): 1}
+    assert findings[("mock-text+http-400", "history-rejected")] == 1
     assert isinstance(alert, dict)  # the README's alert is valid PromQL
 
     async with httpx.AsyncClient(base_url=prometheus[0], timeout=10) as prom:
