@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from .capture import CaptureWriter, Source, SourceError, open_source
 from .checker import Checker, CheckOptions
+from .clients import ClientPrediction
 from .codex import CodexPrediction
 from .ends import EndReason
 from .findings import Finding
@@ -68,6 +69,8 @@ class Run:
         self.clock = clock
         self.options = options
         self.info = info
+        self._clients_key: tuple[object, ...] | None = None
+        self._clients: list[ClientPrediction] = []
         self.store = RowStore(stream)
         self.chunks: list[tuple[float, bytes]] | None = [] if keep_chunks else None
         self.session = StreamSession(
@@ -184,6 +187,16 @@ class Run:
 
     def prediction(self) -> CodexPrediction:
         return self.session.checker.prediction()
+
+    def client_predictions(self) -> list[ClientPrediction]:
+        """Every client model's outcome so far; recomputed only when the run moved (the live
+        strip asks several times a second)."""
+        checker = self.session.checker
+        key = (id(checker), checker.rows, checker.finished, len(checker.log), checker.codex.fatal)
+        if self._clients_key != key:
+            self._clients_key = key
+            self._clients = checker.client_predictions()
+        return self._clients
 
     @property
     def http_status(self) -> int | None:

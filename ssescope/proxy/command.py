@@ -37,6 +37,7 @@ from ..cli.common import (
     listen_address,
     positive_seconds,
 )
+from ..core.clients import summarize
 from ..core.ends import EndReason
 from ..core.redact import redact_url
 from ..health.command import config_from_args
@@ -461,6 +462,9 @@ def format_line(exchange: Exchange) -> str:
             if prediction.retried:
                 codex += " (after retries)"
             line += f" | codex: {codex}"
+        clients = exchange.client_predictions()
+        if clients and not exchange.open:
+            line += f" | clients: {summarize(clients)}"
         if exchange.history_rejected:
             line += f" | history-rejected: {exchange.history_rejected}"
     if exchange.judge_error:

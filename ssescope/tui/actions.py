@@ -120,6 +120,9 @@ ACTIONS: tuple[Action, ...] = (
            "the raw upstream chat chunks beside the translated events", needs=Offer.UPSTREAM),
     Action("raw_metrics", "m", "raw_metrics", "Raw metrics", "the server's raw /metrics scrape",
            needs=Offer.METRICS),
+    Action("clients", "c", "clients", "Clients",
+           "what each client library (openai SDKs, AI SDK, Codex, async-openai) does with it",
+           footer=True),
 )  # fmt: skip
 
 _BY_NAME = {a.name: a for a in ACTIONS}

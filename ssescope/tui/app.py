@@ -311,6 +311,14 @@ class SseScopeApp(App[None]):
                 "no upstream chat chunks in this session (yet)", timeout=3, about=SESSION_TOAST
             )
 
+    def action_clients(self) -> None:
+        run = self.current_run
+        if run is None:
+            return
+        self.push_screen(
+            TextScreen("What each client does", render.clients_report(run.client_predictions()))
+        )
+
     def action_raw_metrics(self) -> None:
         run = self.current_run
         title, text = render.raw_metrics_view(run)

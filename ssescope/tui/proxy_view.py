@@ -32,7 +32,9 @@ from .modes import Host, Mode
 from .screens import DebuggerScreen
 from .widgets import HealthPanel
 
-COLUMNS = ("#", "time", "method", "path", "status", "duration", "events", "findings", "Codex")
+COLUMNS = (
+    "#", "time", "method", "path", "status", "duration", "events", "findings", "Codex", "clients"
+)  # fmt: skip
 
 
 def exchange_cells(ex: Exchange) -> tuple[Text, ...]:
@@ -65,6 +67,9 @@ def exchange_cells(ex: Exchange) -> tuple[Text, ...]:
         Text(str(ex.events) if ex.run else "-"),
         Text(summary[:60], style),
         codex,
+        render.client_strip(ex.client_predictions())
+        if ex.run and not ex.open
+        else Text("-", "dim"),
     )
 
 

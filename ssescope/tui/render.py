@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from rich.syntax import Syntax
 from rich.text import Text
 
+from ..core.clients import CLIENTS, SHORT_NAMES, ClientPrediction
 from ..core.codex import CodexPrediction
 from ..core.events import Event
 from ..core.findings import Finding
@@ -193,6 +195,52 @@ def row_header(ev: Event, store: RowStore, row: int, *, timed: bool = True) -> T
     if store.item[row] >= 0:
         out.append(f"  item {store.item[row]}", "dim")
     return out
+
+
+CLIENT_MARKS = {"ok": ("✓", "green"), "error": ("✗", "bold red"), "loss": ("~", "bold yellow"),
+                "hang": ("⧗", "bold magenta"), "pending": ("…", "cyan")}  # fmt: skip
+
+
+def client_strip(predictions: Sequence[ClientPrediction]) -> Text:
+    """Every client in a few columns each (``py✓ node✗ ai-sdk~``): the detail is on ``c``."""
+    out = Text()
+    for p in predictions:
+        if p.client == "codex":
+            continue  # the Codex line beside it says more
+        mark, style = CLIENT_MARKS.get(p.outcome, ("?", ""))
+        out.append(f" {SHORT_NAMES.get(p.client, p.client)}", "dim" if p.outcome == "ok" else "")
+        out.append(mark, style)
+    return out
+
+
+def clients_report(predictions: Sequence[ClientPrediction]) -> str:
+    """The ``c`` screen: each client's outcome, what its caller sees, and why."""
+    lines = []
+    for p in predictions:
+        model = CLIENTS.get(p.client)
+        lines.append(f"{p.client} {p.version}: {p.outcome.upper()}")
+        lines.append(f"  {p.message}")
+        if p.detail:
+            lines.append(f"  why: {p.detail}")
+        if model is not None:
+            lines.append(f"  reads with {model.reads_with}; {model.verified}")
+        lines.append("")
+    return "\n".join(lines) or "no client has read this stream yet"
+
+
+def prediction_line(
+    codex: CodexPrediction, clients: Sequence[ClientPrediction], width: int
+) -> Text:
+    """The Codex prediction with the client strip at its end, fitted to ``width``."""
+    strip = client_strip(clients)
+    line = prediction_text(codex)
+    room = width - len(strip.plain) - 2
+    if width > 0 and len(line.plain) > room > 10:
+        line.truncate(room, overflow="ellipsis")
+    if strip.plain:
+        line.append("  │", "dim")
+        line.append_text(strip)
+    return line
 
 
 def prediction_text(p: CodexPrediction) -> Text:

@@ -266,7 +266,11 @@ class DebuggerScreen(Screen[None]):
         if diagnosis.display != bool(line.plain):
             diagnosis.display = bool(line.plain)  # no blank line while nothing is stalled
         _update(diagnosis, line)
-        codex = render.prediction_text(run.prediction()) if run else Text()
+        codex = (
+            render.prediction_line(run.prediction(), run.client_predictions(), self.size.width)
+            if run
+            else Text()
+        )
         _update(self.query_one("#codex", Static), codex)
 
     def show_row(self, row: int) -> None:
