@@ -510,6 +510,27 @@ def function_call_never_done() -> Stream:
     return stream(events)
 
 
+@T("completed-while-unfinished", "openai")
+@T("completed-while-unfinished", "codex")
+def cut_under_a_fake_completed() -> Stream:
+    """LiteLLM on a cut upstream: no .done of any kind, then response.completed."""
+    events = baseline(message)
+    kept = [e for e in events if not str(e.get("type", "")).endswith(".done")]
+    return stream(kept)
+
+
+@N(
+    "completed-while-unfinished",
+    "openai",
+    allowed=("client-loss", "item-not-closed", "final-output-mismatch"),
+)
+def call_done_only_in_completed() -> Stream:
+    """The arguments' .done came (only output_item.done is missing): not a cut."""
+    events = baseline(function_call)
+    del events[at(events, "response.output_item.done")]
+    return stream(events)
+
+
 @T("client-hang", "openai")
 def completed_then_held_open() -> Stream:
     """The SDKs read to EOF: a server that holds the socket after response.completed hangs them."""

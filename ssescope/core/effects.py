@@ -125,6 +125,9 @@ CLIENT_EFFECTS: dict[str, str] = {
     'SDK reads "" as {}.',
     "arguments-invalid-json": "Both AI SDK providers report AI_InvalidToolInputError instead of "
     "the call; codex answers the model with a parse error.",
+    "completed-while-unfinished": "Every client reports success: openai-python, openai-node, "
+    "the AI SDK and async-openai hand over the truncated text or arguments as complete, codex "
+    "shows nothing (the item never reached output_item.done).",
     "final-output-mismatch": "openai-python and openai-node return response.completed's output; "
     "codex and the AI SDK what streamed: someone loses.",
     "usage-missing": f"{NONE_KNOWN} (usage comes back null).",

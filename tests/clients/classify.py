@@ -51,6 +51,9 @@ class Truth:
     """The Response status: completed, incomplete, failed, in_progress (no terminal event)."""
     incomplete_reason: str | None = None
     http_status: int = 200
+    cut: bool = False
+    """response.completed came while an item never finished (``completed-while-unfinished``):
+    a success is then a truncated answer handed over as complete."""
 
 
 @dataclass(frozen=True)
@@ -99,7 +102,8 @@ def truth_of(result: dict[str, Any]) -> Truth:
             reasoning += _reasoning_text(item)
     status = response.get("status") if response else None
     reason = (response.get("incomplete_details") or {}).get("reason") if response else None
-    return Truth(text, refusal, content, tuple(calls), reasoning, status, reason, http_status)
+    cut = "completed-while-unfinished" in (result.get("finding_counts") or {})
+    return Truth(text, refusal, content, tuple(calls), reasoning, status, reason, http_status, cut)
 
 
 def _same_arguments(seen: Any, carried: Any) -> bool:
@@ -205,6 +209,8 @@ def classify(client: str, obs: dict[str, Any], truth: Truth) -> Verdict:
     if not 200 <= truth.http_status < 300:
         return Verdict("loss", f"HTTP {truth.http_status} delivered as a normal answer")
     diffs = differences(client, obs, truth)
+    if truth.cut:
+        diffs.append("a truncated answer handed over as complete")
     if diffs:
         return Verdict("loss", "; ".join(diffs), tuple(diffs))
     return Verdict("ok")

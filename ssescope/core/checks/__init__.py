@@ -44,6 +44,7 @@ END_CHECKS: tuple[EndCheck, ...] = (
     framing.done_sentinel_missing,
     framing.event_lines_missing,
     consistency.arguments_never_done,
+    consistency.completed_while_unfinished,
 )
 """Judges of what a 2xx stream lacks once the read ended, in the order their findings are
 reported."""

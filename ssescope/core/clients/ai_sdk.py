@@ -28,7 +28,7 @@ import re
 from typing import TYPE_CHECKING
 
 from .base import ClientModel, Verdict, still_open
-from .content import Content, ToolCall, carried, differences, from_nodes
+from .content import Content, ToolCall, carried, cut_loss, differences, from_nodes
 from .stainless import facts
 
 if TYPE_CHECKING:
@@ -165,6 +165,7 @@ def _finish(st: CheckState, got: Content, extra_loss: list[str]) -> Verdict:
     lost = [
         *extra_loss,
         *differences(carried(st.tree, bad_deltas="delta-not-string" in st.fired), got),
+        *cut_loss(st),
     ]
     if lost:
         return Verdict("loss", "; ".join(lost), "streamText's text, toolCalls and reasoning")

@@ -19,6 +19,7 @@ import re
 from typing import TYPE_CHECKING
 
 from .base import ClientModel, Verdict, still_open
+from .content import cut_loss
 from .stainless import Failure, earliest, facts
 
 if TYPE_CHECKING:
@@ -67,6 +68,9 @@ def predict(st: CheckState) -> Verdict:
         return Verdict("hang", "the event stream stays open: the caller waits for the next event")
     if st.first_error is not None or st.tree.terminal_type == "response.failed":
         return Verdict("error", "the caller receives the error / response.failed event")
+    cut = cut_loss(st)
+    if cut:
+        return Verdict("loss", cut[0], "the caller assembles the deltas it was sent")
     return Verdict("ok", "every event deserializes")
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ..checks.base import CheckState
     from ..tree import ItemNode, PartNode, ResponseTree
 
 TOOL_CALL_TYPES = ("function_call", "custom_tool_call")
@@ -239,3 +240,14 @@ def differences(truth: Content, got: Content, *, reasoning: bool = True) -> list
     if truth.status is not None and got.status is not None and truth.status != got.status:
         out.append(f"status {got.status!r} for a response that ended {truth.status!r}")
     return out
+
+
+def cut_loss(st: CheckState) -> list[str]:
+    """A success handed over for a response that was cut under a fake ``response.completed``."""
+    facts = st.fired.get("completed-while-unfinished")
+    if not facts:
+        return []
+    return [
+        "returns a truncated answer as complete (an item never finished before the fake "
+        "response.completed)"
+    ]

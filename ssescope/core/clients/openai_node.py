@@ -25,7 +25,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from .base import ClientModel, Verdict, still_open
-from .content import carried, completed_output, differences, from_items, from_nodes
+from .content import carried, completed_output, cut_loss, differences, from_items, from_nodes
 from .openai_python import STATUS_ERRORS
 from .stainless import (
     DELTA_EVENTS,
@@ -212,6 +212,7 @@ def _end_verdict(st: CheckState) -> Verdict:
             f"finalResponse() resolves with status 'failed': {message or 'no error message'}",
         )
     lost = differences(carried(st.tree, bad_deltas="delta-not-string" in st.fired), got)
+    lost += cut_loss(st)
     concat = _concatenated(st) if source == "the accumulated snapshot" else None
     if concat:
         lost.insert(0, concat)

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 from ..ends import EndReason
 from .base import ClientModel, Verdict, still_open
-from .content import carried, completed_output, differences, from_items
+from .content import carried, completed_output, cut_loss, differences, from_items
 from .stainless import (
     JSON_TYPE_NAMES,
     Failure,
@@ -175,6 +175,7 @@ def _end_verdict(st: CheckState) -> Verdict:
     status = (st.tree.terminal or {}).get("status")
     got = from_items(output, status if isinstance(status, str) else "completed")
     lost = differences(carried(st.tree, bad_deltas="delta-not-string" in st.fired), got)
+    lost += cut_loss(st)
     if lost:
         return Verdict("loss", "; ".join(lost), f"get_final_response() returns {source}")
     return Verdict("ok", "get_final_response() returns the streamed response", source)
