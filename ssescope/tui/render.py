@@ -234,7 +234,7 @@ def prediction_line(
     """The Codex prediction with the client strip at its end, fitted to ``width``."""
     strip = client_strip(clients)
     line = prediction_text(codex)
-    room = width - len(strip.plain) - 2
+    room = width - len(strip.plain) - 4  # the "  │" between them, and a column to spare
     if width > 0 and len(line.plain) > room > 10:
         line.truncate(room, overflow="ellipsis")
     if strip.plain:
