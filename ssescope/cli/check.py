@@ -19,6 +19,7 @@ from ..core import check as core_check
 from ..core.clients import CLIENTS
 from ..core.rules import PROFILE_HELP, PROFILES, RULES, catalogue_markdown
 from ..health.command import config_from_args
+from . import progress
 from .common import (
     EXIT_FINDINGS,
     EXIT_OK,
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from ..core.riders import LiveRider
     from ..health.monitor import HealthConfig
     from .common import Subparsers
+    from .progress import Report
 
 
 def register(sub: Subparsers) -> None:
@@ -120,10 +122,12 @@ def _add_live_options(check: argparse.ArgumentParser) -> None:
 # -- check: the core's judgement with the health layer riding along --------------------------------
 
 
-def check_file(path: str, options: CheckOptions) -> list[dict[str, Any]]:
+def check_file(
+    path: str, options: CheckOptions, progress: Report | None = None
+) -> list[dict[str, Any]]:
     """Judge every response in a file; a capture's recorded samples are replayed into the
-    diagnosis."""
-    return core_check.check_file(path, options, _health_rider(None))
+    diagnosis; ``progress`` is told how far the read is."""
+    return core_check.check_file(path, options, _health_rider(None), progress)
 
 
 def check_url(
@@ -196,7 +200,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     elif args.record:
         raise UsageError("ssescope check: --record applies to URLs only")
     else:
-        results = check_file(args.source, options)
+        show = progress.wanted(args.json) and progress.wanted(args.json, sys.stdout)
+        with progress.shown(args.source, enabled=show) as report:
+            results = check_file(args.source, options, report)
     if args.json:
         doc = results[0] if len(results) == 1 else merge_results(results)
         # Pretty for a person; compact (the C encoder, several times faster) for a pipe.

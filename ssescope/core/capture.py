@@ -216,6 +216,13 @@ class Source:
         it, self._iter = self._iter, None
         return it
 
+    def position(self) -> int:
+        """How far into the file the reading is (bytes; for a progress display)."""
+        try:
+            return self._fh.tell() if self._fh is not None else 0
+        except (OSError, ValueError):
+            return 0
+
     def close(self) -> None:
         """Close the file when the chunks will not be iterated (a refused format)."""
         if self._fh is not None:

@@ -130,10 +130,20 @@ def not_a_responses_exchange(src: Source) -> str | None:
     )
 
 
+PROGRESS_EVERY = 1024
+"""Chunks between two progress reports (a report costs a file tell and a lock); a raw file's
+chunks are big blocks, each of which is reported."""
+PROGRESS_BLOCK = 1 << 16
+
+
 def check_source(
-    src: Source, options: CheckOptions, rider: Rider | None = None
+    src: Source,
+    options: CheckOptions,
+    rider: Rider | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """Judge every response in an opened source (usually one)."""
+    """Judge every response in an opened source (usually one); ``progress(bytes, events)`` is
+    told how far the read is every :data:`PROGRESS_EVERY` chunks."""
     if src.format in CHAT_FORMATS:
         raise SourceError(
             f"{src.path}: this is a Chat Completions stream (chat.completion.chunk); "
@@ -149,7 +159,7 @@ def check_source(
     session = streams.start(body)
     results: list[dict[str, Any]] = []
     t = 0.0
-    for item in chunks:
+    for n, item in enumerate(chunks):
         if isinstance(item, Boundary):
             session.finish(t, EndReason.EOF)
             results.append(streams.result(session, []))
@@ -157,6 +167,8 @@ def check_source(
             continue
         t, chunk = item
         session.feed(chunk, t)
+        if progress is not None and (n % PROGRESS_EVERY == 0 or len(chunk) >= PROGRESS_BLOCK):
+            progress(src.position(), session.checker.events_seen)
     end_t, reason, error = src.end or (t, EndReason.EOF, None)
     session.finish(max(end_t, t), reason, error)
     results.append(streams.result(session, src.warnings))
@@ -167,9 +179,12 @@ def check_source(
 
 
 def check_file(
-    path: str, options: CheckOptions, rider: Rider | None = None
+    path: str,
+    options: CheckOptions,
+    rider: Rider | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[dict[str, Any]]:
-    return check_source(open_source(path), options, rider)
+    return check_source(open_source(path), options, rider, progress)
 
 
 def check_url(spec: RequestSpec, options: CheckOptions, **reading: Any) -> dict[str, Any]:
