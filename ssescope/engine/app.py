@@ -105,7 +105,8 @@ class EngineConfig:
     done_marker: bool = False
     """End with ``data: [DONE]`` as Open Responses requires (OpenAI does not send it)."""
     reasoning: str = "text"
-    """Stream upstream reasoning as ``reasoning_text`` (``text``) or as a summary (``summary``)."""
+    """Stream upstream reasoning as ``reasoning_text`` (``text``), as a summary (``summary``), or
+    as ``reasoning_text`` under the Open Responses event names (``open-responses``)."""
     refusal: str = "part"
     """Upstream refusals as a ``refusal`` part (``part``) or as text (``text``; Codex shows it)."""
     max_tokens_field: str = "max_tokens"

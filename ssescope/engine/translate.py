@@ -52,6 +52,17 @@ _TEXT_DONE: dict[str, tuple[str, str]] = {
     "reasoning_text": ("response.reasoning_text.done", "text"),
 }
 
+REASONING_MODES = ("text", "summary", "open-responses")
+"""How upstream reasoning streams: a ``reasoning_text`` part under OpenAI's event names (``text``),
+a summary part (``summary``, which Codex shows by default), or a ``reasoning_text`` part under the
+Open Responses names (``open-responses``: the spec calls raw reasoning ``response.reasoning.*``,
+and its compliance suite rejects OpenAI's ``response.reasoning_text.*``)."""
+RAW_REASONING_EVENTS: tuple[tuple[str, str], tuple[str, str]] = (
+    ("response.reasoning_text.delta", "response.reasoning_text.done"),
+    ("response.reasoning.delta", "response.reasoning.done"),
+)
+"""The raw reasoning delta and done event types: OpenAI's, then Open Responses'."""
+
 # finish_reason → (terminal kind, incomplete reason)
 _FINISH: dict[str, tuple[str, str | None]] = {
     "stop": ("completed", None),
@@ -303,8 +314,9 @@ class ChatToResponses:
     ``response`` holds the Response fields echoed from the request (``request.to_chat`` builds
     them); ``on_done`` is told the final Response of a completed or incomplete answer before its
     terminal event is returned (the engine stores it for ``previous_response_id``); ``reasoning`` chooses how reasoning text is streamed: ``"text"`` (a ``reasoning_text``
-    content part, OpenAI's raw-reasoning form) or ``"summary"`` (a summary part, which Codex shows
-    by default). ``refusal`` streams upstream refusals as a ``refusal`` part (``"part"``, as
+    content part, OpenAI's raw-reasoning form), ``"summary"`` (a summary part, which Codex shows
+    by default) or ``"open-responses"`` (the ``reasoning_text`` part under the spec's event
+    names, :data:`REASONING_MODES`). ``refusal`` streams upstream refusals as a ``refusal`` part (``"part"``, as
     OpenAI does) or as ordinary text (``"text"``): Codex drops messages with refusal parts.
     """
 
@@ -320,14 +332,21 @@ class ChatToResponses:
         on_warning: Callable[[str], None] | None = None,
         on_done: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
-        if reasoning not in ("text", "summary"):
-            raise ValueError(f"reasoning must be 'text' or 'summary', not {reasoning!r}")
+        if reasoning not in REASONING_MODES:
+            raise ValueError(
+                f"reasoning must be one of {', '.join(REASONING_MODES)}, not {reasoning!r}"
+            )
         if refusal not in ("part", "text"):
             raise ValueError(f"refusal must be 'part' or 'text', not {refusal!r}")
         self._refusal_kind = "refusal" if refusal == "part" else "content"
         self._ids = ids
         self._clock = clock
-        self._reasoning_part = "reasoning_text" if reasoning == "text" else "summary_text"
+        self._reasoning_part = "summary_text" if reasoning == "summary" else "reasoning_text"
+        self._reasoning_delta = RAW_REASONING_EVENTS[reasoning == "open-responses"][0]
+        self._text_done = {
+            **_TEXT_DONE,
+            "reasoning_text": (RAW_REASONING_EVENTS[reasoning == "open-responses"][1], "text"),
+        }
         self._on_warning = on_warning
         self._on_done = on_done
         self.warnings: list[str] = []
@@ -815,7 +834,7 @@ class ChatToResponses:
                 {
                     "type": "response.refusal.delta"
                     if ptype == "refusal"
-                    else "response.reasoning_text.delta",
+                    else self._reasoning_delta,
                     "item_id": item.id,
                     "output_index": item.output_index,
                     "content_index": part.index,
@@ -903,7 +922,7 @@ class ChatToResponses:
         if part.type == "summary_text":
             self._close_summary(item, part, text)
             return
-        done_type, field = _TEXT_DONE[part.type]
+        done_type, field = self._text_done[part.type]
         event: Event = {
             "type": done_type,
             "item_id": item.id,
