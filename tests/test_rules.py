@@ -2126,7 +2126,7 @@ def open_responses_reasoning_delta_without_its_delta() -> Stream:
     return stream(events, row=i)
 
 
-@T("open-responses-response", "open-responses")
+@T("open-responses-field", "open-responses")
 def null_sampling_values_under_open_responses() -> Stream:
     """The engine's old Response: temperature and top_p null, no penalties."""
     events = baseline(done=True)
@@ -2136,7 +2136,7 @@ def null_sampling_values_under_open_responses() -> Stream:
     return stream(events, row=0)
 
 
-@T("open-responses-response", "open-responses")
+@T("open-responses-field", "open-responses")
 def incomplete_without_completed_at_under_open_responses() -> Stream:
     """completed_at is required on every Response: null until it completed."""
     events = baseline(terminal="incomplete", done=True)
@@ -2145,7 +2145,7 @@ def incomplete_without_completed_at_under_open_responses() -> Stream:
     return stream(events, row=i)
 
 
-@T("open-responses-response", "open-responses")
+@T("open-responses-field", "open-responses")
 def float_created_at_under_open_responses() -> Stream:
     """OpenAI's schema takes any number; Open Responses' created_at is an integer."""
     events = baseline(done=True)
@@ -2153,13 +2153,13 @@ def float_created_at_under_open_responses() -> Stream:
     return stream(events, row=1)
 
 
-@N("open-responses-response", "open-responses")
+@N("open-responses-field", "open-responses")
 def complete_responses_under_open_responses() -> Stream:
     return stream(baseline(done=True))
 
 
-@N("open-responses-response", "openai")
-@N("open-responses-response", "codex")
+@N("open-responses-field", "openai")
+@N("open-responses-field", "codex")
 def openai_shaped_responses() -> Stream:
     """OpenAI's own Response shape: null sampling values, none of the Open Responses fields."""
     events = baseline()
@@ -2169,6 +2169,46 @@ def openai_shaped_responses() -> Stream:
             for key in OPEN_RESPONSES_FIELDS:
                 e["response"].pop(key, None)
     return stream(events)
+
+
+def function_call_without_status(oi: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    events, done = function_call(oi)
+    for e in events:
+        if e["type"].startswith("response.output_item."):
+            del e["item"]["status"]
+    done.pop("status", None)
+    return events, done
+
+
+@T("open-responses-field", "open-responses")
+def function_call_without_status_under_open_responses() -> Stream:
+    """OpenAI's schema lets a function_call omit its status; the spec's FunctionCall does not."""
+    events = baseline(message, function_call_without_status, done=True)
+    return stream(events, row=at(events, "response.output_item.added", 1))
+
+
+@N("open-responses-field", "openai", CLIENT_VERDICTS)
+def function_call_without_status_under_openai() -> Stream:
+    return stream(baseline(message, function_call_without_status))
+
+
+@T("open-responses-field", "open-responses")
+def flat_error_event_under_open_responses() -> Stream:
+    """The flat error form of OpenAI's schema: the spec's ErrorStreamingEvent nests it."""
+    events, i = with_error(nested=False, done=True)
+    return stream(events, row=i)
+
+
+@T("open-responses-field", "open-responses")
+def error_payload_without_param_under_open_responses() -> Stream:
+    events, i = with_error(done=True)
+    del events[i]["error"]["param"]
+    return stream(events, row=i)
+
+
+@N("open-responses-field", "open-responses", ("error-event",))
+def nested_error_event_under_open_responses() -> Stream:
+    return stream(with_error(done=True)[0])
 
 
 def test_open_responses_raw_reasoning_is_read_into_the_reasoning_item() -> None:
@@ -2193,7 +2233,7 @@ def test_open_responses_names_leave_the_client_predictions_alone() -> None:
 
 def test_open_responses_response_fields_are_one_finding_per_event() -> None:
     checker = null_sampling_values_under_open_responses().run("open-responses")
-    hits = [f for f in checker.findings if f.rule == "open-responses-response"]
+    hits = [f for f in checker.findings if f.rule == "open-responses-field"]
     assert [f.event_index for f in hits] == [0, 1, len(baseline()) - 1]
     assert hits[0].message == (
         "response.created's response lacks presence_penalty, frequency_penalty; "

@@ -317,6 +317,27 @@ class OpenResponsesResponse(_Model):
     prompt_cache_key: str | None
 
 
+class OpenResponsesFunctionCall(FunctionCallItem):
+    """A function_call item as Open Responses requires it: its ``id`` and ``status`` too."""
+
+    id: str
+    status: ItemStatus
+
+
+OPEN_RESPONSES_ITEM_MODELS: dict[str, type[_Model]] = {"function_call": OpenResponsesFunctionCall}
+"""Item types whose Open Responses schema asks more than OpenAI's."""
+
+
+class OpenResponsesErrorPayload(_Model):
+    """The nested payload of an ``error`` event (the spec's ``ErrorPayload``): every key
+    present, ``code`` and ``param`` nullable."""
+
+    type: str
+    code: str | None
+    message: str
+    param: str | None
+
+
 # ---------------------------------------------------------------------------------------------
 # Streaming events
 # ---------------------------------------------------------------------------------------------
@@ -988,12 +1009,20 @@ def event_issues(payload: dict[str, Any]) -> tuple[FieldIssue, ...]:
     return tuple(_validate(model, payload)[1])
 
 
-def validate_item(item: dict[str, Any], prefix: str = "item") -> list[FieldIssue]:
-    """Field issues of an output item (unknown item types are not checked field by field)."""
-    model = ITEM_MODELS.get(item.get("type"))  # type: ignore[arg-type]
+def validate_item(
+    item: dict[str, Any], prefix: str = "item", model: type[_Model] | None = None
+) -> list[FieldIssue]:
+    """Field issues of an output item (unknown item types are not checked field by field);
+    ``model`` overrides the one of its type (``OPEN_RESPONSES_ITEM_MODELS``)."""
+    model = model or ITEM_MODELS.get(item.get("type"))  # type: ignore[arg-type]
     if model is None:
         return []
     return _validate(model, item, prefix)[1]
+
+
+def validate_error_payload(error: dict[str, Any], prefix: str = "error") -> list[FieldIssue]:
+    """Field issues of an ``error`` event's nested payload as Open Responses requires it."""
+    return _validate(OpenResponsesErrorPayload, error, prefix)[1]
 
 
 def validate_part(part: dict[str, Any], prefix: str = "part") -> list[FieldIssue]:

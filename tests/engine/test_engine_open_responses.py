@@ -505,7 +505,7 @@ def test_the_checkers_open_responses_profile_agrees() -> None:
     assert rules_under_open_responses(good) == set()
     bad = {**good, "temperature": None}
     assert response_problems(bad) == ["response.temperature: null, expected number"]
-    assert rules_under_open_responses(bad) == {"open-responses-response"}
+    assert rules_under_open_responses(bad) == {"open-responses-field"}
 
 
 def complete_response() -> dict[str, Any]:

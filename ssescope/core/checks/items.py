@@ -10,7 +10,7 @@ from .. import models as m
 from ..catalogue import OFF, E, I, W, define
 from ..events import Event
 from ..tree import ItemNode
-from . import consistency
+from . import consistency, open_responses
 from .base import CheckState, is_int, on, short
 
 define(
@@ -181,6 +181,7 @@ def _item_field_issues(st: CheckState, ev: Event, item: dict[str, Any], where: s
         st.emit("call-id-missing", f"{itype} item in {where} has an empty call_id", ev)
     if item.get("id") == "" and itype not in m.ID_OPTIONAL_ITEMS:
         st.emit("item-id-missing", f"{itype} item in {where} has an empty id", ev)
+    open_responses.item_fields(st, ev, item, where)
     if isinstance(itype, str) and itype not in m.ITEM_MODELS and itype not in m.OTHER_ITEM_TYPES:
         st.emit(
             "field-type",

@@ -3,14 +3,13 @@ terminal, nothing after the terminal event, and the ``error`` event."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from .. import models as m
-from ..catalogue import OFF, E, I, W, define
+from ..catalogue import E, I, W, define
 from ..ends import EndReason
 from ..events import Event
-from . import consistency, deltas, items
+from . import consistency, deltas, items, open_responses
 from .base import CheckState, on, short
 from .fields import report_issues
 
@@ -69,40 +68,7 @@ def _thin_response(st: CheckState, ev: Event, response: dict[str, Any]) -> None:
         )
     for issue in wrong:
         st.emit("field-type", f"{ev.type}: {issue.describe()}", ev)
-    open_responses_fields(st, ev, response, issues)
-
-
-define(
-    "fields",
-    "open-responses-response",
-    (OFF, E, OFF),
-    "The Response object lacks a field the Open Responses schema requires, or types it otherwise",
-    "Open Responses requires every ResponseResource field in every lifecycle event (nullable "
-    "ones as null) and numbers for temperature, top_p, the penalties and top_logprobs; its "
-    "compliance suite fails the response on the first one, and clients generated from the "
-    "spec reject the event. OpenAI's own traffic omits most of them, so only this profile asks.",
-)
-
-
-def open_responses_fields(
-    st: CheckState, ev: Event, response: dict[str, Any], reported: Iterable[m.FieldIssue]
-) -> None:
-    """Under Open Responses: what its Response schema finds beyond the issues the openai
-    model already reported (those keep their own rules, which the client models read)."""
-    if st.profile != "open-responses":
-        return
-    seen = {i.path for i in reported}
-    issues = [
-        i
-        for i in m.validate_response(response, model=m.OpenResponsesResponse)
-        if i.path not in seen and not i.path.startswith("response.usage.")
-    ]
-    if not issues:
-        return
-    missing = [i.path.removeprefix("response.") for i in issues if i.kind == "missing"]
-    said = [f"lacks {', '.join(missing)}"] if missing else []
-    said += [i.describe() for i in issues if i.kind != "missing"]
-    st.emit("open-responses-response", f"{ev.type}'s response {'; '.join(said)}", ev)
+    open_responses.response_fields(st, ev, response, issues)
 
 
 define(
@@ -248,7 +214,7 @@ def terminal(st: CheckState, ev: Event, payload: dict[str, Any]) -> None:
     # usage is judged by the usage rules
     issues = [i for i in m.validate_response(response) if not i.path.startswith("response.usage")]
     report_issues(st, ev, etype, issues)
-    open_responses_fields(st, ev, response, issues)
+    open_responses.response_fields(st, ev, response, issues)
     _terminal_status(st, ev, etype, response)
     if etype == "response.completed":
         items.incomplete_items_at_completed(st, ev)
@@ -330,47 +296,13 @@ define(
 )
 
 
-define(
-    "lifecycle",
-    "open-responses-event-name",
-    (OFF, E, OFF),
-    "An event carries OpenAI's name where Open Responses names it otherwise",
-    "Open Responses names raw reasoning `response.reasoning.delta`/`.done` where OpenAI says "
-    "`response.reasoning_text.*`: the compliance suite rejects the OpenAI name as no event of "
-    "the spec, and a client written to the spec drops the reasoning it carries.",
-)
-
-
-@on(*m.OPENAI_EVENT_NAMES)
-def openai_event_name(st: CheckState, ev: Event, payload: dict[str, Any]) -> None:
-    if st.profile == "open-responses":
-        etype = ev.type or ""
-        st.emit(
-            "open-responses-event-name",
-            f"{etype} is OpenAI's name; Open Responses names it {m.OPENAI_EVENT_NAMES[etype]}",
-            ev,
-        )
-
-
-def open_responses_event(st: CheckState, ev: Event, etype: str) -> None:
-    """Under Open Responses, an event of the spec that OpenAI names otherwise: read as its
-    OpenAI twin (raw reasoning goes into the reasoning item). The clients that know only
-    OpenAI's names still meet an unknown event: a fact for them, no finding here."""
-    st.note("unknown-event-type", f"{etype!r} is not an OpenAI Responses event", ev)
-    payload = ev.payload
-    assert payload is not None
-    for issue in m.open_responses_event_issues(payload):
-        rule = "field-missing" if issue.kind == "missing" else "field-type"
-        st.emit(rule, f"{etype}: {issue.describe()}", ev)
-    if etype.endswith(".delta"):
-        deltas.text_delta(st, ev, payload)
-    else:
-        deltas.text_done(st, ev, payload)
-
-
 def unknown_event(st: CheckState, ev: Event, etype: str) -> None:
-    if st.profile == "open-responses" and etype in m.OPEN_RESPONSES_EVENT_MODELS:
-        open_responses_event(st, ev, etype)
+    payload = ev.payload
+    if st.profile == "open-responses" and etype in m.OPEN_RESPONSES_EVENT_MODELS and payload:
+        # the spec's name of raw reasoning: read as OpenAI's twin, into the reasoning item
+        open_responses.spec_named_event(st, ev, etype, payload)
+        read = deltas.text_delta if etype.endswith(".delta") else deltas.text_done
+        read(st, ev, payload)
         return
     hint = m.foreign_name_hint(etype)
     if hint is not None:
@@ -384,7 +316,6 @@ def unknown_event(st: CheckState, ev: Event, etype: str) -> None:
         )
     else:
         st.emit("unknown-event-type", f"{etype!r} is not a Responses API event type", ev)
-    payload = ev.payload
     node = st.tree.find(payload.get("output_index"), payload.get("item_id")) if payload else None
     if node is not None:
         st.tree.touch(node, ev.index)
