@@ -163,6 +163,8 @@ DEFERRED_IMPORTS: dict[str, str] = {
     "ssescope.health.rider -> ssescope.health.monitor": "the probes (httpx): only when probing",
     # the engine and the proxy
     "ssescope.proxy.app -> ssescope.proxy.translate": "the engine: only with proxy --translate",
+    "ssescope.proxy.serve -> ssescope.proxy.metrics": "prometheus-client's server: only with "
+    "proxy --metrics",
     # the TUI: the parts only one mode needs
     "ssescope.tui.demo -> ssescope.core.live": "httpx: only when the demo sends a request",
     "ssescope.tui.demo -> ssescope.engine.faults": "the fault catalogue: only in demo's picker",

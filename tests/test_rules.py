@@ -2708,3 +2708,22 @@ def test_codex_model_knows_its_release() -> None:
     assert CodexModel(version="0.169.0").version.on_event is CodexModel().version.on_event
     with pytest.raises(ValueError, match="unknown Codex version"):
         CodexModel(version="0.0.1")
+
+
+def test_codex_prints_serde_wording_behind_the_disconnect_prefix() -> None:
+    """codex-behaviour §3: a malformed response.completed is fatal, worded by serde and shown
+    behind Codex's `stream disconnected before completion: ` prefix."""
+    events = baseline(message)
+    events[-1]["response"]["usage"] = {"input_tokens": "10", "output_tokens": 1, "total_tokens": 11}
+    checker = stream(events).run("codex")
+    assert checker.prediction().message == (
+        "stream disconnected before completion: failed to parse ResponseCompleted: "
+        'invalid type: string "10", expected i64'
+    )
+    events[-1]["response"]["id"] = 5
+    assert (
+        stream(events)
+        .run("codex")
+        .prediction()
+        .message.endswith("invalid type: integer `5`, expected a string")
+    )

@@ -195,6 +195,11 @@ class Source:
         return self.format != "jsonl-events"
 
     @property
+    def timed(self) -> bool:
+        """Only a capture records arrival times (raw SSE and JSON lines read as t=0)."""
+        return self.format == "capture"
+
+    @property
     def records_chunks(self) -> bool:
         """True when each chunk is a record of its own line (else a raw SSE file)."""
         return self.format in ("capture", "jsonl-events", "jsonl-chat")

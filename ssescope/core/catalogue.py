@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from .effects import CLIENT_EFFECTS
+
 Severity = Literal["error", "warning", "info"]
 PROFILES: tuple[str, ...] = ("openai", "open-responses", "codex")
 PROFILE_HELP = {
@@ -68,6 +70,9 @@ def define(group: str, rule_id: str, severity: SeverityTable, title: str, why: s
         raise ValueError(f"rule {rule_id!r}: unknown group {group!r}")
     if rule_id in RULES:
         raise ValueError(f"rule {rule_id!r} is defined twice")
+    effects = CLIENT_EFFECTS.get(rule_id)
+    if effects:
+        why = f"{why} Clients: {effects}"
     RULES[rule_id] = Rule(rule_id, title, why, severity, group)
     ordered = sorted(RULES.values(), key=lambda r: GROUPS.index(r.group))  # stable: keeps order
     RULES.clear()

@@ -143,6 +143,7 @@ def check_source(
     if not_responses:
         raise SourceError(f"{src.path}: {not_responses}")
     options.framed = src.framed
+    options.timed = src.timed
     streams = _SourceStreams(src, options, rider)
     chunks, body = _error_body(src)
     session = streams.start(body)

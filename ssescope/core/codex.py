@@ -411,6 +411,21 @@ class CodexModel:
             self.tool_calls.append("local_shell")
 
 
+def serde_unexpected(value: Any) -> str:
+    """How serde_json names a JSON value it did not expect (``string "10"``, ``integer `5```)."""
+    if isinstance(value, bool):
+        return f"boolean `{str(value).lower()}`"
+    if isinstance(value, str):
+        return f"string {json.dumps(value, ensure_ascii=False)}"
+    if isinstance(value, int):
+        return f"integer `{value}`"
+    if isinstance(value, float):
+        return f"floating point `{value}`"
+    if value is None:
+        return "null"
+    return "map" if isinstance(value, dict) else "sequence"
+
+
 def _completed_problem(response: Any) -> str | None:
     if not isinstance(response, dict):
         return "missing field `response`"
@@ -418,18 +433,18 @@ def _completed_problem(response: Any) -> str | None:
     if rid is None:
         return "missing field `id`"
     if not isinstance(rid, str):
-        return f"invalid type: {json.dumps(rid)}, expected a string"
+        return f"invalid type: {serde_unexpected(rid)}, expected a string"
     usage = response.get("usage")
     if usage is None:
         return None
     if not isinstance(usage, dict):
-        return f"invalid type: {json.dumps(usage)[:40]}, expected struct ResponseCompletedUsage"
+        return f"invalid type: {serde_unexpected(usage)}, expected struct ResponseCompletedUsage"
     for name in ("input_tokens", "output_tokens", "total_tokens"):
         v = usage.get(name)
         if v is None:
             return f"missing field `{name}`"
         if not _is_int(v):
-            return f"invalid type: {json.dumps(v)}, expected i64"
+            return f"invalid type: {serde_unexpected(v)}, expected i64"
     return None
 
 
@@ -492,7 +507,11 @@ def _completed(model: CodexModel, payload: dict[str, Any], out: Findings) -> Non
     model.stopped = True
     problem = _completed_problem(payload.get("response"))
     if problem is not None:
-        model.fatal = (f"failed to parse ResponseCompleted: {problem}", True)
+        # Codex wraps it like every other stream error (codex-rs protocol/src/error.rs)
+        model.fatal = (
+            f"stream disconnected before completion: failed to parse ResponseCompleted: {problem}",
+            True,
+        )
         out.append(("codex-completed-invalid", f"Codex fails the turn: {model.fatal[0]}"))
     else:
         model.completed = True

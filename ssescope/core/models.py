@@ -1014,7 +1014,9 @@ def validate_item(
 ) -> list[FieldIssue]:
     """Field issues of an output item (unknown item types are not checked field by field);
     ``model`` overrides the one of its type (``OPEN_RESPONSES_ITEM_MODELS``)."""
-    model = model or ITEM_MODELS.get(item.get("type"))  # type: ignore[arg-type]
+    itype = item.get("type")
+    if model is None:
+        model = ITEM_MODELS.get(itype) if isinstance(itype, str) else None
     if model is None:
         return []
     return _validate(model, item, prefix)[1]
@@ -1026,7 +1028,8 @@ def validate_error_payload(error: dict[str, Any], prefix: str = "error") -> list
 
 
 def validate_part(part: dict[str, Any], prefix: str = "part") -> list[FieldIssue]:
-    model = PART_MODELS.get(part.get("type"))  # type: ignore[arg-type]
+    ptype = part.get("type")
+    model = PART_MODELS.get(ptype) if isinstance(ptype, str) else None
     if model is None:
         return [FieldIssue(f"{prefix}.type", "value", "a known part type", repr(part.get("type")))]
     return _validate(model, part, prefix)[1]

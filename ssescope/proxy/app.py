@@ -33,8 +33,10 @@ from .forward import forward
 from .hub import Exchange, ExchangeHub
 from .parts import Judge, Recorder, Show, capture_request
 from .pipeline import Pipeline
+from .rotate import CaptureBudget
 
 if TYPE_CHECKING:
+    from .metrics import ProxyMetrics
     from .translate import EngineBridge
 
 log = logging.getLogger("ssescope.proxy")
@@ -43,9 +45,19 @@ log = logging.getLogger("ssescope.proxy")
 class ProxyApp:
     """The ASGI app. ``hub`` receives every exchange; :meth:`stop` ends the ones in flight."""
 
-    def __init__(self, config: ProxyConfig, hub: ExchangeHub) -> None:
+    def __init__(
+        self, config: ProxyConfig, hub: ExchangeHub, *, metrics: ProxyMetrics | None = None
+    ) -> None:
         self.config = config
         self.hub = hub
+        self.metrics = metrics
+        """With ``--metrics``: every exchange is counted (:class:`~.metrics.MetricsPart`)."""
+        self.budget = (
+            CaptureBudget(config.record_dir, config.record_max_bytes)
+            if config.record_dir and config.record_max_bytes is not None
+            else None
+        )
+        """With ``--record-max-bytes``: the oldest captures go first (:mod:`.rotate`)."""
         self.client: Client | None = None
         self.started = asyncio.Event()
         self.closed = asyncio.Event()
@@ -147,9 +159,8 @@ class ProxyApp:
                 await translator.handle(flow, scope, receive, send)
             else:
                 assert self.client is not None
-                upstream = wire.upstream_headers(
-                    list(scope["headers"]), body, self.config.target.host_header
-                )
+                target = self.config.targets[request.upstream_name]
+                upstream = wire.upstream_headers(list(scope["headers"]), body, target.host_header)
                 await forward(self.client, flow, receive, send, upstream)
         finally:
             self.flows.discard(flow)
@@ -162,15 +173,17 @@ class ProxyApp:
         query = scope.get("query_string", b"").decode("latin-1")
         headers = wire.shown(list(scope["headers"]))
         host = headers.get("host", f"{config.host}:{config.port}")
+        name, upstream_path = config.route(path)
         return RequestHead(
             method=scope["method"],
             path=path,
             query=query,
-            url=config.target.url_for(path, query),
+            url=config.targets[name].url_for(upstream_path, query),
             client_url=f"http://{host}{path}",
             headers=headers,
             body=body,
             body_doc=wire.body_doc(body),
+            upstream_name=name,
         )
 
     def _flow(self, request: RequestHead, t0: float, wall: float, *, translated: bool) -> Flow:
@@ -218,6 +231,10 @@ class ProxyApp:
                     client_url=request.client_url,
                 )
             )
+        if self.metrics is not None:
+            parts.append(self.metrics.part(exchange))
+        if self.budget is not None:
+            parts.append(self.budget.part(exchange))
         parts.append(Show(exchange, self.hub))
         return Flow(exchange, request, Pipeline(exchange, parts))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from urllib.parse import urlsplit
 from ..core.checker import CheckOptions
 
 DEFAULT_LISTEN = "127.0.0.1:8787"
+UPSTREAM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 def default_record_dir() -> str:
@@ -58,9 +60,45 @@ class ProxyConfig:
     :mod:`ssescope.asgi.hosts`): a request with any other ``Host`` or ``Origin`` gets a 403."""
     clock: Callable[[], float] = time.monotonic
     """The exchanges' clock (arrival times, durations, stall timers): tests pass a virtual one."""
+    upstreams: dict[str, str] = field(default_factory=dict)
+    """Named upstreams (``--upstream NAME=URL``): ``/NAME/…`` goes to NAME's URL as ``/…``
+    (``/gpu2/v1/responses`` → ``URL/responses``); every other path to :attr:`upstream`."""
+    default_name: str = "default"
+    """The name :attr:`upstream` goes by (the first named upstream's without a plain one)."""
+    metrics: tuple[str, int] | None = None
+    """Serve Prometheus metrics at ``http://HOST:PORT/metrics`` (None: no metrics)."""
+    metrics_max_models: int = 50
+    """Distinct model label values before the rest are counted as ``other``."""
+    record_max_bytes: int | None = None
+    """The captures' disk budget: beyond it the oldest captures are removed (None: no limit)."""
+    log_json: bool = False
+    """Headless output for log shippers: one JSON object per exchange with its upstream and
+    every client's outcome (:meth:`~.hub.Exchange.log_record`), log lines as JSON on stderr."""
 
     def __post_init__(self) -> None:
         self.target = Target(self.upstream)
+        self.targets = {self.default_name: self.target}
+        for name, url in self.upstreams.items():
+            if not UPSTREAM_NAME.fullmatch(name) or name == "v1":
+                raise ValueError(f"--upstream {name}=…: a name is letters, digits, . _ - (not v1)")
+            self.targets[name] = Target(url)
+
+    def route(self, path: str) -> tuple[str, str]:
+        """``(upstream name, the path as that upstream's Target maps it)`` of a client path."""
+        if self.upstreams:
+            head, _, rest = path[1:].partition("/")
+            if head in self.upstreams:
+                return head, "/" + rest
+        return self.default_name, path
+
+
+class MetricsListenError(OSError):
+    """The ``--metrics`` address cannot be bound (the command says so in one line)."""
+
+    def __init__(self, address: str, exc: OSError) -> None:
+        self.reason = exc.strerror or str(exc)
+        super().__init__(exc.errno, f"{self.reason} (the --metrics address {address})")
+        self.address = address
 
 
 class Target:

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..core.clients import ClientPrediction
 from ..core.codex import CodexPrediction
 from ..core.ends import EndReason
 from ..core.rules import SEVERITY_RANK
@@ -49,6 +50,8 @@ class RequestHead:
     body: bytes
     body_doc: object
     """The body as a capture keeps it (JSON as JSON, else text, else base64)."""
+    upstream_name: str = "default"
+    """Which upstream it goes to (``--upstream NAME=URL``; ``default`` for the plain one)."""
 
     @property
     def target(self) -> str:
@@ -262,9 +265,25 @@ class Exchange:
             "rules": self.rules(),
             "summary": self.findings_summary,
             "codex": None if prediction is None else prediction.to_dict(),
+            "clients": [p.to_dict() for p in self.client_predictions()],
             "history_rejected": self.history_rejected,
             "record": self.record_path,
             "upstream_record": None if self.upstream is None else self.upstream.record_path,
+        }
+
+    def client_predictions(self) -> list[ClientPrediction]:
+        """What every modelled client (or those of ``--client``) does with this stream (none
+        when it is not judged)."""
+        return [] if self.run is None else self.run.checker.client_predictions()
+
+    def log_record(self) -> dict[str, Any]:
+        """One line for a log shipper (``ssescope proxy --log-json``): :meth:`to_dict` plus the
+        upstream it went to and every client's outcome."""
+        request = self.request
+        return {
+            **self.to_dict(),
+            "upstream": None if request is None else request.upstream_name,
+            "clients": [p.to_dict() for p in self.client_predictions()],
         }
 
 

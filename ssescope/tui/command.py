@@ -52,7 +52,12 @@ def register(sub: Subparsers) -> None:
 
 
 def _add_export_dir(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--export-dir", default=".", metavar="DIR", help="where `e` writes exports")
+    p.add_argument(
+        "--export-dir",
+        metavar="DIR",
+        help="where `e` writes exports (default: exports/ in the user data directory, "
+        "$XDG_DATA_HOME/ssescope or ~/.local/share/ssescope)",
+    )
 
 
 def _register_connect(sub: Subparsers) -> None:

@@ -135,9 +135,11 @@ def _tool_call_differences(obs: dict[str, Any], truth: Truth) -> list[str]:
 def _expected_finish(truth: Truth) -> set[str]:
     """The AI SDK finish reasons that tell the truth's status."""
     if truth.status == "completed":
-        # a refusal that @ai-sdk/openai delivers as text finishes 'content-filter': the status
-        # the stream carried (completed) is changed, a loss by the letter of issue 10
-        return {"tool-calls"} if truth.tool_calls else {"stop"}
+        if truth.tool_calls:
+            return {"tool-calls"}
+        # @ai-sdk/openai delivers a refusal as text and says so with 'content-filter': nothing
+        # the stream carried is lost
+        return {"stop", "content-filter"} if truth.refusal else {"stop"}
     if truth.status == "incomplete":
         return {"content-filter"} if truth.incomplete_reason == "content_filter" else {"length"}
     return set()  # no terminal event: any finish that does not claim success

@@ -84,7 +84,7 @@ def test_truth_without_terminal_is_in_progress_and_keeps_the_deltas() -> None:
             "ai-sdk",
             seen(text="No.", status="content-filter"),
             Truth(refusal="No.", content="No.", status="completed"),
-            "loss",
+            "ok",
         ),
         ("ai-sdk", seen(text="Paris.", status="content-filter"), TEXT, "loss"),
         ("ai-sdk-open-responses", seen(status="stop"), CALL, "loss"),

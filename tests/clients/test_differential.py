@@ -17,7 +17,7 @@ import pytest
 
 from tests.clients.classify import classify, truth_of
 from tests.clients.conftest import require
-from tests.clients.corpus import Case, judge
+from tests.clients.corpus import Case, asserted_real_cases, judge
 from tests.clients.crafted import BUILDERS
 from tests.clients.engine_cases import CLEAN, fault_requests
 from tests.clients.harness import CLIENTS, HERE
@@ -33,7 +33,8 @@ def corpus_ids() -> list[str]:
         if p.suffix in (".sse", ".jsonl")
     ]
     engine = [r.id for r in (*CLEAN, *fault_requests())]
-    return sorted([*samples, *engine, *(f"crafted/{n}" for n in BUILDERS)])
+    real = [c.id for c in asserted_real_cases()]
+    return sorted([*samples, *engine, *(f"crafted/{n}" for n in BUILDERS), *real])
 
 
 def _models_reason() -> str | None:

@@ -37,6 +37,9 @@ class CheckOptions:
     """Keep, per tree node, the index of every event that touched it (the TUI wants it)."""
     framed: bool = True
     """False when the source had no SSE framing (JSON lines): framing rules do not apply."""
+    timed: bool = True
+    """False when the source recorded no arrival times (raw SSE, JSON lines): every time figure
+    is unknown, not zero."""
     clients: tuple[str, ...] | None = None
     """Only these client models (``--client``); None: every modelled client."""
 
@@ -79,7 +82,7 @@ class CheckState:
         self.profile = self.options.profile
         self.log = FindingLog(self.options.keep_per_rule)
         self.tree = ResponseTree(track_events=self.options.track_events)
-        self.timing = Timing()
+        self.timing = Timing(timed=self.options.timed)
         self.codex = CodexModel(self.options.codex_idle_timeout, self.options.codex_version)
         self.events_seen = 0
         self.rows = 0

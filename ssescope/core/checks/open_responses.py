@@ -80,12 +80,13 @@ def item_fields(st: CheckState, ev: Event, item: dict[str, Any], where: str) -> 
     """An output item against the spec's item schema, where it asks more than OpenAI's."""
     if st.profile != PROFILE:
         return
-    model = m.OPEN_RESPONSES_ITEM_MODELS.get(item.get("type"))  # type: ignore[arg-type]
+    itype = item.get("type")
+    model = m.OPEN_RESPONSES_ITEM_MODELS.get(itype) if isinstance(itype, str) else None
     if model is None:
         return
     reported = {i.path for i in m.validate_item(item)}
     issues = [i for i in m.validate_item(item, model=model) if i.path not in reported]
-    _report(st, ev, f"{item.get('type')} item in {where}", issues, "item.")
+    _report(st, ev, f"{itype} item in {where}", issues, "item.")
 
 
 @on("error")

@@ -37,6 +37,24 @@ def predict_all(state: CheckState, only: Collection[str] | None = None) -> list[
     return [m.prediction(state) for cid, m in CLIENTS.items() if only is None or cid in only]
 
 
+SHORT_NAMES = {
+    "codex": "codex",
+    "openai-python": "py",
+    "openai-node": "node",
+    "ai-sdk": "ai-sdk",
+    "ai-sdk-open-responses": "ai-or",
+    "async-openai": "rust",
+}
+"""Names short enough for a strip of every client on an 80-column line."""
+
+
+def summarize(predictions: Collection[ClientPrediction]) -> str:
+    """One line: how many deliver, and who does not (``4 ok; openai-python error, …``)."""
+    ok = sum(1 for p in predictions if p.outcome == "ok")
+    others = [f"{p.client} {p.outcome}" for p in predictions if p.outcome != "ok"]
+    return "; ".join(part for part in (f"{ok} ok" if ok else "", ", ".join(others)) if part)
+
+
 def unknown_clients(ids: Collection[str]) -> list[str]:
     return [cid for cid in ids if cid not in CLIENTS]
 
@@ -44,10 +62,12 @@ def unknown_clients(ids: Collection[str]) -> list[str]:
 __all__ = [
     "CLIENTS",
     "OUTCOMES",
+    "SHORT_NAMES",
     "ClientModel",
     "ClientPrediction",
     "Outcome",
     "Verdict",
     "predict_all",
+    "summarize",
     "unknown_clients",
 ]

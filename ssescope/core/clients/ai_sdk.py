@@ -203,6 +203,39 @@ def _with_added_call_ids(st: CheckState, got: Content) -> Content:
     return got
 
 
+_TEXT_DELTAS = (
+    "response.output_text.delta",
+    "response.reasoning_text.delta",
+    "response.reasoning_summary_text.delta",
+)
+
+
+def _orphan_delta(st: CheckState) -> Verdict | None:
+    """The provider routes deltas by ``item_id`` to the part its ``output_item.added`` opened;
+    streamText reports a delta whose id opened nothing (ids rotated, no added item)."""
+    for rule in ("item-id-mismatch", "item-unknown"):
+        found = facts(st, rule, _TEXT_DELTAS)
+        if found:
+            kind = "text" if found[0].event_type == _TEXT_DELTAS[0] else "reasoning"
+            return Verdict(
+                "error",
+                f"error part: {kind} part … not found",
+                f"a delta at row {found[0].event_index} names an item_id no output_item.added "
+                "opened",
+            )
+    for node in st.tree.items:
+        done = node.done_item
+        if node.type in ("message", "reasoning") and done and done.get("id") != node.id:
+            kind = "text" if node.type == "message" else "reasoning"
+            return Verdict(
+                "error",
+                f"error part: {kind} part {done.get('id')} not found",
+                "output_item.done names another id than output_item.added: its end part "
+                "closes a part that was never started",
+            )
+    return None
+
+
 def predict_open_responses(st: CheckState) -> Verdict:
     http = _http_error(st)
     if http is not None:
@@ -218,6 +251,9 @@ def predict_open_responses(st: CheckState) -> Verdict:
     error = _error_part(st)
     if error is not None:
         return Verdict("error", f"error part: {error}; finishReason 'error'")
+    orphan = _orphan_delta(st)
+    if orphan is not None:
+        return orphan
     got = _events_view(st, raw_reasoning=True, refusal=False)
     extra = []
     concatenated = facts(st, "delta-not-string", ("response.output_text.delta",))

@@ -1,10 +1,11 @@
 """What a stream carried, what a client delivers, and how the two differ.
 
-The truth a client is held to is what streamed: the deltas of each part (the live view every
-client showed), or the ``.done`` value of a part nothing was streamed into, or the
-``output_item.done`` item for an item that arrived whole. A client that returns
-``response.completed``'s copy instead, or drops a part, a call or the reasoning, *loses* data even
-when it raises nothing: :func:`differences` says what, in the words the loss message uses.
+The truth a client is held to is ssescope's reconstruction: each item's ``output_item.done``
+(and each part's ``.done``) where it came, else what its deltas added up to, as ``check --json``'s
+``response`` shows it. A client that returns ``response.completed``'s copy instead, or only the
+deltas where they disagree with the ``.done`` values, or drops a part, a call or the reasoning,
+*loses* data even when it raises nothing: :func:`differences` says what, in the words the loss
+message uses.
 """
 
 from __future__ import annotations
@@ -46,6 +47,10 @@ def _str(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _part_value(part: PartNode, prefer_done: bool = False) -> str:
     """What streamed into a part: its deltas, else its ``.done`` value, else the added part's.
     ``prefer_done``: some delta was not a string, so the deltas lack what it carried."""
@@ -60,7 +65,7 @@ def _part_value(part: PartNode, prefer_done: bool = False) -> str:
 
 
 def _message_item(out: Content, item: dict[str, Any]) -> None:
-    for part in item.get("content") or []:
+    for part in _list(item.get("content")):
         if not isinstance(part, dict):
             continue
         if part.get("type") == "output_text":
@@ -78,11 +83,11 @@ def _tool_call_item(out: Content, item: dict[str, Any]) -> None:
 
 
 def _reasoning_item(out: Content, item: dict[str, Any]) -> None:
-    for part in item.get("summary") or []:
+    for part in _list(item.get("summary")):
         if isinstance(part, dict):
             out.summary += _str(part.get("text"))
             out.reasoning += _str(part.get("text"))
-    for part in item.get("content") or []:
+    for part in _list(item.get("content")):
         if isinstance(part, dict):
             out.reasoning += _str(part.get("text"))
 
@@ -145,17 +150,16 @@ def _add_node(out: Content, node: ItemNode, prefer_done: bool = False) -> None:
 
 
 def carried(tree: ResponseTree, *, bad_deltas: bool = False) -> Content:
-    """What the stream carried, item by item in arrival order; ``bad_deltas``: a delta was not
-    a string (its text is then taken from the part's ``.done`` value when there is one)."""
-    out = Content(status=terminal_status(tree))
-    for node in tree.items:
-        _add_node(out, node, bad_deltas)
-    return out
+    """What the stream carried, item by item in arrival order: ssescope's reconstruction, where
+    an item's ``output_item.done`` (and a part's ``.done``) is authoritative over its deltas.
+    (``bad_deltas`` is kept for callers; the reconstruction already prefers the .done values.)"""
+    del bad_deltas
+    return from_items((node.to_dict() for node in tree.items), terminal_status(tree))
 
 
 def from_items(items: Iterable[Any], status: str | None) -> Content:
     """What a client holding these items (``response.output``, ``.done`` items) delivers."""
-    out = Content(status=status)
+    out = Content(status=status if isinstance(status, str) or status is None else str(status))
     for item in items:
         _add_item_dict(out, item)
     return out

@@ -102,6 +102,10 @@ def _strict_failures(st: CheckState) -> list[Failure]:
         if "never opened it" in fact.message:
             found.append(Failure("missing-content", fact.event_index, fact))
             break
+    for fact in facts(st, "field-missing"):
+        if "`output_index` is missing" in fact.message:  # llama.cpp sends none
+            found.append(Failure("no-output-index", fact.event_index, fact))
+            break
     return [f for f in found if f is not None]
 
 
@@ -149,6 +153,7 @@ def _describe(st: CheckState, f: Failure) -> str:
         "item-id-mismatch": str(getattr(f.value, "message", "expected item_id")),
         "content-wrong-item": "expected output item type, got another",
         "missing-content": "missing content at index 0",
+        "no-output-index": "missing output at index undefined",
     }.get(f.kind, f.kind)
 
 

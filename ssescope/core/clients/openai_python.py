@@ -116,6 +116,14 @@ def _missing_part(st: CheckState) -> Failure | None:
     return None
 
 
+def _no_content_index(st: CheckState) -> Failure | None:
+    """A text delta without ``content_index`` (llama.cpp): ``output.content[None]``."""
+    for fact in facts(st, "field-missing", ("response.output_text.delta",)):
+        if "`content_index` is missing" in fact.message:
+            return Failure("index-none", fact.event_index)
+    return None
+
+
 def _describe(f: Failure) -> str:
     if f.kind == "api-error":
         return f"APIError: {f.value}"
@@ -134,6 +142,7 @@ def _describe(f: Failure) -> str:
         "duplicate-index": f"RuntimeError: Duplicate response output index {f.value}.",
         "identity-changed": "RuntimeError: Completed output item identity changed.",
         "missing-part": "IndexError: list index out of range",
+        "index-none": "TypeError: list indices must be integers or slices, not NoneType",
     }[f.kind]
 
 
@@ -183,6 +192,7 @@ def predict(st: CheckState) -> Verdict:
             _created_not_first(st),
             _not_json(st),
             _missing_part(st),
+            _no_content_index(st),
             *stream_failures(st),
         ]
     )
