@@ -74,8 +74,30 @@ def response(
         "tool_choice": "auto",
         "parallel_tool_calls": True,
         "usage": copy.deepcopy(usage),
+        **OPEN_RESPONSES_FIELDS,
         **extra,
     }
+
+
+OPEN_RESPONSES_FIELDS: dict[str, Any] = {
+    "completed_at": None,
+    "previous_response_id": None,
+    "truncation": "disabled",
+    "text": {"format": {"type": "text"}},
+    "presence_penalty": 0,
+    "frequency_penalty": 0,
+    "top_logprobs": 0,
+    "reasoning": None,
+    "max_output_tokens": None,
+    "max_tool_calls": None,
+    "store": True,
+    "background": False,
+    "service_tier": "default",
+    "safety_identifier": None,
+    "prompt_cache_key": None,
+}
+"""What Open Responses requires of a Response beyond OpenAI's schema (every profile ignores
+what it does not ask for, so the baselines carry them and stay clean under all three)."""
 
 
 def text_part(text: str = "", annotations: list[Any] | None = None) -> dict[str, Any]:
@@ -2051,6 +2073,193 @@ def invalid_arguments_strict_tool() -> Stream:
 @N("arguments-invalid-json", "openai")
 def valid_arguments_strict_tool() -> Stream:
     return stream(strict_tools(baseline()))
+
+
+# -- open-responses: the spec's event names and Response fields ---------------------------------
+
+CLIENT_VERDICTS = ("client-error", "client-loss")
+OPENAI_RAW_REASONING = ("response.reasoning_text.delta", "response.reasoning_text.done")
+OPEN_RESPONSES_RAW_REASONING = ("response.reasoning.delta", "response.reasoning.done")
+
+
+def raw_reasoning(names: tuple[str, str] = OPENAI_RAW_REASONING) -> ItemBuilder:
+    """A reasoning item whose raw text streams as a reasoning_text part, under ``names``
+    (OpenAI's ``reasoning_text.*`` or Open Responses' ``reasoning.*``)."""
+    delta_type, done_type = names
+
+    def build(oi: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        ids = {"item_id": "rs_raw", "output_index": oi, "content_index": 0}
+        part = {"type": "reasoning_text", "text": "Thinking"}
+        done = {
+            "type": "reasoning",
+            "id": "rs_raw",
+            "summary": [],
+            "content": [part],
+            "status": "completed",
+        }
+        added = {**done, "content": [], "status": "in_progress"}
+        events: list[dict[str, Any]] = [
+            {"type": "response.output_item.added", "output_index": oi, "item": added},
+            {"type": "response.content_part.added", **ids, "part": {**part, "text": ""}},
+            {"type": delta_type, **ids, "delta": "Think"},
+            {"type": delta_type, **ids, "delta": "ing"},
+            {"type": done_type, **ids, "text": "Thinking"},
+            {"type": "response.content_part.done", **ids, "part": part},
+            {"type": "response.output_item.done", "output_index": oi, "item": done},
+        ]
+        return events, done
+
+    return build
+
+
+@T("open-responses-event-name", "open-responses")
+def openai_raw_reasoning_names_under_open_responses() -> Stream:
+    events = baseline(raw_reasoning(), message, done=True)
+    return stream(events, row=at(events, "response.reasoning_text.delta"))
+
+
+@N("open-responses-event-name", "open-responses", CLIENT_VERDICTS)
+@N("unknown-event-type", "open-responses", CLIENT_VERDICTS)
+def open_responses_raw_reasoning_names() -> Stream:
+    """The client verdicts stand (strict clients reject the names, the AI SDK provider drops
+    raw reasoning); the profile itself has nothing to say."""
+    return stream(baseline(raw_reasoning(OPEN_RESPONSES_RAW_REASONING), message, done=True))
+
+
+@N("open-responses-event-name", "openai", CLIENT_VERDICTS)
+@N("open-responses-event-name", "codex", CLIENT_VERDICTS)
+def openai_raw_reasoning_names() -> Stream:
+    return stream(baseline(raw_reasoning(), message))
+
+
+@T("unknown-event-type", "openai")
+def open_responses_raw_reasoning_names_under_openai() -> Stream:
+    """The openai profile keeps today's reading: OpenAI retired these names."""
+    events = baseline(raw_reasoning(OPEN_RESPONSES_RAW_REASONING), message)
+    return stream(events, row=at(events, "response.reasoning.delta"))
+
+
+@T("field-missing", "open-responses")
+def open_responses_reasoning_delta_without_its_delta() -> Stream:
+    events = baseline(raw_reasoning(OPEN_RESPONSES_RAW_REASONING), message, done=True)
+    i = at(events, "response.reasoning.delta")
+    del events[i]["delta"]
+    return stream(events, row=i)
+
+
+@T("open-responses-field", "open-responses")
+def null_sampling_values_under_open_responses() -> Stream:
+    """The engine's old Response: temperature and top_p null, no penalties."""
+    events = baseline(done=True)
+    for e in [*events[:2], events[at(events, "response.completed")]]:
+        e["response"].update(temperature=None, top_p=None)
+        del e["response"]["presence_penalty"], e["response"]["frequency_penalty"]
+    return stream(events, row=0)
+
+
+@T("open-responses-field", "open-responses")
+def incomplete_without_completed_at_under_open_responses() -> Stream:
+    """completed_at is required on every Response: null until it completed."""
+    events = baseline(terminal="incomplete", done=True)
+    i = at(events, "response.incomplete")
+    del events[i]["response"]["completed_at"]
+    return stream(events, row=i)
+
+
+@T("open-responses-field", "open-responses")
+def float_created_at_under_open_responses() -> Stream:
+    """OpenAI's schema takes any number; Open Responses' created_at is an integer."""
+    events = baseline(done=True)
+    events[1]["response"]["created_at"] = 1767225600.5
+    return stream(events, row=1)
+
+
+@N("open-responses-field", "open-responses")
+def complete_responses_under_open_responses() -> Stream:
+    return stream(baseline(done=True))
+
+
+@N("open-responses-field", "openai")
+@N("open-responses-field", "codex")
+def openai_shaped_responses() -> Stream:
+    """OpenAI's own Response shape: null sampling values, none of the Open Responses fields."""
+    events = baseline()
+    for e in events:
+        if isinstance(e, dict) and "response" in e:
+            e["response"].update(temperature=None, top_p=None)
+            for key in OPEN_RESPONSES_FIELDS:
+                e["response"].pop(key, None)
+    return stream(events)
+
+
+def function_call_without_status(oi: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    events, done = function_call(oi)
+    for e in events:
+        if e["type"].startswith("response.output_item."):
+            del e["item"]["status"]
+    done.pop("status", None)
+    return events, done
+
+
+@T("open-responses-field", "open-responses")
+def function_call_without_status_under_open_responses() -> Stream:
+    """OpenAI's schema lets a function_call omit its status; the spec's FunctionCall does not."""
+    events = baseline(message, function_call_without_status, done=True)
+    return stream(events, row=at(events, "response.output_item.added", 1))
+
+
+@N("open-responses-field", "openai", CLIENT_VERDICTS)
+def function_call_without_status_under_openai() -> Stream:
+    return stream(baseline(message, function_call_without_status))
+
+
+@T("open-responses-field", "open-responses")
+def flat_error_event_under_open_responses() -> Stream:
+    """The flat error form of OpenAI's schema: the spec's ErrorStreamingEvent nests it."""
+    events, i = with_error(nested=False, done=True)
+    return stream(events, row=i)
+
+
+@T("open-responses-field", "open-responses")
+def error_payload_without_param_under_open_responses() -> Stream:
+    events, i = with_error(done=True)
+    del events[i]["error"]["param"]
+    return stream(events, row=i)
+
+
+@N("open-responses-field", "open-responses", ("error-event",))
+def nested_error_event_under_open_responses() -> Stream:
+    return stream(with_error(done=True)[0])
+
+
+def test_open_responses_raw_reasoning_is_read_into_the_reasoning_item() -> None:
+    """Under open-responses the spec's names carry the reasoning text into the tree."""
+    events = baseline(raw_reasoning(OPEN_RESPONSES_RAW_REASONING), message, done=True)
+    checker = stream(events).run("open-responses")
+    reasoning_item = checker.tree.reconstruct()["output"][0]
+    assert reasoning_item["content"] == [{"type": "reasoning_text", "text": "Thinking"}]
+
+
+def test_open_responses_names_leave_the_client_predictions_alone() -> None:
+    """The profile changes findings, not what a client does: openai-node still meets an event
+    it does not know when a server sends the Open Responses names."""
+    events = baseline(raw_reasoning(OPEN_RESPONSES_RAW_REASONING), message, done=True)
+    outcomes = {
+        profile: {p.client: p.outcome for p in stream(events).run(profile).client_predictions()}
+        for profile in ("openai", "open-responses")
+    }
+    assert outcomes["openai"] == outcomes["open-responses"]
+    assert outcomes["openai"]["openai-node"] == "error"
+
+
+def test_open_responses_response_fields_are_one_finding_per_event() -> None:
+    checker = null_sampling_values_under_open_responses().run("open-responses")
+    hits = [f for f in checker.findings if f.rule == "open-responses-field"]
+    assert [f.event_index for f in hits] == [0, 1, len(baseline()) - 1]
+    assert hits[0].message == (
+        "response.created's response lacks presence_penalty, frequency_penalty; "
+        "`response.top_p` is null, expected number; `response.temperature` is null, expected number"
+    )
 
 
 # =============================================================================================

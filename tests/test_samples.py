@@ -251,8 +251,10 @@ def test_clean_sample_is_clean_in_openai_and_codex(name: str) -> None:
 
 @pytest.mark.parametrize("name", CLEAN)
 def test_clean_sample_lacks_done_under_open_responses(name: str) -> None:
+    """OpenAI-shaped samples: no [DONE], and Responses without the fields Open Responses
+    requires (penalties, top_logprobs, service_tier, …) in created, in_progress and the end."""
     result = _sample(name, profile="open-responses")
-    assert _findings(result) == {"done-sentinel": (ERR, 1)}
+    assert _findings(result) == {"done-sentinel": (ERR, 1), "open-responses-field": (ERR, 3)}
 
 
 @pytest.mark.slow
@@ -442,6 +444,7 @@ def test_tool_call_delta_sample_names_the_invention() -> None:
         "unknown-event-type": (ERR, 3),
         "done-sentinel": (ERR, 1),
         "client-error": (ERR, 2),  # openai-node, async-openai: an event type they do not know
+        "open-responses-field": (ERR, 3),
     }
 
 
@@ -539,6 +542,7 @@ def test_cut_sample() -> None:
         "item-not-closed": (ERR, 1),
         "done-sentinel": (ERR, 1),
         "client-error": (ERR, 2),
+        "open-responses-field": (ERR, 2),
     }
 
 
@@ -563,6 +567,7 @@ def test_error_event_sample_by_profile(capsys: pytest.CaptureFixture[str]) -> No
         "error-event": (WARN, 1),
         "error-not-followed-by-failed": (ERR, 1),
         "done-sentinel": (ERR, 1),
+        "open-responses-field": (ERR, 2),
     }
 
 

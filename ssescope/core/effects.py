@@ -78,6 +78,10 @@ CLIENT_EFFECTS: dict[str, str] = {
     "AI_TypeValidationError, async-openai fails to deserialize, ai-sdk-open-responses and "
     "openai-node's live snapshot append '[object Object]'.",
     "logprobs-missing": f"{NONE_KNOWN}.",
+    "open-responses-field": f"{NONE_KNOWN}: they read OpenAI's schema, which asks less; the "
+    "Open Responses compliance suite fails the response.",
+    "open-responses-event-name": f"{NONE_KNOWN}: they all read OpenAI's names (ai-sdk drops raw "
+    "reasoning under either name); the Open Responses compliance suite rejects the event.",
     "output-index-not-appended": f"{NONE_KNOWN} (openai-node remaps positions, openai-python "
     "keys items by index); index-addressed readers of `response.output` (the Open Responses "
     "compliance suite) see the wrong item.",

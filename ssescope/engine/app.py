@@ -105,7 +105,8 @@ class EngineConfig:
     done_marker: bool = False
     """End with ``data: [DONE]`` as Open Responses requires (OpenAI does not send it)."""
     reasoning: str = "text"
-    """Stream upstream reasoning as ``reasoning_text`` (``text``) or as a summary (``summary``)."""
+    """Stream upstream reasoning as ``reasoning_text`` (``text``), as a summary (``summary``), or
+    as ``reasoning_text`` under the Open Responses event names (``open-responses``)."""
     refusal: str = "part"
     """Upstream refusals as a ``refusal`` part (``part``) or as text (``text``; Codex shows it)."""
     max_tokens_field: str = "max_tokens"
@@ -308,6 +309,7 @@ class Engine:
             reasoning=self.config.reasoning,
             refusal=self.config.refusal,
             on_warning=lambda w: log.warning("translation: %s", w),
+            on_done=self._storer(chat),
         )
         observe = self.config.observe
         observer = (observe(scope) if observe is not None else None) or NO_OBSERVER
@@ -316,9 +318,6 @@ class Engine:
         outcome = "?"
         try:
             outcome = await self._serve(plan, translator, observer, receive, send)
-            if chat.store and translator.status in ("completed", "incomplete"):
-                output = translator.snapshot()["output"]
-                self.remember(translator.response_id, chat.conversation + output_messages(output))
         finally:
             self.active -= 1
             log.info(
@@ -330,6 +329,18 @@ class Engine:
                 translator.sequence_number,
                 f" faults={','.join(faults)}" if faults else "",
             )
+
+    def _storer(self, chat: ChatRequest) -> Callable[[dict[str, Any]], None] | None:
+        """What keeps a finished answer for ``previous_response_id`` (None with ``store:
+        false``). It runs before the terminal event is written: a client that answers at once
+        (a tool result right after the call) must find the response already stored."""
+        if not chat.store:
+            return None
+
+        def store(response: dict[str, Any]) -> None:
+            self.remember(response["id"], chat.conversation + output_messages(response["output"]))
+
+        return store
 
     def _plan(self, raw: bytes, scope: Scope) -> _Plan:
         """The request, its faults and the chat request to send (raises :class:`_Refused`)."""

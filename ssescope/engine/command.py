@@ -122,10 +122,11 @@ def _add_translation_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--reasoning",
-        choices=("text", "summary"),
+        choices=("text", "summary", "open-responses"),
         default="text",
-        help="stream upstream reasoning as reasoning_text (default) or as a reasoning summary "
-        "(which Codex shows without show_raw_agent_reasoning)",
+        help="stream upstream reasoning as reasoning_text (default), as a reasoning summary "
+        "(which Codex shows without show_raw_agent_reasoning), or as reasoning_text under the "
+        "Open Responses event names response.reasoning.delta/.done",
     )
     p.add_argument(
         "--refusal",

@@ -155,6 +155,15 @@ def _echo(
         "previous_response_id": _typed(request.get("previous_response_id"), str, None),
         "store": request.get("store") is not False,
         "user": _typed(request.get("user"), str, None),
+        "presence_penalty": body.get("presence_penalty"),
+        "frequency_penalty": body.get("frequency_penalty"),
+        "top_logprobs": body.get("top_logprobs"),
+        "max_tool_calls": request["max_tool_calls"]
+        if _is_int(request.get("max_tool_calls"))
+        else None,
+        "safety_identifier": _typed(request.get("safety_identifier"), str, None),
+        "prompt_cache_key": _typed(request.get("prompt_cache_key"), str, None),
+        "truncation": request.get("truncation") if request.get("truncation") == "auto" else None,
     }
     reasoning = request.get("reasoning")
     if isinstance(reasoning, dict):
@@ -502,7 +511,7 @@ def _tools_option(request: dict[str, Any], body: dict[str, Any], target: _Target
 
 
 def _sampling_option(request: dict[str, Any], body: dict[str, Any], target: _Target) -> None:
-    for key in ("temperature", "top_p"):
+    for key in ("temperature", "top_p", "presence_penalty", "frequency_penalty"):
         if _is_number(request.get(key)):
             body[key] = request[key]
 

@@ -78,17 +78,23 @@ def body(model: str = "mock", prompt: str = "hello", **extra: Any) -> dict[str, 
 async def test_every_scenario_is_clean_under_openai_and_open_responses(
     model: str, items: list[str], terminal: str, codex: str, clients: dict[str, str]
 ) -> None:
-    async with mock_engine(done_marker=True) as base_url:
+    async with (
+        mock_engine(done_marker=True) as base_url,
+        mock_engine(done_marker=True, reasoning="open-responses") as spec_url,
+    ):
         reply = await post(base_url, body(model, tools=[EXEC]))
+        spec_reply = await post(spec_url, body(model, tools=[EXEC]))
     assert reply.status == 200
     last = reply.events()[-1]
     assert last["type"] == terminal
     assert [i["type"] for i in last["response"]["output"]] == items
-    for profile in ("openai", "open-responses"):
-        session = judge(reply.body, profile)
+    # raw reasoning carries OpenAI's event names unless --reasoning open-responses
+    for profile, answer in (("openai", reply), ("open-responses", spec_reply)):
+        session = judge(answer.body, profile)
         assert errors(session, clients=False) == [], profile
         assert findings(session, "warning") == set(), profile
-        assert client_outcomes(session) == clients, profile
+    for profile in ("openai", "open-responses"):
+        assert client_outcomes(judge(reply.body, profile)) == clients, profile
     assert judge(reply.body, "codex").checker.prediction().outcome == codex
 
 

@@ -9,7 +9,8 @@ head or in ``END_CHECKS`` for what the whole stream lacks.
 
 Families: framing (HTTP and SSE), sequence, lifecycle, fields, items, parts, deltas (the text and
 argument accumulators, the hot path), consistency (copies that must agree, usage), stalls, codex
-(the catalogue entries of the Codex model's findings), request (the answer against the request the
+(the catalogue entries of the Codex model's findings), open_responses (what that profile asks
+beyond OpenAI's wire: the spec's fields and event names), request (the answer against the request the
 reader told the checker: ``history-rejected``, ``completed-at-token-limit``).
 """
 
@@ -24,6 +25,7 @@ from . import (
     framing,
     items,
     lifecycle,
+    open_responses,
     parts,
     request,
     sequence,
@@ -60,6 +62,7 @@ __all__ = [
     "framing",
     "items",
     "lifecycle",
+    "open_responses",
     "parts",
     "request",
     "sequence",

@@ -126,6 +126,14 @@ class CheckState:
         self.args_checked: set[int] = set()
         self.incomplete_items: list[int] = []  # positions of items that ended incomplete
 
+    def note(self, rule_id: str, message: str, ev: Event | None = None) -> None:
+        """Keep a fact for the client models without reporting it: what is a finding in one
+        profile but not in this one (an event OpenAI does not know, under Open Responses,
+        which names it so) is still what a client of the other kind meets."""
+        facts = self.fired.setdefault(rule_id, [])
+        if len(facts) < FACTS_PER_RULE:
+            facts.append(Fact.of(message, ev))
+
     def emit(
         self,
         rule_id: str,

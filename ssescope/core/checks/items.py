@@ -10,7 +10,7 @@ from .. import models as m
 from ..catalogue import OFF, E, I, W, define
 from ..events import Event
 from ..tree import ItemNode
-from . import consistency
+from . import consistency, open_responses
 from .base import CheckState, is_int, on, short
 
 define(
@@ -193,6 +193,7 @@ def _item_field_issues(st: CheckState, ev: Event, item: dict[str, Any], where: s
         else:
             st.emit("field-type", f"{where}: {issue.describe()}", ev)
     _empty_ids(st, ev, item, itype, where)
+    open_responses.item_fields(st, ev, item, where)
     if itype is not None and itype not in m.ITEM_MODELS and itype not in m.OTHER_ITEM_TYPES:
         st.emit(
             "field-type",
