@@ -59,3 +59,22 @@ def test_check_json_prints_only_the_document(cli, tmp_path: Path) -> None:  # ty
     result = cli("check", str(path), "--json")
     assert result.stderr == ""
     assert result.stdout.lstrip().startswith("{")
+
+
+def test_a_live_read_reports_what_arrived(scripted) -> None:  # type: ignore[no-untyped-def]
+    from ssescope.cli.check import check_url
+    from ssescope.core.live import build_request
+    from tests.support.server import Script
+
+    body = SAMPLE.read_bytes()
+    server = scripted(Script(chunks=[body[: len(body) // 2], 0.3, body[len(body) // 2 :]]))
+    seen: list[tuple[int, int]] = []
+    result = check_url(
+        build_request(server.url, model="m", input_text="hi"),
+        CheckOptions(),
+        max_wait=5,
+        grace=0,
+        progress_report=lambda read, events: seen.append((read, events)),
+    )
+    assert result["summary"]["events"] > 0
+    assert seen and max(r for r, _ in seen) > 0  # counts told while the read ran

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..core import check as core_check
 from ..core.clients import CLIENTS
+from ..core.redact import redact_url
 from ..core.rules import PROFILE_HELP, PROFILES, RULES, catalogue_markdown
 from ..health.command import config_from_args
 from . import progress
@@ -131,12 +132,20 @@ def check_file(
 
 
 def check_url(
-    spec: RequestSpec, options: CheckOptions, *, health: HealthConfig | None = None, **reading: Any
+    spec: RequestSpec,
+    options: CheckOptions,
+    *,
+    health: HealthConfig | None = None,
+    progress_report: Report | None = None,
+    **reading: Any,
 ) -> dict[str, Any]:
     """Read a live stream (``reading``: the keywords of :func:`ssescope.core.check.read_url`);
     with ``health``, probe the server/GPUs while reading (samples go into the result, the capture
-    and the diagnosis)."""
-    return core_check.check_url(spec, options, rider=_health_rider(health), **reading)
+    and the diagnosis); ``progress_report`` is told the bytes and events read so far."""
+    rider: LiveRider = _health_rider(health)
+    if progress_report is not None:
+        rider = progress.ProgressRider(rider, progress_report)
+    return core_check.check_url(spec, options, rider=rider, **reading)
 
 
 async def read_url(
@@ -180,15 +189,18 @@ def _check_live(
         extra_headers=args.headers,
         api_key_env=args.api_key_env,
     )
-    return check_url(
-        spec,
-        options,
-        record=args.record,
-        redact=not args.no_redact,
-        max_wait=args.max_wait,
-        grace=args.grace,
-        health=health,
-    )
+    show = progress.wanted(args.json) and progress.wanted(args.json, sys.stdout)
+    with progress.shown(redact_url(args.source), enabled=show) as report:
+        return check_url(
+            spec,
+            options,
+            record=args.record,
+            redact=not args.no_redact,
+            max_wait=args.max_wait,
+            grace=args.grace,
+            health=health,
+            progress_report=report,
+        )
 
 
 def cmd_check(args: argparse.Namespace) -> int:

@@ -9,14 +9,20 @@ numbers.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from ..core.capture import CaptureWriter
+    from ..core.checker import Checker
+    from ..core.riders import LiveRider
+    from ..core.session import StreamSession
 
 Report = Callable[[int, int], None]
 """``(bytes read, events judged)``: what the core tells as it reads."""
@@ -65,3 +71,41 @@ def shown(source: str, *, enabled: bool, console: Console | None = None) -> Iter
             progress.update(task, completed=read, events=events)
 
         yield report
+
+
+class ProgressRider:
+    """Rides a live read for the display: the health rider's work, plus the counts every
+    eighth of a second (the read itself is not touched)."""
+
+    def __init__(self, inner: LiveRider, report: Report) -> None:
+        self.inner = inner
+        self.report = report
+
+    def on_record(self, record: dict[str, Any], checker: Checker) -> None:
+        self.inner.on_record(record, checker)
+
+    def result(self, checker: Checker) -> dict[str, Any]:
+        return self.inner.result(checker)
+
+    def capture_writer(self, path: str, **request: Any) -> CaptureWriter:
+        return self.inner.capture_writer(path, **request)
+
+    @asynccontextmanager
+    async def riding(
+        self, session: StreamSession, clock: Callable[[], float]
+    ) -> AsyncIterator[None]:
+        async def tell() -> None:
+            while True:
+                timing = session.checker.timing
+                self.report(timing.bytes, timing.events)
+                await asyncio.sleep(REFRESH)
+
+        async with self.inner.riding(session, clock):
+            task = asyncio.create_task(tell())
+            try:
+                yield
+            finally:
+                task.cancel()
+
+
+REFRESH = 0.125
