@@ -197,6 +197,10 @@ class Boundary:
 BOUNDARY = Boundary()
 HEAD_BYTES = 65536
 """How much of a file format detection looks at."""
+WARNINGS_KEPT = 50
+MAX_T = 1e9
+"""The largest arrival time a record may carry (about 31 years): beyond it, or not a finite
+number, a time is unusable (timing arithmetic would overflow) and is replaced."""
 
 
 @dataclass
@@ -222,6 +226,7 @@ class Source:
     chunk_at: int = 0
     """File offset of the record of the chunk just yielded (capture and JSON-lines files): where
     the row store reads the chunk again instead of keeping it."""
+    _more_warnings: int = 0
     _fh: IO[bytes] | None = None
     _iter: Iterator[tuple[float, bytes] | Boundary] | None = None
 
@@ -240,6 +245,20 @@ class Source:
             chunk = _chunk_of(_loads(line), lambda _why: None)
             return chunk if chunk is not None else b""
         return b"data: " + line.strip() + b"\n\n"
+
+    def warn(self, message: str) -> None:
+        """A warning about the file; past WARNINGS_KEPT of them only their number grows (a
+        million bad records must not become a million lines of report)."""
+        kept = self.warnings
+        if len(kept) < WARNINGS_KEPT:
+            kept.append(message)
+            return
+        self._more_warnings += 1
+        more = f"… and {self._more_warnings} more warning(s)"
+        if self._more_warnings == 1:
+            kept.append(more)
+        else:
+            kept[-1] = more
 
     def chunks(self) -> Iterator[tuple[float, bytes] | Boundary]:
         assert self._iter is not None, "chunks() can be iterated once"
@@ -326,7 +345,9 @@ def _json_lines_source(
     parsed = _try_json(first_line)
     meta: dict[str, Any] = parsed if isinstance(parsed, dict) else {}
     if meta.get("format") == FORMAT_NAME:
-        src = Source(name, "capture", request=meta.get("request"), response=meta.get("response"))
+        src = Source(name, "capture")
+        src.request = _request_of(meta.get("request"), src.warn)
+        src.response = _response_of(meta.get("response"), src.warn)
         version = meta.get("version")
         if version != FORMAT_VERSION:
             src.warnings.append(
@@ -346,6 +367,81 @@ def _json_lines_source(
     fh.seek(0)
     src._iter = _jsonl_chunks(fh, src)
     return src
+
+
+def _request_of(value: Any, warn: Callable[[str], None]) -> dict[str, Any] | None:
+    """The header's request as readers use it (method, url and headers strings), whatever a
+    hand-edited or foreign capture holds; what cannot be used is dropped with a warning."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        warn(f"capture header: `request` is {_json_type(value)}, not an object; ignored")
+        return None
+    request = dict(value)
+    for key in ("method", "url"):
+        if key in request and not isinstance(request[key], str):
+            warn(f"capture header: `request.{key}` is {_json_type(request[key])}; ignored")
+            del request[key]
+    request["headers"] = _headers_of(request.get("headers"), "request.headers", warn)
+    return request
+
+
+def _response_of(value: Any, warn: Callable[[str], None]) -> dict[str, Any] | None:
+    """The header's response with a usable ``status`` (an HTTP status code), ``headers``
+    (strings), ``reason`` and ``t``; a response without a usable status is dropped (the stream
+    is judged without its head) with a warning."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        warn(f"capture header: `response` is {_json_type(value)}, not an object; ignored")
+        return None
+    status = value.get("status")
+    if isinstance(status, float) and status.is_integer():
+        status = int(status)
+    if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 999:
+        warn(f"capture header: response status {_shown(status)} is not an HTTP status; ignored")
+        return None
+    response = dict(value)
+    response["status"] = status
+    response["headers"] = _headers_of(value.get("headers"), "response.headers", warn)
+    if not isinstance(value.get("reason", ""), str):
+        response["reason"] = ""
+    t = record_time(value.get("t", 0.0))
+    if t is None:
+        warn(f"capture header: response time {_shown(value.get('t'))} is not usable; 0 assumed")
+    response["t"] = t or 0.0
+    return response
+
+
+def _headers_of(value: Any, where: str, warn: Callable[[str], None]) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        warn(f"capture header: `{where}` is {_json_type(value)}, not an object; ignored")
+        return {}
+    return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in value.items()}
+
+
+def record_time(value: Any) -> float | None:
+    """A record's ``t`` as seconds, or None when it is not a finite number in [0, MAX_T]."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if isinstance(value, int) and not -MAX_T <= value <= MAX_T:
+        return None  # float() of a 400-digit integer overflows
+    t = float(value)
+    return t if 0.0 <= t <= MAX_T else None  # NaN compares false too
+
+
+def _json_type(value: Any) -> str:
+    names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}
+    if value is None:
+        return "null"
+    return names.get(type(value), "a number")
+
+
+def _shown(value: Any) -> str:
+    text = json.dumps(value) if not isinstance(value, float) else repr(value)
+    return text if len(text) <= 40 else text[:40] + "…"
 
 
 def _mostly_binary(head: bytes) -> bool:
@@ -445,10 +541,12 @@ def _capture_chunks(fh: IO[bytes], src: Source) -> Iterator[tuple[float, bytes]]
             record = _capture_record(line, lineno, src)
             if record is None:
                 continue
-            rt = record.get("t")
-            if isinstance(rt, (int, float)):
-                t = float(rt)
-            chunk = _chunk_of(record, lambda why: src.warnings.append(f"line {lineno}: {why}"))  # noqa: B023 - called at once
+            rt = record_time(record.get("t", t))
+            if rt is not None:
+                t = rt
+            else:
+                src.warn(f"line {lineno}: time {_shown(record.get('t'))} is not usable; kept {t}")
+            chunk = _chunk_of(record, lambda why: src.warn(f"line {lineno}: {why}"))  # noqa: B023 - called at once
             if chunk is not None:
                 src.chunk_at = start
                 del line, record  # a 5 MB done event is judged without its record alive
@@ -472,7 +570,7 @@ def _capture_record(line: bytes, lineno: int, src: Source) -> dict[str, Any] | N
                 f"the capture is cut off in line {lineno} (the writer was interrupted); read up to it"
             )
         else:
-            src.warnings.append(f"line {lineno} of the capture is not JSON; skipped")
+            src.warn(f"line {lineno} of the capture is not JSON; skipped")
         return None
     return record if isinstance(record, dict) else None
 
@@ -480,10 +578,21 @@ def _capture_record(line: bytes, lineno: int, src: Source) -> dict[str, Any] | N
 def _chunk_of(record: dict[str, Any], warn: Callable[[str], None]) -> bytes | None:
     """The bytes a chunk record holds (None for other records, or bad base64)."""
     if "text" in record:
-        return str(record["text"]).encode("utf-8")
-    if "base64" in record:
+        text = record["text"]
+        if not isinstance(text, str):
+            warn(f"`text` is {_json_type(text)}, not a string; skipped")
+            return None
         try:
-            return base64.b64decode(record["base64"])
+            return text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate escape: no UTF-8 holds it
+            warn("`text` holds a lone surrogate (\\ud800-\\udfff), not UTF-8; read as its bytes")
+            return text.encode("utf-8", errors="surrogatepass")
+    if "base64" in record:
+        data = record["base64"]
+        try:
+            if not isinstance(data, str):
+                raise ValueError(data)
+            return base64.b64decode(data)
         except ValueError:
             warn("bad base64; skipped")
     return None
@@ -491,7 +600,8 @@ def _chunk_of(record: dict[str, Any], warn: Callable[[str], None]) -> bytes | No
 
 def _other_record(record: dict[str, Any], t: float, src: Source) -> None:
     if "end" in record:
-        src.end = (t, str(record["end"]), record.get("error"))
+        error = record.get("error")
+        src.end = (t, str(record["end"]), None if error is None else str(error))
     elif "sample" in record:
         src.records.append(record)
         if src.on_record is not None:

@@ -924,14 +924,16 @@ def event_issues(payload: dict[str, Any]) -> tuple[FieldIssue, ...]:
 
 def validate_item(item: dict[str, Any], prefix: str = "item") -> list[FieldIssue]:
     """Field issues of an output item (unknown item types are not checked field by field)."""
-    model = ITEM_MODELS.get(item.get("type"))  # type: ignore[arg-type]
+    itype = item.get("type")
+    model = ITEM_MODELS.get(itype) if isinstance(itype, str) else None
     if model is None:
         return []
     return _validate(model, item, prefix)[1]
 
 
 def validate_part(part: dict[str, Any], prefix: str = "part") -> list[FieldIssue]:
-    model = PART_MODELS.get(part.get("type"))  # type: ignore[arg-type]
+    ptype = part.get("type")
+    model = PART_MODELS.get(ptype) if isinstance(ptype, str) else None
     if model is None:
         return [FieldIssue(f"{prefix}.type", "value", "a known part type", repr(part.get("type")))]
     return _validate(model, part, prefix)[1]

@@ -53,6 +53,11 @@ class Frame:
         return self.data is not None and self.terminated
 
 
+RETRY_DIGITS = 18
+RETRY_MAX = 10**RETRY_DIGITS - 1
+"""A ``retry:`` of more digits reads as this many milliseconds (still a field, never a crash)."""
+
+
 class _Fields:
     """The fields of one frame, one line at a time, by the WHATWG field rules."""
 
@@ -91,7 +96,8 @@ class _Fields:
             if "\0" not in value:
                 self.id = value
         elif name == "retry" and value.isascii() and value.isdigit():
-            self.retry = int(value)
+            # Python refuses to convert over 4,300 digits, and no client waits longer than this
+            self.retry = int(value) if len(value) <= RETRY_DIGITS else RETRY_MAX
         else:
             self.unknown.append(text)
 

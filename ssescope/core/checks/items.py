@@ -165,6 +165,10 @@ def _judge_target(st: CheckState, ev: Event, node: ItemNode, etype: str) -> None
         )
 
 
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
 def _item_field_issues(st: CheckState, ev: Event, item: dict[str, Any], where: str) -> None:
     itype = item.get("type")
     for issue in m.validate_item(item):
@@ -177,9 +181,10 @@ def _item_field_issues(st: CheckState, ev: Event, item: dict[str, Any], where: s
             st.emit("field-missing", f"{where}: {issue.describe()}", ev)
         else:
             st.emit("field-type", f"{where}: {issue.describe()}", ev)
-    if itype in m.CALL_ID_ITEMS and item.get("call_id") == "":
+    known = _str_or_none(itype)  # a list or object: no set holds it
+    if known in m.CALL_ID_ITEMS and item.get("call_id") == "":
         st.emit("call-id-missing", f"{itype} item in {where} has an empty call_id", ev)
-    if item.get("id") == "" and itype not in m.ID_OPTIONAL_ITEMS:
+    if item.get("id") == "" and known not in m.ID_OPTIONAL_ITEMS:
         st.emit("item-id-missing", f"{itype} item in {where} has an empty id", ev)
     if isinstance(itype, str) and itype not in m.ITEM_MODELS and itype not in m.OTHER_ITEM_TYPES:
         st.emit(
