@@ -141,8 +141,9 @@ def _register_demo(sub: Subparsers) -> None:
 def _run_app(config: AppConfig) -> int:
     from .app import SseScopeApp  # Textual: only when a command opens the UI
 
-    SseScopeApp(config).run()
-    return 0
+    app = SseScopeApp(config)
+    app.run()
+    return app.return_code or 0  # 1 when the app failed (Textual showed why): never 0 then
 
 
 def _upstream_key(args: argparse.Namespace) -> str | None:
