@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -147,9 +148,43 @@ def _health_config(args: argparse.Namespace, url: str | None) -> HealthConfig | 
     return health
 
 
-def _check_live(
-    args: argparse.Namespace, options: CheckOptions, health: HealthConfig | None
+STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
+"""What ends a live check early, with its report and the capture's ``interrupted`` record."""
+
+
+async def read_until_signal(
+    spec: RequestSpec, options: CheckOptions, interrupted: list[int], **reading: Any
 ) -> dict[str, Any]:
+    """:func:`read_url` that Ctrl-C, SIGTERM and SIGHUP end as ``interrupted`` (the read stops,
+    the result and capture are complete) instead of killing the process mid-write; the signal
+    caught is appended to ``interrupted``."""
+    import asyncio  # only a live read runs an event loop
+
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    numbers = [getattr(signal, name) for name in STOP_SIGNALS if hasattr(signal, name)]
+
+    def caught(number: int) -> None:
+        interrupted.append(number)
+        stop.set()
+
+    for number in numbers:
+        loop.add_signal_handler(number, caught, number)
+    try:
+        return await read_url(spec, options, stop=stop, **reading)
+    finally:
+        for number in numbers:
+            loop.remove_signal_handler(number)
+
+
+def _check_live(
+    args: argparse.Namespace,
+    options: CheckOptions,
+    health: HealthConfig | None,
+    interrupted: list[int],
+) -> dict[str, Any]:
+    import asyncio  # only a live read runs an event loop
+
     from ..core.live import build_request  # httpx: only for URLs
 
     spec = build_request(
@@ -161,23 +196,26 @@ def _check_live(
         extra_headers=args.headers,
         api_key_env=args.api_key_env,
     )
-    return check_url(
+    reading = read_until_signal(
         spec,
         options,
+        interrupted,
         record=args.record,
         redact=not args.no_redact,
         max_wait=args.max_wait,
         grace=args.grace,
         health=health,
     )
+    return asyncio.run(reading)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     options = check_options(args, keep_per_rule=max(1, args.max_findings))
     is_url = args.source.startswith(("http://", "https://"))
     health = _health_config(args, args.source if is_url else None)
+    interrupted: list[int] = []
     if is_url:
-        results = [_check_live(args, options, health)]
+        results = [_check_live(args, options, health, interrupted)]
     elif args.record:
         raise UsageError("ssescope check: --record applies to URLs only")
     else:
@@ -189,6 +227,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=indent) + "\n")
     else:
         _print_reports(results, verbose=args.verbose)
+    if interrupted:  # the report is out; the status says how the read ended, as a shell would
+        sys.stderr.write(f"ssescope check: interrupted by {signal.Signals(interrupted[0]).name}\n")
+        return 128 + interrupted[0]
     has_errors = any(r["summary"]["errors"] for r in results)
     return EXIT_FINDINGS if has_errors else EXIT_OK
 

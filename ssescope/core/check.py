@@ -7,6 +7,7 @@ What rides along a check (the health layer's samples and diagnosis) comes in as 
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +17,7 @@ from .ends import EndReason
 from .session import StreamSession
 
 if TYPE_CHECKING:
+    import asyncio
     from collections.abc import Callable, Iterator
 
     from .live import RequestSpec
@@ -42,7 +44,7 @@ def result_of(session: StreamSession, source: str, fmt: str, warnings: list[str]
         "end": None
         if session.end is None
         else {"t": round(session.end[0], 6), "reason": session.end[1], "error": session.end[2]},
-        "warnings": list(warnings),
+        "warnings": [*warnings, *session.warnings],
     }
 
 
@@ -160,9 +162,11 @@ async def read_url(
     grace: float = 2.0,
     rider: LiveRider | None = None,
     clock: Callable[[], float] = time.monotonic,
+    stop: asyncio.Event | None = None,
 ) -> dict[str, Any]:
     """:func:`check_url` in the caller's event loop; ``clock``: the stream's clock (tests on
-    virtual loop time pass the loop's)."""
+    virtual loop time pass the loop's); ``stop``: set it to end the read now, as ``interrupted``
+    (the CLI sets it on SIGINT, SIGTERM and SIGHUP), with the result and capture as usual."""
     from .live import run_live  # httpx only when a URL is read: a file check starts faster
 
     writer = None
@@ -184,11 +188,21 @@ async def read_url(
         return clock() - t0
 
     try:
+        read = functools.partial(
+            run_live,
+            spec,
+            session,
+            max_wait=max_wait,
+            grace=grace,
+            clock=clock,
+            start=t0,
+            stop=stop,
+        )
         if rider is None:
-            await run_live(spec, session, max_wait=max_wait, grace=grace, clock=clock, start=t0)
+            await read()
         else:
             async with rider.riding(session, since):
-                await run_live(spec, session, max_wait=max_wait, grace=grace, clock=clock, start=t0)
+                await read()
     finally:
         if writer is not None:
             writer.close()

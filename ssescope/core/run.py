@@ -76,6 +76,7 @@ class Run:
             on_findings=self._on_findings,
         )
         self.session.on_event = self.store.event_sink(self.session.checker.tree)
+        self.session.warnings = info.warnings  # an event it failed to judge shows in the header
         self.state = "waiting"
         """waiting | streaming | done | failed"""
         self.error: str | None = None

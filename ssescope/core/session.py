@@ -13,8 +13,9 @@ from .checker import Checker, CheckOptions
 from .ends import EndReason
 from .events import Event
 from .findings import Finding
-from .sse import SSEFramer
+from .sse import Frame, SSEFramer
 
+MAX_UNJUDGED = 20
 EventCallback = Callable[[Event, list[Finding]], None]
 ChunkCallback = Callable[[bytes, float], None]
 FindingsCallback = Callable[[list[Finding]], None]
@@ -41,6 +42,8 @@ class StreamSession:
         self.response: dict[str, Any] | None = None
         self.end: tuple[float, str, str | None] | None = None
         self.terminal_seen_at: float | None = None
+        self.warnings: list[str] = []
+        """Events ssescope failed to judge (a bug it must not let end the read), one line each."""
 
     @property
     def options(self) -> CheckOptions:
@@ -82,13 +85,25 @@ class StreamSession:
         tree = checker.tree
         for frame in frames:
             tree.last_touched = None
-            ev, findings = checker.feed_frame(frame)
+            try:
+                ev, findings = checker.feed_frame(frame)
+            except Exception as exc:  # one event, never the read (nor its recording)
+                ev, findings = self._unjudged(frame, exc), []
             if self.terminal_seen_at is None and checker.tree.terminal_type is not None:
                 self.terminal_seen_at = ev.t
             if self.on_event is not None:
                 self.on_event(ev, findings)
             out.append((ev, findings))
         return out
+
+    def _unjudged(self, frame: Frame, exc: Exception) -> Event:
+        """The row of a frame whose judgement failed: kept (and shown) with the reason, while
+        the rest of the stream goes on being read, recorded and judged."""
+        why = f"{type(exc).__name__}: {exc}"
+        why = why if len(why) <= 200 else why[:200] + "…"
+        if len(self.warnings) < MAX_UNJUDGED:
+            self.warnings.append(f"row {frame.index}: not judged (ssescope failed on it: {why})")
+        return Event(frame.index, frame, "invalid", error=f"not judged ({why})")
 
     def _report(self, findings: list[Finding]) -> list[Finding]:
         if findings and self.on_findings is not None:
