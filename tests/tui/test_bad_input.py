@@ -4,6 +4,7 @@ status says whether the app failed (it said 0 after a traceback)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,8 +12,11 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from ssescope.tui.app import SseScopeApp
+from ssescope.core.checker import CheckOptions
+from ssescope.core.live import build_request
+from ssescope.tui.app import AppConfig, SseScopeApp
 from ssescope.tui.widgets import DetailPane, EventList
+from tests.scripted_server import Reply, ScriptedServer
 from tests.support.cli import run_cli
 from tests.test_bad_input import (
     BAD_HEADERS,
@@ -171,3 +175,49 @@ async def test_replay_of_a_capture_with_a_nan_time_plays_to_its_end(tmp_path: Pa
         await wait_for(pilot, lambda: replay.finished)
         assert app._exception is None
         assert replay.end[0] == 0.05 and max(replay.times) < 1.0
+
+
+# -- connect: a poison event is a finding, quitting mid-stream ends the capture -------------------
+
+
+@pytest.mark.parametrize("case", ["retry-5000-digits", "deep-item"])
+async def test_connect_judges_past_a_poison_event_and_ends_done(tmp_path: Path, case: str) -> None:
+    parts = frames(EVENTS)
+    server = ScriptedServer(
+        Reply(chunks=[*parts[:4], POISON_FRAMES[case], *parts[4:]], chunked=True)
+    )
+    record = tmp_path / "p.jsonl"
+    with server.running():
+        config = AppConfig(
+            CheckOptions(), "connect", spec=build_request(server.url), record=str(record), grace=0.1
+        )
+        app = SseScopeApp(config)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(
+                pilot,
+                lambda: app.current_run is not None and app.current_run.state in ("done", "failed"),
+            )
+            run = app.current_run
+            assert run is not None
+            assert run.state == "done" and run.error is None  # not "failed", no transport error
+            assert len(run.store) == len(EVENTS) + 1
+            assert run.prediction().outcome == "ok"
+    assert json.loads(record.read_text().splitlines()[-1])["end"] in ("eof", "grace")
+
+
+async def test_quitting_connect_mid_stream_writes_the_interrupted_end(tmp_path: Path) -> None:
+    server = ScriptedServer(Reply(chunks=frames(EVENTS[:3]), chunked=True, hold=True))
+    record = tmp_path / "q.jsonl"
+    with server.running():
+        config = AppConfig(
+            CheckOptions(), "connect", spec=build_request(server.url), record=str(record)
+        )
+        app = SseScopeApp(config)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(
+                pilot, lambda: app.current_run is not None and len(app.current_run.store) == 3
+            )
+            await pilot.press("q")
+    last = json.loads(record.read_text().splitlines()[-1])
+    assert last["end"] == "interrupted"
+    assert len(record.read_text().splitlines()) == 1 + 3 + 1  # header, the chunks, the end
