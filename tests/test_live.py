@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import errno
+import io
 import json
 import os
 import signal
@@ -13,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from ssescope.core.capture import SourceError, open_source
+from ssescope.core.capture import CaptureWriter, SourceError, open_source
 from ssescope.core.check import check_file, check_url, read_url
 from ssescope.core.checker import CheckOptions
 from ssescope.core.live import build_request, responses_url
@@ -432,3 +434,53 @@ def test_ctrl_c_on_a_real_check_prints_the_report_and_exits_130(tmp_path: Path) 
     assert "Codex" in out and "terminal-missing" in out  # the report
     assert "interrupted by SIGINT" in err and "Traceback" not in err
     assert json.loads(record.read_text().splitlines()[-1])["end"] == "interrupted"
+
+
+# -- a capture that cannot be written: one line, and the check goes on ----------------------------
+
+
+@pytest.mark.parametrize("target", ["full disk", "a directory", "under a file"])
+def test_an_unwritable_record_target_is_one_line_and_the_check_goes_on(
+    tmp_path: Path, target: str
+) -> None:
+    if target == "full disk" and not Path("/dev/full").exists():
+        pytest.skip("no /dev/full (a device that answers every write with ENOSPC) here")
+    (tmp_path / "file").write_text("x")
+    path = {
+        "full disk": "/dev/full",
+        "a directory": str(tmp_path),
+        "under a file": str(tmp_path / "file" / "c.jsonl"),
+    }[target]
+    with ScriptedServer(Reply(chunks=frames(EVENTS), chunked=True)).running() as server:
+        proc = run_cli("check", server.url, "--json", "--record", path, "--grace", "0.1")
+    assert proc.returncode == 0, proc.stderr
+    [line] = proc.stderr.strip().splitlines()
+    assert line.startswith("ssescope check: ") and "cannot write the capture" in line
+    assert line.endswith("not recording") and "Traceback" not in proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["events"] == len(EVENTS) and doc["end"]["reason"] in ("eof", "grace")
+    assert any("cannot write the capture" in w for w in doc["warnings"])
+
+
+def test_a_disk_that_fills_mid_stream_keeps_what_was_written_readable(tmp_path: Path) -> None:
+    record = tmp_path / "c.jsonl"
+    writer = CaptureWriter(record, url="http://h/v1/responses")
+    errors: list[str] = []
+    writer.report_to(errors.append)
+    writer.write_response(200, {"content-type": "text/event-stream"})
+    writer.write_chunk(0.1, frames(EVENTS)[0])
+
+    class Full(io.StringIO):
+        def flush(self) -> None:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    writer._fh.close()  # type: ignore[union-attr]
+    writer._fh = Full()  # the disk is full from now on
+    writer.write_chunk(0.2, frames(EVENTS)[1])
+    writer.write_end(0.3, "eof")
+    writer.close()
+    assert errors == [
+        f"{record}: cannot write the capture (No space left on device); not recording"
+    ]
+    src = open_source(record)
+    assert [c for _, c in src.chunks()] == [frames(EVENTS)[0]]  # type: ignore[misc]

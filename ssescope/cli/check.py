@@ -200,6 +200,7 @@ def _check_live(
         spec,
         options,
         interrupted,
+        on_record_error=lambda message: print(f"ssescope check: {message}", file=sys.stderr),
         record=args.record,
         redact=not args.no_redact,
         max_wait=args.max_wait,

@@ -23,10 +23,16 @@ without ``curl -i`` headers); files with one JSON event per line (e.g. recorded 
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as _dt
 import json
 import os
 import re
+import select
+import shutil
+import stat
+import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,8 +107,16 @@ class CaptureWriter:
         redact: bool = True,
     ) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh: IO[str] = open(self.path, "w", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        self.error: str | None = None
+        """Why the capture is not (or no longer) written: an unwritable target, a full disk.
+        The session goes on without recording; ``on_error`` hears it once."""
+        self.on_error: Callable[[str], None] | None = None
+        self._fh: IO[str] | None = None
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fh = open(self.path, "w", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        except OSError as exc:
+            self._failed(exc)
         self.redact = redact
         self.request = {
             "method": method,
@@ -114,8 +128,31 @@ class CaptureWriter:
         self.closed = False
 
     def _line(self, record: dict[str, Any]) -> None:
-        self._fh.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
-        self._fh.flush()
+        if self._fh is None:
+            return
+        try:
+            self._fh.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
+            self._fh.flush()
+        except OSError as exc:
+            self._failed(exc)
+
+    def report_to(self, on_error: Callable[[str], None]) -> None:
+        """Tell ``on_error`` why recording stopped: at once if it already did (the target could
+        not be opened), else when it does."""
+        if self.error is not None:
+            on_error(self.error)
+        else:
+            self.on_error = on_error
+
+    def _failed(self, exc: OSError) -> None:
+        """Stop recording, keep reading: what was written stays readable (cut at the last line)."""
+        self.error = f"{self.path}: cannot write the capture ({exc.strerror or exc}); not recording"
+        if self._fh is not None:
+            with contextlib.suppress(OSError):
+                self._fh.close()
+            self._fh = None
+        if self.on_error is not None:
+            self.on_error(self.error)
 
     def write_response(
         self,
@@ -176,7 +213,12 @@ class CaptureWriter:
     def close(self) -> None:
         if not self.closed:
             self.closed = True
-            self._fh.close()
+            if self._fh is not None:
+                try:
+                    self._fh.close()
+                except OSError as exc:  # the last flush: a full disk
+                    self._fh = None
+                    self._failed(exc)
 
     def __enter__(self) -> CaptureWriter:
         return self
@@ -289,16 +331,65 @@ def open_source(path: str | os.PathLike[str]) -> Source:
 
 
 def _open_file(p: Path) -> IO[bytes]:
+    if str(p) == "-":
+        return _stdin()
     try:
         if p.is_dir():
             raise SourceError(f"{p}: is a directory, not a capture")
-        return open(p, "rb")
+        if p.is_fifo():
+            return _spooled(_fifo(p), str(p))
+        fh = open(p, "rb")  # noqa: SIM115 - the Source closes it
     except FileNotFoundError:
         raise SourceError(f"{p}: no such file") from None
     except PermissionError:
         raise SourceError(f"{p}: permission denied") from None
     except OSError as exc:
         raise SourceError(f"{p}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):  # /dev/stdin, a pipe: no seeking back
+        return _spooled(fh, str(p))
+    return fh
+
+
+FIFO_WAIT = 10.0
+"""Seconds a named pipe may stay without a writer before reading it fails (instead of hanging)."""
+
+
+def _stdin() -> IO[bytes]:
+    """``-``: the stream piped in (``cat x.sse | ssescope check -``)."""
+    if sys.stdin is None or sys.stdin.isatty():
+        raise SourceError(
+            "-: standard input is a terminal; pipe a stream in (cat x.sse | ssescope check -)"
+        )
+    return _spooled(sys.stdin.buffer, "standard input")
+
+
+def _fifo(p: Path) -> IO[bytes]:
+    """A named pipe, once a writer has opened it and written (or closed it): opening one blocks
+    until a writer comes, so it is opened without blocking and waited for, FIFO_WAIT at most."""
+    fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK)
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    if not poller.poll(FIFO_WAIT * 1000):
+        os.close(fd)
+        raise SourceError(
+            f"{p}: a named pipe that no writer opened within {FIFO_WAIT:g} s; start the writer first"
+        )
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
+def _spooled(stream: IO[bytes], name: str) -> IO[bytes]:
+    """A stream that cannot seek back (a pipe) copied into an unnamed temporary file, which the
+    readers can: on disk, not in memory, however big the stream."""
+    spool = tempfile.TemporaryFile()  # noqa: SIM115 - the Source closes it
+    try:
+        with stream:
+            shutil.copyfileobj(stream, spool, READ_BLOCK)
+    except OSError as exc:
+        spool.close()
+        raise SourceError(f"{name}: {exc.strerror or exc}") from None
+    spool.seek(0)
+    return spool
 
 
 def _detect(name: str, head: bytes, fh: IO[bytes]) -> Source:

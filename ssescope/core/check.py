@@ -152,6 +152,22 @@ def check_url(spec: RequestSpec, options: CheckOptions, **reading: Any) -> dict[
     return asyncio.run(read_url(spec, options, **reading))
 
 
+def _live_writer(
+    spec: RequestSpec, record: str | None, redact: bool, rider: LiveRider | None
+) -> CaptureWriter | None:
+    """The capture of a live read (the rider's, which also records its samples), if any."""
+    if not record:
+        return None
+    request: dict[str, Any] = {
+        "method": spec.method,
+        "url": spec.url,
+        "headers": spec.headers,
+        "body": spec.body,
+        "redact": redact,
+    }
+    return rider.capture_writer(record, **request) if rider else CaptureWriter(record, **request)
+
+
 async def read_url(
     spec: RequestSpec,
     options: CheckOptions,
@@ -163,25 +179,25 @@ async def read_url(
     rider: LiveRider | None = None,
     clock: Callable[[], float] = time.monotonic,
     stop: asyncio.Event | None = None,
+    on_record_error: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """:func:`check_url` in the caller's event loop; ``clock``: the stream's clock (tests on
     virtual loop time pass the loop's); ``stop``: set it to end the read now, as ``interrupted``
-    (the CLI sets it on SIGINT, SIGTERM and SIGHUP), with the result and capture as usual."""
+    (the CLI sets it on SIGINT, SIGTERM and SIGHUP), with the result and capture as usual.
+    A capture that cannot be written (an unwritable ``record``, a full disk) is a warning in the
+    result and a call of ``on_record_error``; the read goes on without recording."""
     from .live import run_live  # httpx only when a URL is read: a file check starts faster
 
-    writer = None
-    if record:
-        request: dict[str, Any] = {
-            "method": spec.method,
-            "url": spec.url,
-            "headers": spec.headers,
-            "body": spec.body,
-            "redact": redact,
-        }
-        writer = (
-            rider.capture_writer(record, **request) if rider else CaptureWriter(record, **request)
-        )
+    writer = _live_writer(spec, record, redact, rider)
     session = StreamSession(options, writer=writer)
+    if writer is not None:
+
+        def record_failed(message: str) -> None:
+            session.warnings.append(message)
+            if on_record_error is not None:
+                on_record_error(message)
+
+        writer.report_to(record_failed)
     t0 = clock()
 
     def since() -> float:

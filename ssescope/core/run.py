@@ -77,6 +77,8 @@ class Run:
         )
         self.session.on_event = self.store.event_sink(self.session.checker.tree)
         self.session.warnings = info.warnings  # an event it failed to judge shows in the header
+        if writer is not None:
+            writer.report_to(info.warnings.append)  # so does a capture that cannot be written
         self.state = "waiting"
         """waiting | streaming | done | failed"""
         self.error: str | None = None

@@ -221,3 +221,21 @@ async def test_quitting_connect_mid_stream_writes_the_interrupted_end(tmp_path: 
     last = json.loads(record.read_text().splitlines()[-1])
     assert last["end"] == "interrupted"
     assert len(record.read_text().splitlines()) == 1 + 3 + 1  # header, the chunks, the end
+
+
+async def test_connect_to_an_unwritable_capture_streams_on_and_says_so(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    record = tmp_path / "file" / "c.jsonl"  # under a file: cannot be created
+    server = ScriptedServer(Reply(chunks=frames(EVENTS), chunked=True))
+    with server.running():
+        config = AppConfig(
+            CheckOptions(), "connect", spec=build_request(server.url), record=str(record), grace=0.1
+        )
+        app = SseScopeApp(config)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: loaded(app))
+            run = app.current_run
+            assert run is not None and run.state == "done" and len(run.store) == len(EVENTS)
+            assert any("cannot write the capture" in w for w in run.info.warnings)
+            header = app.screen.query_one("#header")
+            await wait_for(pilot, lambda: "cannot write the capture" in str(header.render()))
