@@ -290,3 +290,33 @@ def test_a_fifo_is_read_once_its_writer_comes(clean: Path, tmp_path: Path) -> No
 
 def test_open_refuses_a_pipe_with_one_line() -> None:
     assert_one_line_error(run("open", "-"), "not a regular file")
+
+
+@pytest.mark.parametrize(
+    "interim",
+    [b"HTTP/1.1 100 Continue\r\n\r\n", b"HTTP/1.1 103 Early Hints\r\nLink: </s.css>\r\n\r\n"],
+    ids=["100 Continue", "103 Early Hints"],
+)
+def test_a_curl_i_file_with_an_interim_response_is_judged_by_the_final_one(
+    tmp_path: Path, interim: bytes
+) -> None:
+    from ssescope.core.checker import CheckOptions
+    from ssescope.core.run import load_file
+
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n"
+    path = tmp_path / "curl-i.sse"
+    path.write_bytes(interim + head + b"".join(frames(EVENTS)))
+    proc = run("check", str(path), "--json")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["http"]["status"] == 200 and doc["events"] == len(EVENTS)
+    assert doc["finding_counts"] == {}
+    [loaded] = load_file(str(path), CheckOptions())
+    assert len(loaded.store) == len(EVENTS) and loaded.http_status == 200
+
+
+def test_check_of_a_refused_connection_capture_exits_2_as_the_live_run_did(tmp_path: Path) -> None:
+    record = tmp_path / "refused.jsonl"
+    live = run("check", "http://127.0.0.1:1/v1", "--record", str(record))
+    assert_one_line_error(live, "connection refused")
+    assert_one_line_error(run("check", str(record)), "never connected (127.0.0.1:1: connection")

@@ -402,6 +402,9 @@ def _detect(name: str, head: bytes, fh: IO[bytes]) -> Source:
         return _json_lines_source(name, head, body, first_line, fh)
     if body.startswith(b"HTTP/"):
         status_line, headers, offset = _parse_http_head(head)
+        while 100 <= status_line[0] < 200 and _after_blank(head, offset).startswith(b"HTTP/"):
+            # an interim answer (`100 Continue`, `103 Early Hints`) before the real one
+            status_line, headers, offset = _parse_http_head(head, offset)
         src = Source(name, "sse", body_offset=offset)
         src.response = {
             "status": status_line[0],
@@ -560,8 +563,14 @@ def _try_json(line: bytes) -> Any:
         return None
 
 
-def _parse_http_head(head: bytes) -> tuple[tuple[int, str], dict[str, str], int]:
-    start = len(head) - len(head.lstrip(b"\xef\xbb\xbf \t\r\n"))
+def _after_blank(head: bytes, offset: int) -> bytes:
+    return head[offset:].lstrip(b"\xef\xbb\xbf \t\r\n")
+
+
+def _parse_http_head(head: bytes, offset: int = 0) -> tuple[tuple[int, str], dict[str, str], int]:
+    """The status line and headers of the HTTP head at ``offset``, and where what follows it
+    starts."""
+    start = len(head) - len(_after_blank(head, offset))
     end = head.find(b"\r\n\r\n", start)
     sep = 4
     if end == -1:

@@ -129,6 +129,9 @@ def check_source(
         t, chunk = item
         session.feed(chunk, t)
     end_t, reason, error = src.end or (t, EndReason.EOF, None)
+    if reason == EndReason.CONNECT_ERROR and src.response is None and not results:
+        # the live run exited 2 with this line: judging the recording of it does the same
+        raise SourceError(f"{src.path}: the recorded request never connected ({error or reason})")
     session.finish(max(end_t, t), reason, error)
     results.append(streams.result(session, src.warnings))
     if len(results) > 1:
