@@ -161,7 +161,7 @@ class ProxyApp:
             method=scope["method"],
             path=path,
             query=query,
-            url=config.target.url_for(path, query),
+            url=config.target.origin if path == "*" else config.target.url_for(path, query),
             client_url=f"http://{host}{path}",
             headers=headers,
             body=body,
