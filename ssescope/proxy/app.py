@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..asgi import ClientGone, Receive, Scope, Send, read_body
+from ..asgi import BodyTooLarge, ClientGone, Receive, Scope, Send, read_body, send_error
 from ..core.capture import redact_headers, redact_url
 from ..http1 import Client
 from . import wire
@@ -129,8 +129,11 @@ class ProxyApp:
         t0 = self.config.clock()
         wall = time.time()
         try:
-            body = await read_body(receive)
+            body = await read_body(receive, self.config.max_request_bytes)
         except ClientGone:
+            return
+        except BodyTooLarge:
+            await _too_large(send, self.config.max_request_bytes)
             return
         request = self._request(scope, body)
         translator = self.translator if request.is_responses else None
@@ -183,18 +186,21 @@ class ProxyApp:
             path=request.target,
             url=redact_url(shown_url) if config.redact else shown_url,
             request_headers=redact_headers(request.headers) if config.redact else request.headers,
-            request_body=request.body_doc,
         )
         parts: list[Part] = []
         record = None
         if self._record_dir is not None:
             exchange.record_path = str(self._record_dir / _file_name(exchange))
+        # a big body is held only while it is forwarded and recorded; the exchange keeps a note
+        kept = wire.kept_body(request.body_doc, len(request.body), exchange.record_path)
+        exchange.request_body = kept
+        if exchange.record_path is not None:
             url = (
                 request.client_url if translated else request.url
             )  # translated: the engine answered
             parts.append(Recorder(exchange, url, redact=config.redact))
             record = capture_request(
-                request.method, url, request.headers, request.body_doc, redact=config.redact
+                request.method, url, request.headers, kept, redact=config.redact
             )
         if request.is_responses:
             parts.append(
@@ -208,6 +214,13 @@ class ProxyApp:
             )
         parts.append(Show(exchange, self.hub))
         return Flow(exchange, request, Pipeline(exchange, parts))
+
+
+async def _too_large(send: Send, limit: int) -> None:
+    message = (
+        f"ssescope proxy: the request body is larger than --max-request-bytes ({limit:,} bytes)"
+    )
+    await send_error(send, 413, message, "invalid_request_error", "request_too_large")
 
 
 def _file_name(exchange: Exchange) -> str:

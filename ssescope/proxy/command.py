@@ -36,7 +36,7 @@ from ..cli.common import (
 )
 from ..core.ends import EndReason
 from ..health.command import config_from_args
-from .config import DEFAULT_LISTEN, ProxyConfig, default_record_dir
+from .config import DEFAULT_LISTEN, DEFAULT_MAX_REQUEST_BYTES, ProxyConfig, default_record_dir
 
 if TYPE_CHECKING:
     from ..cli.common import Subparsers
@@ -115,6 +115,14 @@ def _add_forwarding_options(p: argparse.ArgumentParser) -> None:
         metavar="HOST:PORT",
         help=f"where to listen (default {DEFAULT_LISTEN}; port 0 picks a free one)",
     )
+    p.add_argument(
+        "--max-request-bytes",
+        type=_byte_count,
+        default=DEFAULT_MAX_REQUEST_BYTES,
+        metavar="N",
+        help="refuse larger request bodies with 413 "
+        f"(default {DEFAULT_MAX_REQUEST_BYTES >> 20} MiB; a suffix k, M or G is allowed)",
+    )
 
 
 def _add_output_options(p: argparse.ArgumentParser) -> None:
@@ -135,6 +143,15 @@ def _add_output_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--json", action="store_true", help="with --headless: one JSON object per exchange"
     )
+
+
+def _byte_count(value: str) -> int:
+    """``1048576``, ``512k``, ``64M``, ``1G``: a positive number of bytes."""
+    scale = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}.get(value[-1:].lower(), 1)
+    digits = value[:-1] if scale > 1 else value
+    if not digits.isdigit() or int(digits) <= 0:
+        raise argparse.ArgumentTypeError(f"not a positive number of bytes: {value!r}")
+    return int(digits) * scale
 
 
 def _usage(message: str) -> UsageError:
@@ -163,6 +180,7 @@ def build_config(args: argparse.Namespace) -> ProxyConfig:
             keep_chunks=not args.headless,
             keep_exchanges=None if not args.headless else 100,
             health=health,
+            max_request_bytes=args.max_request_bytes,
         )
     except ValueError as exc:
         raise _usage(str(exc)) from None

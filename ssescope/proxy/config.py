@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from ..core.checker import CheckOptions
 
 DEFAULT_LISTEN = "127.0.0.1:8787"
+DEFAULT_MAX_REQUEST_BYTES = 64 << 20
 
 
 def default_record_dir() -> str:
@@ -55,6 +56,8 @@ class ProxyConfig:
     """Forget the oldest finished exchanges beyond this many (None: keep all)."""
     clock: Callable[[], float] = time.monotonic
     """The exchanges' clock (arrival times, durations, stall timers): tests pass a virtual one."""
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+    """Larger request bodies are refused with 413 (a body is held whole while it is forwarded)."""
 
     def __post_init__(self) -> None:
         self.target = Target(self.upstream)

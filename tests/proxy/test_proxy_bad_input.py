@@ -3,7 +3,9 @@ answers from the upstream, `OPTIONS *`, and request bodies over the size limit."
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import json
 from pathlib import Path
 
 import pytest
@@ -73,3 +75,53 @@ async def test_options_star_is_answered_by_the_upstream_not_a_500(tmp_path: Path
     assert answer.startswith(b"HTTP/1.1 204"), answer
     assert upstream.requests[0].method == "OPTIONS" and upstream.requests[0].path == "*"
     assert exchange.method == "OPTIONS" and exchange.status == 204
+
+
+# -- request bodies: a size limit (413), and big bodies in the capture, not in memory -------------
+
+
+async def test_a_body_over_the_limit_is_a_413_in_openai_s_envelope(tmp_path: Path) -> None:
+    async def handler(request: Request) -> None:
+        await request.reply(200, b"{}")
+
+    async with (
+        Upstream(handler) as upstream,
+        running_proxy(upstream.url, tmp_path, max_request_bytes=1000) as proxy,
+    ):
+        got = await fetch("POST", f"{proxy.url}/responses", content=b"x" * 1001)
+        small = await fetch("POST", f"{proxy.url}/responses", content=b"x" * 1000)
+    assert got.status == 413
+    error = json.loads(got.body)["error"]
+    assert error["code"] == "request_too_large" and error["type"] == "invalid_request_error"
+    assert "--max-request-bytes (1,000 bytes)" in error["message"]
+    assert small.status == 200 and len(upstream.requests) == 1  # the big one never went up
+
+
+async def test_a_big_body_is_kept_in_the_capture_not_with_the_exchange(tmp_path: Path) -> None:
+    async def handler(request: Request) -> None:
+        await request.stream(response_events("ok"))
+
+    big = {"model": "m", "stream": True, "input": "y" * (2 << 20)}
+    async with Upstream(handler) as upstream, running_proxy(upstream.url, tmp_path) as proxy:
+        got = await fetch("POST", f"{proxy.url}/responses", json_body=big)
+        small = await fetch("POST", f"{proxy.url}/responses", json_body={"stream": True})
+        first, second = await proxy.ended(2)
+    assert got.status == small.status == 200
+    assert upstream.requests[0].json == big  # forwarded whole
+    assert "not kept in memory" in first.request_body["omitted"]
+    assert first.record_path is not None and first.record_path in first.request_body["omitted"]
+    assert first.run is not None and first.run.info.request is not None
+    assert first.run.info.request["body"] == first.request_body
+    header = json.loads(Path(first.record_path).read_text().splitlines()[0])
+    assert header["request"]["body"] == big  # on disk, whole
+    assert second.request_body == {"stream": True}
+
+
+def test_max_request_bytes_takes_a_suffix() -> None:
+    from ssescope.proxy.command import _byte_count
+
+    assert [_byte_count(v) for v in ("1000", "512k", "64M", "1g")] == [
+        1000, 512 << 10, 64 << 20, 1 << 30,
+    ]  # fmt: skip
+    with pytest.raises(argparse.ArgumentTypeError):
+        _byte_count("lots")
