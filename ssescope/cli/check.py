@@ -225,7 +225,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         doc = results[0] if len(results) == 1 else merge_results(results)
         # Pretty for a person; compact (the C encoder, several times faster) for a pipe.
         indent = 2 if sys.stdout.isatty() else None
-        sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=indent) + "\n")
+        sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=indent))
+        sys.stdout.write("\n")  # apart: `+ "\n"` would copy a 200 MB document once more
     else:
         _print_reports(results, verbose=args.verbose)
     if interrupted:  # the report is out; the status says how the read ended, as a shell would

@@ -639,6 +639,7 @@ def _capture_chunks(fh: IO[bytes], src: Source) -> Iterator[tuple[float, bytes]]
             start = pos
             pos += len(line)
             record = _capture_record(line, lineno, src)
+            del line  # a 200 MB record line lets go before its chunk is made
             if record is None:
                 continue
             rt = record_time(record.get("t", t))
@@ -649,7 +650,7 @@ def _capture_chunks(fh: IO[bytes], src: Source) -> Iterator[tuple[float, bytes]]
             chunk = _chunk_of(record, lambda why: src.warn(f"line {lineno}: {why}"))  # noqa: B023 - called at once
             if chunk is not None:
                 src.chunk_at = start
-                del line, record  # a 5 MB done event is judged without its record alive
+                del record  # a 5 MB done event is judged without its record alive
                 yield (t, chunk)
             elif "text" not in record and "base64" not in record:
                 _other_record(record, t, src)

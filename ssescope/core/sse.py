@@ -115,28 +115,35 @@ def _block_frame(index: int, offset: int, raw: bytes, t_first: float, t_last: fl
     line is parsed by :class:`_Fields`, line by line, and yields the same frame."""
     event = data = None
     invalid = False
-    for line in raw[:-2].split(b"\n"):
-        if line[:6] == b"data: ":  # decode only the value (big events)
-            try:
-                value = line[6:].decode("utf-8")
-            except UnicodeDecodeError:
-                value = line[6:].decode("utf-8", errors="replace")
-                invalid = True
+    view = memoryview(raw)  # lines are decoded from views: a 200 MB event is not copied first
+    pos, stop = 0, len(raw) - 2
+    find, startswith = raw.find, raw.startswith
+    while pos <= stop:
+        end = find(b"\n", pos, stop)
+        end = stop if end == -1 else end
+        if startswith(b"data: ", pos, end):
+            value, bad = _decoded(view[pos + 6 : end])
             data = value if data is None else f"{data}\n{value}"
-        elif line[:7] == b"event: ":
-            try:
-                event = line[7:].decode("utf-8")
-            except UnicodeDecodeError:
-                event = line[7:].decode("utf-8", errors="replace")
-                invalid = True
+        elif startswith(b"event: ", pos, end):
+            event, bad = _decoded(view[pos + 7 : end])
         else:
             fields = _Fields()
             for any_line in raw[:-2].split(b"\n"):
                 fields.add(any_line)
             return fields.frame(index, offset, raw, t_first, t_last)
+        invalid = invalid or bad
+        pos = end + 1
     return Frame(
         index, offset, raw, t_first, t_last, event, data, None, None, (), (), True, invalid
     )
+
+
+def _decoded(value: memoryview) -> tuple[str, bool]:
+    """A field value as text, and whether it was not valid UTF-8 (then replaced)."""
+    try:
+        return str(value, "utf-8"), False
+    except UnicodeDecodeError:
+        return str(value, "utf-8", errors="replace"), True
 
 
 class SSEFramer:
@@ -182,10 +189,13 @@ class SSEFramer:
             # that arrives in 4 KiB chunks linear instead of quadratic.
             self._pieces.append(chunk)
             return out
-        if self._pieces:
-            self._buf = b"".join([self._buf, *self._pieces])
-            self._pieces = []
-        data = self._buf + chunk if self._buf else chunk
+        if self._pieces:  # one join, and the parts let go: a 200 MB line is copied once
+            data = b"".join([self._buf, *self._pieces, chunk])
+            self._buf, self._pieces = b"", []
+        elif self._buf:
+            data, self._buf = self._buf + chunk, b""
+        else:
+            data = chunk
         if not self._start_checked and not self._check_start(data):
             self._buf = data  # too short to tell a BOM from a stream
             return out
@@ -260,11 +270,12 @@ class SSEFramer:
             if pos:
                 first_t = t
         find = data.find
+        view = memoryview(data)  # a line is copied once, into the frame's raw bytes
         while pos < n:
             end = find(b"\n", pos)
             if end == -1:
                 break
-            self._line(data[pos:end], b"\n", first_t, t, out)
+            self._line(view[pos:end], b"\n", first_t, t, out)
             first_t = t
             pos = end + 1
             if fast and not self._raw and pos < n:
@@ -277,6 +288,7 @@ class SSEFramer:
         n = len(data)
         first_t = self._buf_t
         find = data.find
+        view = memoryview(data)
         while pos < n:
             lf = find(b"\n", pos)
             cr = find(b"\r", pos)
@@ -290,7 +302,7 @@ class SSEFramer:
             else:
                 term_end = end + 1
                 self._pending_lf = True
-            self._line(data[pos:end], data[end:term_end], first_t, t, out)
+            self._line(view[pos:end], data[end:term_end], first_t, t, out)
             first_t = t
             pos = term_end
         return pos
@@ -320,7 +332,9 @@ class SSEFramer:
             self._last_emitted = None  # LF-only frames: no split CRLF can extend them
         return pos
 
-    def _line(self, line: bytes, term: bytes, t_line: float, t: float, out: list[Frame]) -> None:
+    def _line(
+        self, line: bytes | memoryview, term: bytes, t_line: float, t: float, out: list[Frame]
+    ) -> None:
         if self._t_first is None:
             self._t_first = t_line
         self._raw += line
@@ -338,26 +352,21 @@ class SSEFramer:
             self._ending_pending = self._pending_lf
         fields = self._fields
         if line[:6] == b"data: ":  # the common line, as in _block_frame: decode only the value
-            try:
-                value = line[6:].decode("utf-8")
-            except UnicodeDecodeError:
-                value = line[6:].decode("utf-8", errors="replace")
-                fields.invalid = True
+            value, bad = _decoded(memoryview(line)[6:])
+            fields.invalid = fields.invalid or bad
             if fields.data is None:
                 fields.data = [value]
             else:
                 fields.data.append(value)
         elif line[:7] == b"event: ":
-            try:
-                fields.event = line[7:].decode("utf-8")
-            except UnicodeDecodeError:
-                fields.event = line[7:].decode("utf-8", errors="replace")
-                fields.invalid = True
+            fields.event, bad = _decoded(memoryview(line)[7:])
+            fields.invalid = fields.invalid or bad
         else:
-            fields.add(line)
+            fields.add(bytes(line))
 
     def _emit(self, t: float, out: list[Frame], *, terminated: bool) -> None:
         raw = bytes(self._raw)
+        self._raw = bytearray()  # let the copy go now: both are as big as the event
         fields = self._fields
         frame = Frame(
             index=self._count,
