@@ -125,3 +125,19 @@ def test_max_request_bytes_takes_a_suffix() -> None:
     ]  # fmt: skip
     with pytest.raises(argparse.ArgumentTypeError):
         _byte_count("lots")
+
+
+async def test_an_unwritable_record_dir_still_forwards_and_judges(tmp_path: Path) -> None:
+    async def handler(request: Request) -> None:
+        await request.stream(response_events("ok"))
+
+    (tmp_path / "file").write_text("x")
+    async with (
+        Upstream(handler) as upstream,
+        running_proxy(upstream.url, tmp_path / "file") as proxy,  # captures under a file
+    ):
+        got = await fetch("POST", f"{proxy.url}/responses", json_body={"stream": True})
+        (exchange,) = await proxy.ended()
+    assert got.status == 200 and got.body == b"".join(response_events("ok"))
+    assert exchange.end_reason == "eof" and exchange.judge_error is None
+    assert exchange.run is not None and exchange.run.prediction().outcome == "ok"
