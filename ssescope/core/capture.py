@@ -635,7 +635,9 @@ def _capture_chunks(fh: IO[bytes], src: Source) -> Iterator[tuple[float, bytes]]
     t = 0.0
     with fh:
         pos = len(fh.readline())  # the header
-        for lineno, line in enumerate(fh, 2):
+        lineno = 1
+        for line in fh:  # not enumerate: its reused result tuple would keep the last line alive
+            lineno += 1
             start = pos
             pos += len(line)
             record = _capture_record(line, lineno, src)
