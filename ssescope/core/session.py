@@ -67,8 +67,10 @@ class StreamSession:
             )
         return self._report(self.checker.on_http(status, headers, body, url, t))
 
-    def feed(self, chunk: bytes, t: float) -> list[tuple[Event, list[Finding]]]:
-        """One chunk as it arrived at ``t`` (seconds since the request started)."""
+    def feed(self, chunk: bytes, t: float) -> None:
+        """One chunk as it arrived at ``t`` (seconds since the request started); its events go
+        to ``on_event`` (none are held here: a 200 MB event is let go as soon as it is judged,
+        not kept until the rest of its chunk is)."""
         if self.writer is not None:
             self.writer.write_chunk(t, chunk)
         if self.on_chunk is not None:
@@ -76,14 +78,15 @@ class StreamSession:
         self.checker.timing.on_chunk(t, len(chunk))
         status = self.checker.http_status
         if status is not None and not 200 <= status < 300:
-            return []  # an error body (JSON, HTML): recorded, shown in http-status, not framed
-        return self._judge(self.framer.feed(chunk, t))
+            return  # an error body (JSON, HTML): recorded, shown in http-status, not framed
+        self._judge(self.framer.feed(chunk, t))
 
-    def _judge(self, frames: list[Any]) -> list[tuple[Event, list[Finding]]]:
-        out = []
+    def _judge(self, frames: list[Frame]) -> None:
         checker = self.checker
         tree = checker.tree
-        for frame in frames:
+        for i in range(len(frames)):
+            frame = frames[i]
+            frames[i] = None  # type: ignore[call-overload]  # judged: let go
             tree.last_touched = None
             try:
                 ev, findings = checker.feed_frame(frame)
@@ -93,8 +96,7 @@ class StreamSession:
                 self.terminal_seen_at = ev.t
             if self.on_event is not None:
                 self.on_event(ev, findings)
-            out.append((ev, findings))
-        return out
+            del ev, frame
 
     def _unjudged(self, frame: Frame, exc: Exception) -> Event:
         """The row of a frame whose judgement failed: kept (and shown) with the reason, while

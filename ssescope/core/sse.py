@@ -165,7 +165,9 @@ class SSEFramer:
         self._count = 0
 
     def _reset_frame(self) -> None:
-        self._raw = bytearray()
+        self._raw: list[
+            bytes | memoryview
+        ] = []  # joined once, at emit: a 200 MB line is copied once
         self._t_first: float | None = None
         self._fields = _Fields()
         self._bom = False
@@ -178,6 +180,8 @@ class SSEFramer:
     def feed(self, chunk: bytes, t: float) -> list[Frame]:
         """Consume one chunk that arrived at time ``t``; return the frames it completed."""
         out: list[Frame] = []
+        if type(chunk) is not bytes:  # a frame's lines are views of it until emitted: immutable
+            chunk = bytes(chunk)
         if self._pending_lf and chunk:
             chunk = self._after_cr(chunk, t)
         if not chunk:
@@ -226,7 +230,7 @@ class SSEFramer:
             return chunk
         # The LF of a CRLF split across chunks: it belongs to the line that already ended.
         if self._raw:
-            self._raw += b"\n"
+            self._raw.append(b"\n")
             if self._ending_pending:
                 self._ending = "\r\n"
                 self._ending_pending = False
@@ -235,7 +239,7 @@ class SSEFramer:
             self._last_emitted.raw += b"\n"
             self._offset += 1
         else:
-            self._raw += b"\n"
+            self._raw.append(b"\n")
             if self._t_first is None:
                 self._t_first = t
         return chunk[1:]
@@ -337,8 +341,7 @@ class SSEFramer:
     ) -> None:
         if self._t_first is None:
             self._t_first = t_line
-        self._raw += line
-        self._raw += term
+        self._raw += (line, term)
         if self._strip_bom:
             self._strip_bom = False
             line = line[3:]
@@ -365,8 +368,8 @@ class SSEFramer:
             fields.add(bytes(line))
 
     def _emit(self, t: float, out: list[Frame], *, terminated: bool) -> None:
-        raw = bytes(self._raw)
-        self._raw = bytearray()  # let the copy go now: both are as big as the event
+        raw = b"".join(self._raw)
+        self._raw = []
         fields = self._fields
         frame = Frame(
             index=self._count,
