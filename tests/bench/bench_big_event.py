@@ -2,7 +2,7 @@
 
 A clean stream whose one text delta carries SIZE megabytes, as a raw SSE file and as a capture;
 each reader in a fresh process, its own peak RSS (VmHWM) printed: `ssescope check --json` and the
-loader `ssescope open` indexes with. The bytes of the event are the floor: the lower the ratio
+loader `ssescope open` indexes with, and the real app headless with the big row selected. The bytes of the event are the floor: the lower the ratio
 of peak to event, the fewer copies are alive at once. Not run by pytest.
 
     python tests/bench/bench_big_event.py [SIZE_MB]
@@ -37,11 +37,31 @@ if kind == "check":
     with open(os.devnull, "w") as out, contextlib.redirect_stdout(out):
         status = main(["check", path, "--json"])
     assert status in (0, 1), status
-else:
+elif kind == "open-loader":
     from ssescope.core.checker import CheckOptions
     from ssescope.core.run import load_file
     [run] = load_file(path, CheckOptions())
     assert len(run.store) == 10, len(run.store)
+else:  # the real app, headless: the file loads, the big row is selected (its detail drawn)
+    import asyncio
+    from ssescope.core.checker import CheckOptions
+    from ssescope.tui.app import AppConfig, SseScopeApp
+    from ssescope.tui.widgets import EventList
+
+    async def pilot_run(pilot):
+        app = pilot.app
+        while not (app.current_run is not None and app.current_run.state == "done"
+                   and not app.workers):
+            await pilot.pause(0.05)
+        events = app.screen.query_one(EventList)
+        events.focus()
+        await pilot.press("home", "down", "down", "down", "down")
+        await pilot.pause(0.5)
+        await pilot.press("q")
+
+    app = SseScopeApp(AppConfig(CheckOptions(), "open", path=path))
+    app.run(headless=True, size=(160, 45), auto_pilot=pilot_run)
+    assert app.return_code in (None, 0), app.return_code
 print(peak_mb())
 """
 
@@ -90,7 +110,7 @@ def main() -> None:
         print(f"| file ({size_mb} MB event) | reader | peak RSS MB | peak / event |")
         print("|---|---|---:|---:|")
         for name, path in files.items():
-            for kind in ("check", "open-loader"):
+            for kind in ("check", "open-loader", "open"):
                 mb = peak(kind, path)
                 print(f"| {name} | {kind} | {mb:,.0f} | {mb / size_mb:.1f}x |")
 
