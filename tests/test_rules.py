@@ -319,10 +319,13 @@ class Stream:
     reason: str = "eof"
     options: dict[str, Any] = field(default_factory=dict)
     """CheckOptions overrides (the defaults are spelled out so a changed default fails loudly)."""
+    request: dict[str, Any] | None = None
+    """The request body the reader tells the checker (``Checker.on_request``)."""
 
     def run(self, profile: str = "openai") -> Checker:
         options = {"stall_warn": 10.0, "codex_idle_timeout": 300.0, **self.options}
         s = StreamSession(CheckOptions(profile=profile, **options))
+        s.checker.on_request(self.request)
         if self.http is not None:
             status, headers, body = self.http
             s.on_response(status, headers, body=body, url="http://127.0.0.1:8000/v1/responses")
@@ -480,6 +483,68 @@ def valid_or() -> Stream:
     return stream(baseline(done=True))
 
 
+# -- clients (the client models' verdicts) ---------------------------------------------------------
+
+
+@T("client-error", "openai")
+def incomplete_response() -> Stream:
+    """A correct response.incomplete: openai-python raises, Codex fails the turn."""
+    return stream(baseline(terminal="incomplete"))
+
+
+@T("client-loss", "openai")
+def completed_text_differs_from_deltas() -> Stream:
+    """The SDKs return response.completed's text, the AI SDK the deltas: someone loses."""
+    events = baseline(message)
+    final = events[-1]["response"]["output"][0]["content"][0]
+    final["text"] = "Something else entirely."
+    return stream(events)
+
+
+@T("client-loss", "codex")
+@T("client-loss", "openai")
+def function_call_never_done() -> Stream:
+    """No output_item.done for the call: Codex and the AI SDK never run it (Codex exits 0)."""
+    events = baseline(function_call)
+    del events[at(events, "response.output_item.done")]
+    return stream(events)
+
+
+@T("completed-while-unfinished", "openai")
+@T("completed-while-unfinished", "codex")
+def cut_under_a_fake_completed() -> Stream:
+    """LiteLLM on a cut upstream: no .done of any kind, then response.completed."""
+    events = baseline(message)
+    kept = [e for e in events if not str(e.get("type", "")).endswith(".done")]
+    return stream(kept)
+
+
+@N(
+    "completed-while-unfinished",
+    "openai",
+    allowed=("client-loss", "item-not-closed", "final-output-mismatch"),
+)
+def call_done_only_in_completed() -> Stream:
+    """The arguments' .done came (only output_item.done is missing): not a cut."""
+    events = baseline(function_call)
+    del events[at(events, "response.output_item.done")]
+    return stream(events)
+
+
+@T("client-hang", "openai")
+def completed_then_held_open() -> Stream:
+    """The SDKs read to EOF: a server that holds the socket after response.completed hangs them."""
+    return Stream([(0.01, sse(baseline()))], row=None, end=30.0, reason="max-wait")
+
+
+@N("client-error", "openai")
+@N("client-loss", "openai")
+@N("client-hang", "openai")
+@N("client-error", "codex")
+def every_client_delivers() -> Stream:
+    return valid()
+
+
 # -- http ----------------------------------------------------------------------------------------
 
 
@@ -508,6 +573,49 @@ def http_200_with_charset() -> Stream:
 @T("content-type", "codex")
 def http_200_json() -> Stream:
     return stream(baseline(), row=None, http=(200, {"content-type": "application/json"}, ""))
+
+
+REPLAYED = {
+    "model": "qwen3",
+    "stream": True,
+    "input": [
+        {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hi"}]},
+        {"type": "reasoning", "id": "rs_1", "summary": [], "content": None,
+         "encrypted_content": "gAAAAB"},
+        {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "go on"}]},
+    ],
+    "tools": [{"type": "function", "name": "exec_command", "parameters": {"type": "object"}}],
+}  # fmt: skip
+"""A second turn as Codex sends it: the first turn's reasoning item replayed."""
+LLAMA_REJECTS_REASONING = (
+    '{"error": {"code": 400, "message": "unsupported input item type: reasoning", '
+    '"type": "invalid_request_error"}}'
+)
+
+
+@T("history-rejected", "openai")
+@T("history-rejected", "codex")
+def http_400_to_replayed_reasoning() -> Stream:
+    return Stream(
+        [],
+        row=None,
+        http=(400, {"content-type": "application/json"}, LLAMA_REJECTS_REASONING),
+        request=REPLAYED,
+        end=0.05,
+    )
+
+
+@N("history-rejected", "openai", allowed=("http-status",))
+def http_400_to_a_first_turn() -> Stream:
+    """The same 400 to a request with nothing replayed: one failed turn, not a dead thread."""
+    first = {**REPLAYED, "input": REPLAYED["input"][:1]}
+    return Stream(
+        [],
+        row=None,
+        http=(400, {"content-type": "application/json"}, LLAMA_REJECTS_REASONING),
+        request=first,
+        end=0.05,
+    )
 
 
 # -- SSE framing ---------------------------------------------------------------------------------
@@ -848,7 +956,7 @@ def proper_failed() -> Stream:
     return stream(baseline(terminal="failed"))
 
 
-@N("terminal-status-mismatch", "open-responses")
+@N("terminal-status-mismatch", "open-responses", allowed=("client-error",))
 def proper_incomplete() -> Stream:
     return stream(baseline(terminal="incomplete", done=True))
 
@@ -949,6 +1057,30 @@ def keepalive_event() -> Stream:
     events = baseline(done=True)
     events.insert(5, {"type": "keepalive"})
     return stream(events)
+
+
+@T("completed-at-token-limit", "openai")
+@T("completed-at-token-limit", "codex")
+def completed_at_max_output_tokens() -> Stream:
+    """llama.cpp's length cut: ``completed`` with usage.output_tokens at the request's limit."""
+    events = baseline()
+    return stream(
+        events,
+        row=at(events, "response.completed"),
+        request={"model": "gpt-test", "input": "hi", "max_output_tokens": 5},
+    )
+
+
+@N("completed-at-token-limit", "openai")
+def completed_below_max_output_tokens() -> Stream:
+    return stream(baseline(), request={"model": "gpt-test", "input": "hi", "max_output_tokens": 64})
+
+
+@N("completed-at-token-limit", "openai", allowed=("client-error",))
+def incomplete_at_max_output_tokens() -> Stream:
+    """The right way to say it: response.incomplete with reason max_output_tokens."""
+    events = baseline(terminal="incomplete")
+    return stream(events, request={"model": "gpt-test", "input": "hi", "max_output_tokens": 5})
 
 
 # -- fields --------------------------------------------------------------------------------------
@@ -1084,8 +1216,9 @@ def rotated_item_id() -> Stream:
     return stream(events, row=i)
 
 
-@N("item-id-mismatch", "openai")
-@N("item-id-missing", "openai")
+# The AI SDK's chunk schema requires a function_call's id: its finding is the only one.
+@N("item-id-mismatch", "openai", allowed=("client-error",))
+@N("item-id-missing", "openai", allowed=("client-error",))
 def function_call_without_id() -> Stream:
     """llama.cpp: a function_call item without `id`; its events carry item_id fc_<call_id>."""
     return stream(baseline(message, lambda oi: function_call(oi, item_id=None)))
@@ -1200,8 +1333,8 @@ def cut_off_message(oi: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     return events[:-1], {**done, "status": "in_progress"}
 
 
-@N("item-not-closed", "openai")
-@N("item-not-closed", "open-responses")
+@N("item-not-closed", "openai", allowed=("client-error",))
+@N("item-not-closed", "open-responses", allowed=("client-error",))
 def incomplete_leaves_last_item_open() -> Stream:
     """I5: response.incomplete (or failed) may leave the last item open."""
     return stream(baseline(function_call, cut_off_message, terminal="incomplete", done=True))
@@ -1248,8 +1381,8 @@ def incomplete_item_in_completed_response() -> Stream:
     return stream(events, row=at(events, "response.completed"))
 
 
-@N("item-status", "openai")
-@N("item-status", "open-responses")
+@N("item-status", "openai", allowed=("client-error",))
+@N("item-status", "open-responses", allowed=("client-error",))
 def incomplete_last_item_in_incomplete_response() -> Stream:
     return stream(
         baseline(
@@ -2383,6 +2516,26 @@ def test_catalogue_lists_rules_by_group_and_refuses_a_second_definition() -> Non
 
 
 def test_codex_model_knows_its_release() -> None:
-    assert CodexModel().version.name == DEFAULT_CODEX_VERSION == "0.169.0"
+    assert CodexModel().version.name == DEFAULT_CODEX_VERSION == "0.171.0"
+    assert CodexModel(version="0.169.0").version.on_event is CodexModel().version.on_event
     with pytest.raises(ValueError, match="unknown Codex version"):
         CodexModel(version="0.0.1")
+
+
+def test_codex_prints_serde_wording_behind_the_disconnect_prefix() -> None:
+    """codex-behaviour §3: a malformed response.completed is fatal, worded by serde and shown
+    behind Codex's `stream disconnected before completion: ` prefix."""
+    events = baseline(message)
+    events[-1]["response"]["usage"] = {"input_tokens": "10", "output_tokens": 1, "total_tokens": 11}
+    checker = stream(events).run("codex")
+    assert checker.prediction().message == (
+        "stream disconnected before completion: failed to parse ResponseCompleted: "
+        'invalid type: string "10", expected i64'
+    )
+    events[-1]["response"]["id"] = 5
+    assert (
+        stream(events)
+        .run("codex")
+        .prediction()
+        .message.endswith("invalid type: integer `5`, expected a string")
+    )

@@ -17,6 +17,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from ..core import check as core_check
+from ..core.clients import CLIENTS
 from ..core.rules import PROFILE_HELP, PROFILES, RULES, catalogue_markdown
 from ..health.command import config_from_args
 from .common import (
@@ -29,6 +30,7 @@ from .common import (
     check_options,
     non_negative_seconds,
     positive_seconds,
+    stream_source,
 )
 
 if TYPE_CHECKING:
@@ -48,7 +50,10 @@ def register(sub: Subparsers) -> None:
         "or a live URL. Exit 0: no error finding; 1: errors; 2: unreadable source.",
     )
     check.add_argument(
-        "source", metavar="SOURCE", help="a file, or an http(s) URL to POST a Responses request to"
+        "source",
+        metavar="SOURCE",
+        type=stream_source,
+        help="a file, - (piped in), or an http(s) URL to POST a Responses request to",
     )
     add_judge_options(check)
     _add_output_options(check)
@@ -63,6 +68,16 @@ def register(sub: Subparsers) -> None:
     fmt.add_argument("--markdown", action="store_true", help="a Markdown document")
     fmt.add_argument("--json", action="store_true", help="JSON")
     rules.set_defaults(func=cmd_rules)
+
+    clients = sub.add_parser(
+        "clients",
+        help="list the modelled clients",
+        description="The client libraries whose outcome check, the TUI and the proxy predict, "
+        "with the version each model is of, where its behaviour was read and how it was "
+        "verified.",
+    )
+    clients.add_argument("--json", action="store_true", help="JSON")
+    clients.set_defaults(func=cmd_clients)
 
 
 def _add_output_options(check: argparse.ArgumentParser) -> None:
@@ -324,3 +339,27 @@ def _print_rule_table(profiles: list[str]) -> None:
     console.print(table)
     for p in profiles:
         console.print(f"[bold]{p}[/]: {PROFILE_HELP[p]}")
+
+
+def cmd_clients(args: argparse.Namespace) -> int:
+    """``ssescope clients``: every client model with its version, source and verification."""
+    rows = [
+        {
+            "client": m.id,
+            "name": m.name,
+            "version": m.version,
+            "reads_with": m.reads_with,
+            "source": m.source,
+            "verified": m.verified,
+        }
+        for m in CLIENTS.values()
+    ]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return EXIT_OK
+    for row in rows:
+        print(f"{row['client']:<24} {row['version']}")
+        print(f"  reads with: {row['reads_with']}")
+        print(f"  source:     {row['source']}")
+        print(f"  verified:   {row['verified']}")
+    return EXIT_OK

@@ -42,50 +42,15 @@ from pydantic_core import from_json
 
 from .. import __version__
 from .ends import EndReason
+from .redact import redact_body, redact_headers, redact_url
 
 FORMAT_NAME = "ssescope-capture"
 FORMAT_VERSION = 1
 READ_BLOCK = 1 << 20
-SECRET_HEADERS = frozenset(
-    {
-        "authorization",
-        "proxy-authorization",
-        "api-key",
-        "x-api-key",
-        "openai-api-key",
-        "cookie",
-        "set-cookie",
-        "x-goog-api-key",
-    }
-)
-_SECRET_QUERY = re.compile(r"(?i)([?&](?:api[-_]?key|key|token|access_token)=)[^&#]*")
 
 
 class SourceError(Exception):
     """The source cannot be read at all (exit status 2, one-line message)."""
-
-
-# ---------------------------------------------------------------------------------------------
-# redaction
-# ---------------------------------------------------------------------------------------------
-
-
-def redact_value(name: str, value: str) -> str:
-    if name.lower() not in SECRET_HEADERS:
-        return value
-    scheme, _, rest = value.partition(" ")
-    if rest and scheme.lower() in ("bearer", "basic", "token"):
-        return f"{scheme} [redacted]"
-    return "[redacted]"
-
-
-def redact_headers(headers: dict[str, str] | list[tuple[str, str]] | None) -> dict[str, str]:
-    items = headers.items() if isinstance(headers, dict) else (headers or [])
-    return {k: redact_value(k, v) for k, v in items}
-
-
-def redact_url(url: str) -> str:
-    return _SECRET_QUERY.sub(r"\1[redacted]", url)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -122,7 +87,7 @@ class CaptureWriter:
             "method": method,
             "url": redact_url(url) if redact else url,
             "headers": redact_headers(headers) if redact else dict(headers or {}),
-            "body": body,
+            "body": redact_body(body) if redact else body,
         }
         self._header_written = False
         self.closed = False
@@ -275,6 +240,11 @@ class Source:
     @property
     def framed(self) -> bool:
         return self.format != "jsonl-events"
+
+    @property
+    def timed(self) -> bool:
+        """Only a capture records arrival times (raw SSE and JSON lines read as t=0)."""
+        return self.format == "capture"
 
     @property
     def records_chunks(self) -> bool:

@@ -10,10 +10,12 @@ from __future__ import annotations
 import functools
 import time
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from .capture import Boundary, CaptureWriter, Source, SourceError, open_source
 from .checker import CheckOptions
 from .ends import EndReason
+from .redact import redact_url
 from .session import StreamSession
 
 if TYPE_CHECKING:
@@ -30,7 +32,7 @@ def result_of(session: StreamSession, source: str, fmt: str, warnings: list[str]
     checker = session.checker
     log = checker.log
     return {
-        "source": source,
+        "source": redact_url(source),
         "format": fmt,
         "profile": checker.profile,
         "events": checker.events_seen,
@@ -39,6 +41,7 @@ def result_of(session: StreamSession, source: str, fmt: str, warnings: list[str]
         "summary": checker.summary(),
         "timing": checker.timing.to_dict(),
         "codex": checker.prediction().to_dict(),
+        "clients": [p.to_dict() for p in checker.client_predictions()],
         "response": checker.tree.reconstruct(),
         "http": session.response,
         "end": None
@@ -71,6 +74,7 @@ class _SourceStreams:
         """A session for the next stream, told the capture's response (and its error body)."""
         src = self.src
         session = StreamSession(CheckOptions(**self.options.__dict__))
+        session.checker.on_request((src.request or {}).get("body"))
         resp = src.response
         if resp is not None:
             session.on_response(
@@ -105,6 +109,29 @@ def _error_body(src: Source) -> tuple[Iterator[tuple[float, bytes] | Boundary], 
     return iter(held), b"".join(c for _, c in held).decode("utf-8", errors="replace")
 
 
+def not_a_responses_exchange(src: Source) -> str | None:
+    """Why a capture is not judged (None: it is a Responses exchange): the proxy records every
+    exchange (``GET /v1/models``, the ``.chat.jsonl`` beside a translated stream), and judging
+    those as Responses streams would only report nonsense findings."""
+    request = src.request if src.format == "capture" else None
+    if not isinstance(request, dict):
+        return None
+    method = str(request.get("method") or "POST").upper()
+    url = request.get("url")
+    try:
+        path = urlsplit(url).path.rstrip("/") if isinstance(url, str) else ""
+    except ValueError:  # an unparseable URL: the method alone decides
+        path = ""
+    chat = path.endswith("/completions")  # /chat/completions, the legacy /completions
+    if method == "POST" and not chat:
+        return None  # a Responses request, on a gateway's own path too
+    what = "a Chat Completions exchange" if chat else "not a Responses stream"
+    return (
+        f"this capture records {method} {path or '/'}, {what}; "
+        "ssescope check judges Responses API streams (POST …/responses)"
+    )
+
+
 def check_source(
     src: Source, options: CheckOptions, rider: Rider | None = None
 ) -> list[dict[str, Any]]:
@@ -114,7 +141,11 @@ def check_source(
             f"{src.path}: this is a Chat Completions stream (chat.completion.chunk); "
             "ssescope check judges Responses API streams"
         )
+    not_responses = not_a_responses_exchange(src)
+    if not_responses:
+        raise SourceError(f"{src.path}: {not_responses}")
     options.framed = src.framed
+    options.timed = src.timed
     streams = _SourceStreams(src, options, rider)
     chunks, body = _error_body(src)
     session = streams.start(body)
@@ -201,6 +232,7 @@ async def read_url(
                 on_record_error(message)
 
         writer.report_to(record_failed)
+    session.checker.on_request(spec.body)
     t0 = clock()
 
     def since() -> float:

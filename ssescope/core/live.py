@@ -22,6 +22,7 @@ import httpx
 
 from .capture import SourceError
 from .ends import EndReason
+from .redact import url_host
 from .session import StreamSession
 
 DEFAULT_MAX_WAIT = 60.0
@@ -184,7 +185,7 @@ def _cut_short(stop: asyncio.Event | None) -> EndReason:
 
 
 def _connect_error(url: str, exc: Exception) -> str:
-    host = urlsplit(url).netloc
+    host = url_host(url)  # never the userinfo: this message is shown and recorded
     if isinstance(exc, httpx.ConnectError):
         cause: BaseException | None = exc
         while cause is not None:

@@ -13,6 +13,7 @@ from .checker import Checker, CheckOptions
 from .ends import EndReason
 from .events import Event
 from .findings import Finding
+from .redact import redact_headers, redact_url
 from .sse import Frame, SSEFramer
 
 MAX_UNJUDGED = 20
@@ -60,12 +61,18 @@ class StreamSession:
         reason: str = "",
         http_version: str = "",
     ) -> list[Finding]:
-        self.response = {"status": status, "reason": reason, "headers": dict(headers or {}), "t": t}
+        # what views and results show: redacted (the writer decides for the capture itself)
+        self.response = {
+            "status": status,
+            "reason": reason,
+            "headers": redact_headers(headers),
+            "t": t,
+        }
         if self.writer is not None:
             self.writer.write_response(
                 status, headers, reason=reason, http_version=http_version, t=t
             )
-        return self._report(self.checker.on_http(status, headers, body, url, t))
+        return self._report(self.checker.on_http(status, headers, body, redact_url(url), t))
 
     def feed(self, chunk: bytes, t: float) -> None:
         """One chunk as it arrived at ``t`` (seconds since the request started); its events go

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
@@ -50,6 +51,8 @@ from ..asgi import (
 from ..asgi import (
     headers as request_headers,
 )
+from ..asgi.hosts import LocalOnly
+from ..core.redact import redact_url
 from ..http1 import Client, ConnectTimeout, UpstreamError
 from .faults import (
     CHAT_FAULTS,
@@ -127,16 +130,26 @@ class EngineConfig:
     passes its client's credentials on); the engine's own headers win."""
     mock: MockOptions | None = None
     """Serve the mock backend under ``/mock/v1`` and use it as the upstream."""
+    allow_hosts: tuple[str, ...] = ()
+    """Names answered besides the local ones (``--allow-host``; see :mod:`ssescope.asgi.hosts`):
+    a request with any other ``Host`` or ``Origin`` gets a 403."""
 
     @property
     def chat_url(self) -> str:
-        base = (self.upstream or "").rstrip("/")
-        return base if base.endswith("/chat/completions") else f"{base}/chat/completions"
+        return _endpoint(self.upstream or "", "/chat/completions")
 
     @property
     def models_url(self) -> str:
-        base = (self.upstream or "").rstrip("/")
-        return f"{base.removesuffix('/chat/completions')}/models"
+        return _endpoint(self.upstream or "", "/models")
+
+
+def _endpoint(upstream: str, leaf: str) -> str:
+    """``leaf`` under the upstream's base path, its query string kept after the path (Azure's
+    ``…/openai/v1?api-version=…`` becomes ``…/openai/v1/chat/completions?api-version=…``)."""
+    base, sep, query = upstream.partition("?")
+    base = base.split("#", 1)[0].rstrip("/").removesuffix("/chat/completions")
+    query = query.split("#", 1)[0]
+    return f"{base}{leaf}{sep}{query}" if query else f"{base}{leaf}"
 
 
 def upstream_error_body(status: int, raw: bytes) -> dict[str, Any]:
@@ -242,7 +255,7 @@ class Engine:
                 "status": "ok",
                 "engine": "ssescope",
                 "version": __version__,
-                "upstream": self.config.chat_url if self.config.upstream else None,
+                "upstream": redact_url(self.config.chat_url) if self.config.upstream else None,
                 "mock": self.config.mock is not None,
                 "active_streams": self.active,
             }
@@ -283,6 +296,7 @@ class Engine:
         try:
             plan = self._plan(raw, scope)
         except _Refused as exc:
+            log.warning("POST /v1/responses refused (400): %s", exc)
             await send_error(send, 400, str(exc), param=exc.param)
             return
         chat, faults = plan.chat, plan.faults
@@ -364,10 +378,11 @@ class Engine:
         sent = {k: v for k, v in request_headers(scope).items() if k in forward} if forward else {}
         sent.update(self._headers())
         chat_faults = [f for f in faults if f in CHAT_FAULTS]
-        if chat_faults:
-            if self.config.mock is None:
-                raise _Refused(f"chat-side faults need --mock: {', '.join(chat_faults)}")
-            sent[FAULT_HEADER] = ",".join(chat_faults)
+        if chat_faults and self.config.mock is None:
+            raise _Refused(f"chat-side faults need --mock: {', '.join(chat_faults)}")
+        if faults and self.config.mock is not None:
+            # all of them: the mock plays a scenario the Responses-side ones show on, or says no
+            sent[FAULT_HEADER] = ",".join(faults)
         return sent
 
     async def _open(
@@ -390,7 +405,8 @@ class Engine:
             await send_error(send, 504, str(exc), "upstream_error")
             return "upstream timeout (504)"
         except UpstreamError as exc:
-            await send_error(send, 502, f"upstream {self.config.chat_url}: {exc}", "upstream_error")
+            where = redact_url(self.config.chat_url)  # a client must not learn the upstream's key
+            await send_error(send, 502, f"upstream {where}: {exc}", "upstream_error")
             return "upstream unreachable (502)"
         finally:
             waiter.cancel()
@@ -511,6 +527,7 @@ def create_app(config: EngineConfig) -> Starlette:
         routes.append(Mount("/mock/v1", app=create_mock_app(config.mock, engine.stopping)))
     app = Starlette(
         routes=routes,
+        middleware=[Middleware(LocalOnly, allowed=config.allow_hosts)],
         lifespan=engine.lifespan,
         exception_handlers={404: _not_found, 405: _not_found},
     )

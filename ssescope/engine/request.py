@@ -368,17 +368,20 @@ def _refusal_part(content: _Content, part: dict[str, Any]) -> bool:
 
 
 def _image_part(content: _Content, part: dict[str, Any]) -> bool:
-    """``input_image`` → ``image_url`` (chat takes images from users only). An image with
-    neither a URL nor a file id is dropped quietly."""
+    """``input_image`` → ``image_url`` (chat takes images from users only). An image with only
+    a ``file_id`` (an upload to the provider's file store) is skipped with a warning: a chat
+    server cannot resolve it, and sent as a URL it is a 400 that Codex would replay every turn
+    (``ssescope probe``'s ``history-input-image-no-url``)."""
     if content.role != "user":
         return False
-    url = part.get("image_url") or part.get("file_id")
-    if isinstance(url, str):
-        image: dict[str, Any] = {"url": url}
-        if isinstance(part.get("detail"), str):
-            image["detail"] = part["detail"]
-        content.parts.append({"type": "image_url", "image_url": image})
-        content.has_image = True
+    url = part.get("image_url")
+    if not isinstance(url, str) or not url:
+        return False
+    image: dict[str, Any] = {"url": url}
+    if isinstance(part.get("detail"), str):
+        image["detail"] = part["detail"]
+    content.parts.append({"type": "image_url", "image_url": image})
+    content.has_image = True
     return True
 
 

@@ -11,11 +11,11 @@ import argparse
 import datetime as _dt
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 from platformdirs import user_data_dir
 
 from ..cli.common import (
+    UsageError,
     add_health_options,
     add_judge_options,
     add_request_options,
@@ -25,6 +25,7 @@ from ..cli.common import (
     non_negative_seconds,
 )
 from ..core.capture import SourceError, open_source
+from ..core.redact import url_host
 from ..engine.faults import parse_faults
 from ..health.command import config_from_args
 
@@ -38,7 +39,7 @@ DEMO_SCENARIOS = ["text", "reasoning", "tool", "parallel", "refusal", "length"]
 
 def default_record_path(url: str) -> str:
     """Captures go to the user's data directory unless --record says otherwise."""
-    host = (urlsplit(url).netloc or "stream").replace(":", "_")
+    host = (url_host(url) or "stream").replace(":", "_")  # never the userinfo
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     return str(Path(user_data_dir("ssescope")) / "captures" / f"{stamp}-{host}.jsonl")
 
@@ -51,7 +52,12 @@ def register(sub: Subparsers) -> None:
 
 
 def _add_export_dir(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--export-dir", default=".", metavar="DIR", help="where `e` writes exports")
+    p.add_argument(
+        "--export-dir",
+        metavar="DIR",
+        help="where `e` writes exports (default: exports/ in the user data directory, "
+        "$XDG_DATA_HOME/ssescope or ~/.local/share/ssescope)",
+    )
 
 
 def _register_connect(sub: Subparsers) -> None:
@@ -61,7 +67,11 @@ def _register_connect(sub: Subparsers) -> None:
         description="POST a Responses request and debug the stream live.",
     )
     connect.add_argument(
-        "url", metavar="URL", nargs="?", help="the server's /v1/responses (or base /v1) URL"
+        "url",
+        metavar="URL",
+        nargs="?",
+        type=http_url,
+        help="the server's /v1/responses (or base /v1) URL",
     )
     connect.add_argument(
         "--via-engine",
@@ -153,7 +163,7 @@ def _upstream_key(args: argparse.Namespace) -> str | None:
     try:
         return api_key_from_env(args.api_key_env)
     except ValueError as exc:
-        raise SourceError(str(exc)) from None
+        raise UsageError(f"ssescope connect: {exc}") from None
 
 
 def cmd_connect(args: argparse.Namespace) -> int:
@@ -162,7 +172,7 @@ def cmd_connect(args: argparse.Namespace) -> int:
 
     via = args.via_engine
     if (args.url is None) == (via is None):
-        raise SourceError("ssescope connect: give a URL, or --via-engine UPSTREAM (not both)")
+        raise UsageError("ssescope connect: give a URL, or --via-engine UPSTREAM (not both)")
     upstream_key = _upstream_key(args)
     spec = build_request(
         args.url or "http://127.0.0.1:1/v1",  # --via-engine: the engine's address, once it runs
@@ -176,7 +186,7 @@ def cmd_connect(args: argparse.Namespace) -> int:
     try:
         health = config_from_args(args, via or spec.url)
     except ValueError as exc:
-        raise SourceError(str(exc)) from None
+        raise UsageError(f"ssescope connect: {exc}") from None
     record = None if args.no_record else (args.record or default_record_path(via or spec.url))
     config = AppConfig(
         check_options(args, keep_per_rule=None),
@@ -224,7 +234,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     try:
         faults = parse_faults(args.fault)
     except ValueError as exc:
-        raise SourceError(str(exc)) from None
+        raise UsageError(f"ssescope demo: {exc}") from None
     config = AppConfig(
         check_options(args, keep_per_rule=None),
         "demo",

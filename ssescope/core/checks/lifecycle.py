@@ -258,6 +258,8 @@ define(
 def error(st: CheckState, ev: Event, payload: dict[str, Any]) -> None:
     st.error_seen = True
     st.pending_error = ev
+    if st.first_error is None:
+        st.first_error = (ev.index, payload)
     nested = payload.get("error")
     src = nested if isinstance(nested, dict) else payload
     code, message = src.get("code"), src.get("message")
