@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -142,17 +143,28 @@ def check_url(
     """Read a live stream (``reading``: the keywords of :func:`ssescope.core.check.read_url`);
     with ``health``, probe the server/GPUs while reading (samples go into the result, the capture
     and the diagnosis); ``progress_report`` is told the bytes and events read so far."""
-    rider: LiveRider = _health_rider(health)
-    if progress_report is not None:
-        rider = progress.ProgressRider(rider, progress_report)
-    return core_check.check_url(spec, options, rider=rider, **reading)
+    return core_check.check_url(spec, options, rider=_rider(health, progress_report), **reading)
 
 
 async def read_url(
-    spec: RequestSpec, options: CheckOptions, *, health: HealthConfig | None = None, **reading: Any
+    spec: RequestSpec,
+    options: CheckOptions,
+    *,
+    health: HealthConfig | None = None,
+    progress_report: Report | None = None,
+    **reading: Any,
 ) -> dict[str, Any]:
     """:func:`check_url` in the caller's event loop (tests pass ``clock=`` a virtual one)."""
-    return await core_check.read_url(spec, options, rider=_health_rider(health), **reading)
+    rider = _rider(health, progress_report)
+    return await core_check.read_url(spec, options, rider=rider, **reading)
+
+
+def _rider(health: HealthConfig | None, progress_report: Report | None) -> LiveRider:
+    """The health rider, inside the progress display's when one is shown."""
+    rider: LiveRider = _health_rider(health)
+    if progress_report is not None:
+        rider = progress.ProgressRider(rider, progress_report)
+    return rider
 
 
 def _health_rider(health: HealthConfig | None) -> LiveRider:
@@ -175,9 +187,43 @@ def _health_config(args: argparse.Namespace, url: str | None) -> HealthConfig | 
     return health
 
 
-def _check_live(
-    args: argparse.Namespace, options: CheckOptions, health: HealthConfig | None
+STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
+"""What ends a live check early, with its report and the capture's ``interrupted`` record."""
+
+
+async def read_until_signal(
+    spec: RequestSpec, options: CheckOptions, interrupted: list[int], **reading: Any
 ) -> dict[str, Any]:
+    """:func:`read_url` that Ctrl-C, SIGTERM and SIGHUP end as ``interrupted`` (the read stops,
+    the result and capture are complete) instead of killing the process mid-write; the signal
+    caught is appended to ``interrupted``."""
+    import asyncio  # only a live read runs an event loop
+
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    numbers = [getattr(signal, name) for name in STOP_SIGNALS if hasattr(signal, name)]
+
+    def caught(number: int) -> None:
+        interrupted.append(number)
+        stop.set()
+
+    for number in numbers:
+        loop.add_signal_handler(number, caught, number)
+    try:
+        return await read_url(spec, options, stop=stop, **reading)
+    finally:
+        for number in numbers:
+            loop.remove_signal_handler(number)
+
+
+def _check_live(
+    args: argparse.Namespace,
+    options: CheckOptions,
+    health: HealthConfig | None,
+    interrupted: list[int],
+) -> dict[str, Any]:
+    import asyncio  # only a live read runs an event loop
+
     from ..core.live import build_request  # httpx: only for URLs
 
     spec = build_request(
@@ -191,9 +237,11 @@ def _check_live(
     )
     show = progress.wanted(args.json) and progress.wanted(args.json, sys.stdout)
     with progress.shown(redact_url(args.source), enabled=show) as report:
-        return check_url(
+        reading = read_until_signal(
             spec,
             options,
+            interrupted,
+            on_record_error=lambda message: print(f"ssescope check: {message}", file=sys.stderr),
             record=args.record,
             redact=not args.no_redact,
             max_wait=args.max_wait,
@@ -201,14 +249,16 @@ def _check_live(
             health=health,
             progress_report=report,
         )
+        return asyncio.run(reading)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     options = check_options(args, keep_per_rule=max(1, args.max_findings))
     is_url = args.source.startswith(("http://", "https://"))
     health = _health_config(args, args.source if is_url else None)
+    interrupted: list[int] = []
     if is_url:
-        results = [_check_live(args, options, health)]
+        results = [_check_live(args, options, health, interrupted)]
     elif args.record:
         raise UsageError("ssescope check: --record applies to URLs only")
     else:
@@ -219,9 +269,13 @@ def cmd_check(args: argparse.Namespace) -> int:
         doc = results[0] if len(results) == 1 else merge_results(results)
         # Pretty for a person; compact (the C encoder, several times faster) for a pipe.
         indent = 2 if sys.stdout.isatty() else None
-        sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=indent) + "\n")
+        sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=indent))
+        sys.stdout.write("\n")  # apart: `+ "\n"` would copy a 200 MB document once more
     else:
         _print_reports(results, verbose=args.verbose)
+    if interrupted:  # the report is out; the status says how the read ended, as a shell would
+        sys.stderr.write(f"ssescope check: interrupted by {signal.Signals(interrupted[0]).name}\n")
+        return 128 + interrupted[0]
     has_errors = any(r["summary"]["errors"] for r in results)
     return EXIT_FINDINGS if has_errors else EXIT_OK
 

@@ -7,6 +7,7 @@ What rides along a check (the health layer's samples and diagnosis) comes in as 
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -18,6 +19,7 @@ from .redact import redact_url
 from .session import StreamSession
 
 if TYPE_CHECKING:
+    import asyncio
     from collections.abc import Callable, Iterator
 
     from .live import RequestSpec
@@ -45,7 +47,7 @@ def result_of(session: StreamSession, source: str, fmt: str, warnings: list[str]
         "end": None
         if session.end is None
         else {"t": round(session.end[0], 6), "reason": session.end[1], "error": session.end[2]},
-        "warnings": list(warnings),
+        "warnings": [*warnings, *session.warnings],
     }
 
 
@@ -170,6 +172,9 @@ def check_source(
         if progress is not None and (n % PROGRESS_EVERY == 0 or len(chunk) >= PROGRESS_BLOCK):
             progress(src.position(), session.checker.events_seen)
     end_t, reason, error = src.end or (t, EndReason.EOF, None)
+    if reason == EndReason.CONNECT_ERROR and src.response is None and not results:
+        # the live run exited 2 with this line: judging the recording of it does the same
+        raise SourceError(f"{src.path}: the recorded request never connected ({error or reason})")
     session.finish(max(end_t, t), reason, error)
     results.append(streams.result(session, src.warnings))
     if len(results) > 1:
@@ -196,6 +201,22 @@ def check_url(spec: RequestSpec, options: CheckOptions, **reading: Any) -> dict[
     return asyncio.run(read_url(spec, options, **reading))
 
 
+def _live_writer(
+    spec: RequestSpec, record: str | None, redact: bool, rider: LiveRider | None
+) -> CaptureWriter | None:
+    """The capture of a live read (the rider's, which also records its samples), if any."""
+    if not record:
+        return None
+    request: dict[str, Any] = {
+        "method": spec.method,
+        "url": spec.url,
+        "headers": spec.headers,
+        "body": spec.body,
+        "redact": redact,
+    }
+    return rider.capture_writer(record, **request) if rider else CaptureWriter(record, **request)
+
+
 async def read_url(
     spec: RequestSpec,
     options: CheckOptions,
@@ -206,24 +227,26 @@ async def read_url(
     grace: float = 2.0,
     rider: LiveRider | None = None,
     clock: Callable[[], float] = time.monotonic,
+    stop: asyncio.Event | None = None,
+    on_record_error: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """:func:`check_url` in the caller's event loop; ``clock``: the stream's clock (tests on
-    virtual loop time pass the loop's)."""
+    virtual loop time pass the loop's); ``stop``: set it to end the read now, as ``interrupted``
+    (the CLI sets it on SIGINT, SIGTERM and SIGHUP), with the result and capture as usual.
+    A capture that cannot be written (an unwritable ``record``, a full disk) is a warning in the
+    result and a call of ``on_record_error``; the read goes on without recording."""
     from .live import run_live  # httpx only when a URL is read: a file check starts faster
 
-    writer = None
-    if record:
-        request: dict[str, Any] = {
-            "method": spec.method,
-            "url": spec.url,
-            "headers": spec.headers,
-            "body": spec.body,
-            "redact": redact,
-        }
-        writer = (
-            rider.capture_writer(record, **request) if rider else CaptureWriter(record, **request)
-        )
+    writer = _live_writer(spec, record, redact, rider)
     session = StreamSession(options, writer=writer)
+    if writer is not None:
+
+        def record_failed(message: str) -> None:
+            session.warnings.append(message)
+            if on_record_error is not None:
+                on_record_error(message)
+
+        writer.report_to(record_failed)
     session.checker.on_request(spec.body)
     t0 = clock()
 
@@ -231,11 +254,21 @@ async def read_url(
         return clock() - t0
 
     try:
+        read = functools.partial(
+            run_live,
+            spec,
+            session,
+            max_wait=max_wait,
+            grace=grace,
+            clock=clock,
+            start=t0,
+            stop=stop,
+        )
         if rider is None:
-            await run_live(spec, session, max_wait=max_wait, grace=grace, clock=clock, start=t0)
+            await read()
         else:
             async with rider.riding(session, since):
-                await run_live(spec, session, max_wait=max_wait, grace=grace, clock=clock, start=t0)
+                await read()
     finally:
         if writer is not None:
             writer.close()

@@ -80,6 +80,9 @@ class Run:
             on_findings=self._on_findings,
         )
         self.session.on_event = self.store.event_sink(self.session.checker.tree)
+        self.session.warnings = info.warnings  # an event it failed to judge shows in the header
+        if writer is not None:
+            writer.report_to(info.warnings.append)  # so does a capture that cannot be written
         self.session.checker.on_request((info.request or {}).get("body"))
         self.state = "waiting"
         """waiting | streaming | done | failed"""

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..asgi import ClientGone, Receive, Scope, Send, read_body, send_error
+from ..asgi import BodyTooLarge, ClientGone, Receive, Scope, Send, read_body, send_error
 from ..asgi.hosts import host_refusal
 from ..core.redact import redact_body, redact_headers, redact_text, redact_url
 from ..http1 import Client
@@ -146,8 +146,11 @@ class ProxyApp:
             await send_error(send, 403, f"ssescope proxy: {refusal}", code="host_not_allowed")
             return
         try:
-            body = await read_body(receive)
+            body = await read_body(receive, self.config.max_request_bytes)
         except ClientGone:
+            return
+        except BodyTooLarge:
+            await _too_large(send, self.config.max_request_bytes)
             return
         request = self._request(scope, body)
         translator = self.translator if request.is_responses else None
@@ -178,7 +181,9 @@ class ProxyApp:
             method=scope["method"],
             path=path,
             query=query,
-            url=config.targets[name].url_for(upstream_path, query),
+            url=config.targets[name].origin
+            if path == "*"  # OPTIONS *: the upstream's asterisk form
+            else config.targets[name].url_for(upstream_path, query),
             client_url=f"http://{host}{path}",
             headers=headers,
             body=body,
@@ -210,6 +215,9 @@ class ProxyApp:
         record = None
         if self._record_dir is not None:
             exchange.record_path = str(self._record_dir / _file_name(exchange))
+        # a big body is held only while it is forwarded and recorded; the exchange keeps a note
+        exchange.request_body = wire.kept_body(shown_body, len(request.body), exchange.record_path)
+        if exchange.record_path is not None:
             url = (
                 request.client_url if translated else request.url
             )  # translated: the engine answered
@@ -237,6 +245,13 @@ class ProxyApp:
             parts.append(self.budget.part(exchange))
         parts.append(Show(exchange, self.hub))
         return Flow(exchange, request, Pipeline(exchange, parts))
+
+
+async def _too_large(send: Send, limit: int) -> None:
+    message = (
+        f"ssescope proxy: the request body is larger than --max-request-bytes ({limit:,} bytes)"
+    )
+    await send_error(send, 413, message, "invalid_request_error", "request_too_large")
 
 
 def _file_name(exchange: Exchange) -> str:

@@ -41,7 +41,13 @@ from ..core.clients import summarize
 from ..core.ends import EndReason
 from ..core.redact import redact_url
 from ..health.command import config_from_args
-from .config import DEFAULT_LISTEN, MetricsListenError, ProxyConfig, default_record_dir
+from .config import (
+    DEFAULT_LISTEN,
+    DEFAULT_MAX_REQUEST_BYTES,
+    MetricsListenError,
+    ProxyConfig,
+    default_record_dir,
+)
 
 if TYPE_CHECKING:
     from ..cli.common import Subparsers
@@ -122,6 +128,14 @@ def _add_forwarding_options(p: argparse.ArgumentParser) -> None:
         default=DEFAULT_LISTEN,
         metavar="HOST:PORT",
         help=f"where to listen (default {DEFAULT_LISTEN}; port 0 picks a free one)",
+    )
+    p.add_argument(
+        "--max-request-bytes",
+        type=byte_size,
+        default=DEFAULT_MAX_REQUEST_BYTES,
+        metavar="N",
+        help="refuse larger request bodies with 413 "
+        f"(default {DEFAULT_MAX_REQUEST_BYTES >> 20} MiB; 512k, 1G)",
     )
     add_allow_host_option(p)
 
@@ -262,6 +276,7 @@ def build_config(args: argparse.Namespace) -> ProxyConfig:
             keep_chunks=not headless,
             keep_exchanges=args.keep_exchanges or (100 if headless else 1000),
             health=health,
+            max_request_bytes=args.max_request_bytes,
             allow_hosts=tuple(args.allow_hosts),
             upstreams=named,
             default_name=default_name,

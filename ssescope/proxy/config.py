@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from ..core.checker import CheckOptions
 
 DEFAULT_LISTEN = "127.0.0.1:8787"
+DEFAULT_MAX_REQUEST_BYTES = 64 << 20
 UPSTREAM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
@@ -60,6 +61,8 @@ class ProxyConfig:
     :mod:`ssescope.asgi.hosts`): a request with any other ``Host`` or ``Origin`` gets a 403."""
     clock: Callable[[], float] = time.monotonic
     """The exchanges' clock (arrival times, durations, stall timers): tests pass a virtual one."""
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+    """Larger request bodies are refused with 413 (a body is held whole while it is forwarded)."""
     upstreams: dict[str, str] = field(default_factory=dict)
     """Named upstreams (``--upstream NAME=URL``): ``/NAME/…`` goes to NAME's URL as ``/…``
     (``/gpu2/v1/responses`` → ``URL/responses``); every other path to :attr:`upstream`."""

@@ -151,8 +151,9 @@ def _register_demo(sub: Subparsers) -> None:
 def _run_app(config: AppConfig) -> int:
     from .app import SseScopeApp  # Textual: only when a command opens the UI
 
-    SseScopeApp(config).run()
-    return 0
+    app = SseScopeApp(config)
+    app.run()
+    return app.return_code or 0  # 1 when the app failed (Textual showed why): never 0 then
 
 
 def _upstream_key(args: argparse.Namespace) -> str | None:
@@ -205,6 +206,12 @@ def cmd_connect(args: argparse.Namespace) -> int:
 def cmd_open(args: argparse.Namespace) -> int:
     from .app import AppConfig
 
+    path = Path(args.path)
+    if args.path == "-" or (path.exists() and not path.is_file() and not path.is_dir()):
+        raise SourceError(  # the debugger maps the file: a pipe must be saved first
+            f"{args.path}: not a regular file; save the stream to a file first "
+            "(ssescope check reads pipes: cat x.sse | ssescope check -)"
+        )
     src = open_source(args.path)  # a bad file fails here, with a one-line message, before the UI
     if src.format in ("jsonl-chat", "sse-chat"):
         raise SourceError(

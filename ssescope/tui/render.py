@@ -158,10 +158,22 @@ def pretty_json(ev: Event) -> Syntax | Text:
             + ")",
             "dim",
         )
-    text = json.dumps(ev.payload, indent=2, ensure_ascii=False)
+    text = json.dumps(_shortened(ev.payload), indent=2, ensure_ascii=False)
     if len(text) > JSON_LIMIT:
         text = text[:JSON_LIMIT] + "\n… (truncated)"
     return Syntax(text, "json", word_wrap=True, background_color="default")
+
+
+def _shortened(value: Any) -> Any:
+    """``value`` with every string cut to JSON_LIMIT characters: the pane shows that much, and
+    dumping a 200 MB delta whole first would cost a gigabyte (payloads nest at most 200 deep)."""
+    if isinstance(value, str):
+        return value if len(value) <= JSON_LIMIT else value[:JSON_LIMIT] + "…"
+    if isinstance(value, dict):
+        return {k: _shortened(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_shortened(v) for v in value[:JSON_LIMIT]]
+    return value
 
 
 def finding_text(findings: list[Finding]) -> Text:

@@ -76,10 +76,15 @@ def identity(item: Any) -> tuple[Any, Any, Any]:
     """An item's identity as both SDKs compare it (tool calls: by call_id, not id)."""
     if not isinstance(item, dict):
         return (None, None, None)
-    itype = item.get("type")
+    itype, iid, call_id = (_key(item.get(k)) for k in ("type", "id", "call_id"))
     if itype in (*TOOL_CALL_TYPES, "shell_call", "shell_call_output"):
-        return (itype, None, item.get("call_id"))
-    return (itype, item.get("id"), item.get("call_id"))
+        return (itype, None, call_id)
+    return (itype, iid, call_id)
+
+
+def _key(value: Any) -> Any:
+    """A field as a dict key: a list or object (a hostile stream's) by its repr."""
+    return repr(value) if isinstance(value, list | dict) else value
 
 
 def compatible(previous: Any, replacement: Any) -> bool:
