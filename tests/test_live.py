@@ -330,7 +330,7 @@ def test_a_poison_event_live_is_a_finding_and_the_rest_is_read_and_recorded(
     chunks = [*parts[:4], POISON_FRAMES[case], *parts[4:]]
     record = tmp_path / "p.jsonl"
     with ScriptedServer(Reply(chunks=chunks, chunked=True)).running() as server:
-        proc = run_cli("check", server.url, "--json", "--record", str(record), "--grace", "0.1")
+        proc = run_cli("check", server.url, "--json", "--record", str(record), "--grace", "5")
     assert proc.returncode in (0, 1), proc.stderr
     doc = json.loads(proc.stdout)
     assert doc["end"]["reason"] == "eof" and doc["codex"]["outcome"] == "ok"
