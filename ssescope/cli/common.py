@@ -246,6 +246,12 @@ def add_request_options(p: argparse.ArgumentParser) -> None:
         "--input", dest="input_text", metavar="TEXT", help="input text for the default body"
     )
     g.add_argument("--instructions", metavar="TEXT", help="instructions for the default body")
+    add_auth_options(g)
+
+
+def add_auth_options(g: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """``-H 'Name: value'`` (repeatable) and ``--api-key-env VAR``: what a request to a server
+    carries, the same for ``check``, ``connect`` and ``probe``."""
     g.add_argument(
         "-H",
         "--header",

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING
 from ..cli.common import (
     EXIT_UNREADABLE,
     UsageError,
+    add_auth_options,
     add_judge_options,
     api_key_from_env,
     check_options,
-    header_line,
     http_url,
     positive_seconds,
 )
@@ -43,17 +43,7 @@ def register(sub: Subparsers) -> None:
     )
     p.add_argument("url", nargs="?", type=http_url, metavar="URL", help="…/v1 or …/v1/responses")
     p.add_argument("--model", default=DEFAULT_MODEL, help=f"model name (default {DEFAULT_MODEL})")
-    p.add_argument(
-        "-H",
-        "--header",
-        dest="headers",
-        type=header_line,
-        action="append",
-        default=[],
-        metavar="'Name: value'",
-        help="extra request header (repeatable)",
-    )
-    p.add_argument("--api-key-env", metavar="VAR", help="send $VAR as a bearer token")
+    add_auth_options(p)
     p.add_argument(
         "--case",
         dest="cases",

@@ -7,8 +7,6 @@ Skipped when the ``prometheus`` binary is not installed (CI: ``apt-get install -
 from __future__ import annotations
 
 import asyncio
-import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,14 +14,11 @@ import pytest
 
 from ssescope.health.probes import PrometheusProbe
 from tests.health import fixtures as fx
-from tests.health.fake_servers import FakeServer, Route, free_port
+from tests.health.fake_servers import FakeServer, Route
+from tests.support.prometheus import MISSING, PROMETHEUS, running_prometheus
 
-PROMETHEUS = shutil.which("prometheus")
 pytestmark = [
-    pytest.mark.skipif(
-        PROMETHEUS is None,
-        reason="the prometheus binary is not installed (Debian: apt-get install -y prometheus)",
-    ),
+    pytest.mark.skipif(PROMETHEUS is None, reason=MISSING),
     pytest.mark.slow,
 ]
 
@@ -37,36 +32,8 @@ def dcgm() -> Iterator[FakeServer]:
 
 @pytest.fixture
 def prometheus(tmp_path: Path, dcgm: FakeServer) -> Iterator[str]:
-    port = free_port()
-    config = tmp_path / "prometheus.yml"
-    config.write_text(
-        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
-        "scrape_configs:\n  - job_name: dcgm\n    static_configs:\n"
-        f"      - targets: ['127.0.0.1:{dcgm.port}']\n"
-    )
-    log = (tmp_path / "prometheus.log").open("w")
-    proc = subprocess.Popen(
-        [
-            str(PROMETHEUS),
-            f"--config.file={config}",
-            f"--storage.tsdb.path={tmp_path / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-            "--log.level=warn",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-    )
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
-        log.close()
+    with running_prometheus(tmp_path, "dcgm", dcgm.port) as url:
+        yield url
 
 
 async def test_gpus_through_a_real_prometheus(prometheus: str, dcgm: FakeServer) -> None:

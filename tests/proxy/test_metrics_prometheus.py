@@ -28,16 +28,13 @@ from ssescope.engine.app import EngineConfig
 from ssescope.engine.mock import MockOptions
 from ssescope.engine.serve import serve
 from tests.support.net import free_port
+from tests.support.prometheus import MISSING, PROMETHEUS, running_prometheus
 
-PROMETHEUS = shutil.which("prometheus")
 PROMTOOL = shutil.which("promtool")
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = ROOT / "ssescope" / "proxy" / "grafana-dashboard.json"
 pytestmark = [
-    pytest.mark.skipif(
-        PROMETHEUS is None,
-        reason="the prometheus binary is not installed (Debian: apt-get install -y prometheus)",
-    ),
+    pytest.mark.skipif(PROMETHEUS is None, reason=MISSING),
     pytest.mark.slow,
 ]
 
@@ -58,36 +55,9 @@ STALL_CLIENT_WAIT = 1.5
 @pytest.fixture
 def prometheus(tmp_path: Path) -> Iterator[tuple[str, int]]:
     """A Prometheus scraping ``127.0.0.1:METRICS_PORT`` every second: ``(its URL, that port)``."""
-    port, metrics_port = free_port(), free_port()
-    config = tmp_path / "prometheus.yml"
-    config.write_text(
-        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
-        "scrape_configs:\n  - job_name: ssescope\n    static_configs:\n"
-        f"      - targets: ['127.0.0.1:{metrics_port}']\n"
-    )
-    log = (tmp_path / "prometheus.log").open("w")
-    proc = subprocess.Popen(
-        [
-            str(PROMETHEUS),
-            f"--config.file={config}",
-            f"--storage.tsdb.path={tmp_path / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-            "--log.level=warn",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-    )
-    try:
-        yield f"http://127.0.0.1:{port}", metrics_port
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
-        log.close()
+    metrics_port = free_port()
+    with running_prometheus(tmp_path, "ssescope", metrics_port) as url:
+        yield url, metrics_port
 
 
 class ProxyProcess:
