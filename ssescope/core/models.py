@@ -1009,8 +1009,11 @@ def _accepts_union(members: tuple[Any, ...]) -> tuple[tuple[type, ...], _Deep | 
     kinds = tuple(t for p in parts for t in p[0])
     if len(kinds) != len(set(kinds)):
         return None  # two members take the same JSON type: let pydantic decide
-    deeper = {t: p[1] for p in parts if p[1] is not None for t in p[0]}
     nullable = any(p[2] for p in parts)
+    typed = [p for p in parts if p[0]]
+    if len(typed) == 1:  # ``X | None``: X's own check
+        return kinds, typed[0][1], nullable
+    deeper = {t: p[1] for p in typed if p[1] is not None for t in p[0]}
     return kinds, partial(_by_type, deeper) if deeper else None, nullable
 
 
@@ -1036,9 +1039,11 @@ def _accepts_list(args: tuple[Any, ...]) -> tuple[tuple[type, ...], _Deep | None
     return (list,), every, False
 
 
-def _plan(declaration: type[_Model]) -> _Plan | None:
+def _plan(declaration: type[_Model], skip: str = "") -> _Plan | None:
     plan = []
     for name, ann in _hints(declaration).items():
+        if name == skip:
+            continue
         accepts = _accepts(ann)
         if accepts is None:
             return None
@@ -1049,6 +1054,17 @@ def _plan(declaration: type[_Model]) -> _Plan | None:
 
 
 _PLANS: dict[object, _Plan | None] = {}
+_EVENT_PLANS: dict[str, _Plan | None] = {}
+"""Per event type: its model's plan without the ``type`` field, which the type chose."""
+
+
+def _event_plan(event_type: str) -> _Plan | None:
+    declaration = _EVENT_SPECS[event_type]
+    full = _plan(declaration)
+    chosen = {"type": event_type}
+    typed = full is not None and _passes(tuple(f for f in full if f[0] == "type"), chosen)
+    plan = _EVENT_PLANS[event_type] = _plan(declaration, "type") if typed else full
+    return plan
 
 
 def quick_valid(model: type[_Model] | type[BaseModel], payload: dict[str, Any]) -> bool:
@@ -1058,19 +1074,24 @@ def quick_valid(model: type[_Model] | type[BaseModel], payload: dict[str, Any]) 
         plan = _PLANS[model]
     except KeyError:
         plan = _PLANS[model] = _plan(_DECLARED[model.__name__])
-    if plan is None:
-        return False
+    return plan is not None and _passes(plan, payload)
+
+
+def _passes(plan: _Plan, payload: dict[str, Any]) -> bool:
     get = payload.get
+    missing = _MISSING
     for name, kinds, required, nullable, deep in plan:
-        value = get(name, _MISSING)
-        if value is _MISSING:
+        value = get(name, missing)
+        if value is missing:
             if required:
                 return False
         elif value is None:
             if not nullable:
                 return False
-        elif type(value) not in kinds or (deep is not None and not deep(value)):
+        elif type(value) not in kinds:
             return False
+        elif deep is not None and (value or type(value) is not list) and not deep(value):
+            return False  # (an empty list needs no look inside)
     return True
 
 
@@ -1103,10 +1124,16 @@ def validate_event(payload: dict[str, Any]) -> tuple[BaseModel | None, list[Fiel
 
 def event_issues(payload: dict[str, Any]) -> tuple[FieldIssue, ...]:
     """Only the issues (the hot path): skips pydantic when the quick check passes."""
-    declaration = _EVENT_SPECS.get(payload.get("type"))  # type: ignore[arg-type]
-    if declaration is None or quick_valid(declaration, payload):
+    etype: Any = payload.get("type")
+    try:
+        plan = _EVENT_PLANS[etype]
+    except KeyError:
+        if etype not in _EVENT_SPECS:
+            return ()
+        plan = _event_plan(etype)
+    if plan is not None and _passes(plan, payload):
         return ()
-    return tuple(_validate(declaration, payload)[1])
+    return tuple(_validate(_EVENT_SPECS[etype], payload)[1])
 
 
 def validate_item(item: dict[str, Any], prefix: str = "item") -> list[FieldIssue]:
