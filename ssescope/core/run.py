@@ -354,16 +354,18 @@ class FileLoader:
             if self._fill_first_screen():
                 return
             while not cancelled():
-                if self.step(budget):
-                    return
+                # The turns come first: the UI draws the first screen's rows before the first
+                # slice rather than after it.
                 for _ in range(INDEX_TURNS):
                     await asyncio.sleep(0)
+                if cancelled() or self.step(budget):
+                    return
         finally:
             self.cancel()  # cancelled, or the task itself was (the app exits): the run ends
 
     def _fill_first_screen(self) -> bool:
         """Judge the first FIRST_ROWS rows before the UI first draws: the first event alone
-        can take a whole slice (pydantic builds the Response model on first use), and a first
+        can take a whole slice (when pydantic builds a model on first use), and a first
         screen of one row would stay so until the next slice. True once the file is loaded."""
         while len(self.run.store) < FIRST_ROWS and self.run is self.runs[0]:
             if self.step(0.0):  # one chunk a call
