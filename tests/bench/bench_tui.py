@@ -1,6 +1,7 @@
 """Benchmark of the terminal debugger (not a pytest test).
 
-    python tests/bench/bench_tui.py [--sizes 100000,1000000] [--live-rate 5000] [--live-seconds 10]
+    python tests/bench/bench_tui.py [--sizes 100000,1000000] [--repeat 3] [--live-rate 5000]
+                                    [--live-seconds 10] [--no-live]
 
 Measures, each in a fresh child process running the real Textual app headless:
 * open: time from launch to the first screen with rows, the UI's key-press latency while the
@@ -28,6 +29,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -304,6 +306,26 @@ def child(*args: str) -> dict[str, object]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _medians(
+    runs: list[tuple[dict[str, float], dict[str, object], dict[str, float]]],
+) -> tuple[dict[str, float], dict[str, object], dict[str, float]]:
+    """Per figure, the median over the repeated (check, open, raw check) runs."""
+
+    def median(rows: list[dict[str, Any]]) -> dict[str, Any]:
+        return {
+            key: statistics.median(row[key] for row in rows)
+            if isinstance(rows[0][key], (int, float))
+            else rows[0][key]
+            for key in rows[0]
+        }
+
+    return (
+        median([c for c, _, _ in runs]),
+        median([o for _, o, _ in runs]),
+        median([w for _, _, w in runs]),
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -311,6 +333,13 @@ def main() -> int:
     parser.add_argument("--sizes", default="100000,1000000")
     parser.add_argument("--live-rate", type=int, default=5000)
     parser.add_argument("--live-seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="runs of open, check and raw-SSE check per size, interleaved; medians reported",
+    )
+    parser.add_argument("--no-live", action="store_true", help="skip the live section")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -323,8 +352,10 @@ def main() -> int:
         return 0
 
     from bench_check import gen_text
+    from benchlib import compile_package
 
     print(f"# ssescope TUI benchmark ({os.cpu_count()} cores, Python {sys.version.split()[0]})\n")
+    print(f"{compile_package(ROOT)}; load average {os.getloadavg()[0]:.1f} at the start.\n")
     print(
         "| capture | rows | first screen | rows then | key press p50 / max while indexing "
         "| all indexed (from launch) | `check` same file | ratio | peak RSS "
@@ -338,11 +369,18 @@ def main() -> int:
             gen_text(sse, n)
             cap = Path(tmp) / f"text-{n}.capture.jsonl"
             make_capture(sse, cap)
-            check = timed_check(cap)
-            r = child("--child", "open", str(cap), str(time.time()))
+            runs = []
+            for _ in range(max(args.repeat, 1)):  # interleaved: load on the machine hits all
+                runs.append(
+                    (
+                        timed_check(cap),
+                        child("--child", "open", str(cap), str(time.time())),
+                        timed_check(sse),
+                    )
+                )
+            check, r, raw = _medians(runs)
             quit_cap = child("--child", "quit", str(cap))
             quit_sse = child("--child", "quit", str(sse))
-            raw = timed_check(sse)
             ratio = r["indexed_from_launch_s"] / check["wall_s"]
             print(
                 f"| {n:,} deltas ({cap.stat().st_size / 1e6:.0f} MB) | {r['rows']:,} "
@@ -358,11 +396,24 @@ def main() -> int:
                 f"{r['judging_cpu_s']:.1f} s) vs check {check['cpu_s']:.1f} s "
                 f"({r['cpu_at_indexed_s'] / check['cpu_s']:.2f}x); check of the capture "
                 f"{check['wall_s']:.1f} s vs the same stream as raw SSE {raw['wall_s']:.1f} s "
-                f"({check['wall_s'] / raw['wall_s']:.2f}x)"
+                f"({check['wall_s'] / raw['wall_s']:.2f}x; processor time {check['cpu_s']:.1f} vs "
+                f"{raw['cpu_s']:.1f} s, {check['cpu_s'] / raw['cpu_s']:.2f}x)"
+                + (
+                    f"; medians of {len(runs)} runs, indexed/check per run: "
+                    + ", ".join(
+                        f"{o['indexed_from_launch_s'] / c['wall_s']:.2f}x" for c, o, _ in runs
+                    )
+                    + ", first screen per run: "
+                    + ", ".join(f"{o['first_screen_s']:.2f} s" for _, o, _ in runs)
+                    if len(runs) > 1
+                    else ""
+                )
             )
             sse.unlink()
             cap.unlink()
     print("\n" + "\n".join(f"- {note}" for note in notes))
+    if args.no_live:
+        return 0
     r = child("--child", "live", str(args.live_rate), str(args.live_seconds))
     print(
         f"\nLive: {args.live_rate:,} events/s for {args.live_seconds:g} s → {r['rows']:,} of "
