@@ -11,11 +11,19 @@ from rich.markup import escape
 from rich.text import Text
 from rich.tree import Tree
 
-from .core.rules import RULES, SEVERITY_RANK
+from .core.codex import DEFAULT_CODEX_VERSION
+from .core.rules import RULES, report_order
 
 SEV_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 SEV_MARK = {"error": "✗", "warning": "!", "info": "i"}
-OUTCOME_STYLE = {"ok": "bold green", "empty": "bold yellow", "error": "bold red", "pending": "cyan"}
+OUTCOME_STYLE = {
+    "ok": "bold green",
+    "empty": "bold yellow",
+    "loss": "bold yellow",
+    "hang": "bold magenta",
+    "error": "bold red",
+    "pending": "cyan",
+}
 
 
 def _secs(v: float | None) -> str:
@@ -50,7 +58,7 @@ def findings_section(result: dict[str, Any], per_rule: int = 5) -> Group | Text:
     grouped: dict[str, list[dict[str, Any]]] = {}
     for f in result["findings"]:
         grouped.setdefault(f["rule"], []).append(f)
-    order = sorted(grouped, key=lambda r: (SEVERITY_RANK[grouped[r][0]["severity"]], r))
+    order = sorted(grouped, key=lambda r: report_order(r, grouped[r][0]["severity"]))
     parts: list[Any] = []
     for rule_id in order:
         items = grouped[rule_id]
@@ -189,12 +197,29 @@ def timing_section(result: dict[str, Any]) -> Text:
 
 def codex_section(result: dict[str, Any]) -> Text:
     codex = result["codex"]
-    line = Text("Codex CLI 0.169.0 would: ")
+    version = next(
+        (p["version"] for p in result.get("clients") or [] if p["client"] == "codex"), ""
+    )
+    line = Text(f"Codex CLI {version or DEFAULT_CODEX_VERSION} would: ")
     line.append(codex["outcome"], OUTCOME_STYLE.get(codex["outcome"], ""))
     line.append(f" — {codex['message']}")
     for d in codex.get("detail") or []:
         line.append(f"\n  · {d}", "dim")
     return line
+
+
+def clients_section(result: dict[str, Any]) -> Text:
+    """One line per modelled client: its outcome and what its caller sees."""
+    text = Text()
+    for i, p in enumerate(result.get("clients") or []):
+        if i:
+            text.append("\n")
+        text.append(f"{p['client']:<22} ", "bold")
+        text.append(f"{p['outcome']:<5}", OUTCOME_STYLE.get(p["outcome"], ""))
+        text.append(f" {p['message']}")
+        if p.get("detail") and p["outcome"] != "ok":
+            text.append(f"\n{'':<28}{p['detail']}", "dim")
+    return text
 
 
 def print_report(console: Console, result: dict[str, Any], *, verbose: bool = False) -> None:
@@ -217,3 +242,7 @@ def print_report(console: Console, result: dict[str, Any], *, verbose: bool = Fa
     console.print(timing_section(result))
     console.print()
     console.print(codex_section(result))
+    if result.get("clients"):
+        console.print()
+        console.print(Text("What each client does", "bold underline"))
+        console.print(clients_section(result))

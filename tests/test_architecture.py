@@ -146,6 +146,8 @@ DEFERRED_IMPORTS: dict[str, str] = {
     "ssescope.health.command -> ssescope.health.monitor": "the probes (httpx): only when probing",
     "ssescope.health.command -> ssescope.health.render": "rich: only for the health table",
     "ssescope.health.command -> ssescope.health.samples": "only when `ssescope health` runs",
+    "ssescope.probe.command -> ssescope.probe.render": "rich: only for the table a person reads",
+    "ssescope.probe.command -> ssescope.probe.runner": "httpx and the checker: only when probing",
     "ssescope.proxy.command -> ssescope.proxy.app": "the proxy app: only when the proxy runs",
     "ssescope.proxy.command -> ssescope.proxy.hub": "the hub (httpx): only when the proxy runs",
     "ssescope.proxy.command -> ssescope.proxy.serve": "uvicorn: only when the proxy runs",
@@ -161,10 +163,16 @@ DEFERRED_IMPORTS: dict[str, str] = {
     "ssescope.health.rider -> ssescope.health.monitor": "the probes (httpx): only when probing",
     # the engine and the proxy
     "ssescope.proxy.app -> ssescope.proxy.translate": "the engine: only with proxy --translate",
+    "ssescope.proxy.serve -> ssescope.proxy.metrics": "prometheus-client's server: only with "
+    "proxy --metrics",
     # the TUI: the parts only one mode needs
     "ssescope.tui.demo -> ssescope.core.live": "httpx: only when the demo sends a request",
     "ssescope.tui.demo -> ssescope.engine.faults": "the fault catalogue: only in demo's picker",
     "ssescope.tui.demo -> ssescope.engine.serve": "uvicorn and the engine: only when demo runs",
+    "ssescope.tui.demo -> ssescope.engine.app": "the engine's config: only when demo runs",
+    "ssescope.tui.demo -> ssescope.engine.mock": "the mock's options: only when demo runs",
+    "ssescope.tui.demo -> ssescope.engine.simulated": "the simulated server: only when demo runs",
+    "ssescope.tui.demo -> ssescope.health.monitor": "httpx and the probes: only when demo runs",
     "ssescope.tui.modes -> ssescope.asgi": "the ASGI helpers: only for connect --via-engine",
     "ssescope.tui.modes -> ssescope.engine.app": "the engine: only for connect --via-engine",
     "ssescope.tui.modes -> ssescope.engine.serve": "uvicorn: only for connect --via-engine",

@@ -5,8 +5,12 @@ and the console script)."""
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import subprocess
+import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -224,3 +228,95 @@ def test_open_refuses_what_it_cannot_show_before_the_ui_starts(tmp_path: Path) -
     )
     assert_one_line_error(run("open", str(chat)), "Chat Completions")
     assert_one_line_error(run("open", str(tmp_path / "missing.jsonl")), "no such file")
+
+
+# -- pipes: `cat x.sse | ssescope check -`, /dev/stdin, a FIFO -------------------------------------
+
+
+def test_check_dash_reads_the_stream_piped_in(clean: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(clean.read_bytes())))
+    proc = run("check", "-", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["codex"]["message"] == "Hi there"
+
+
+def test_check_dash_on_a_terminal_says_to_pipe_a_stream_in(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    class Terminal(io.TextIOWrapper):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr("sys.stdin", Terminal(io.BytesIO()))
+    assert_one_line_error(run("check", "-"), "standard input is a terminal")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("source", ["-", "/dev/stdin"])
+def test_a_real_pipe_into_check(clean: Path, source: str) -> None:
+    argv = [sys.executable, "-m", "ssescope", "check", source, "--json"]
+    with subprocess.Popen(["cat", str(clean)], stdout=subprocess.PIPE) as cat:
+        proc = subprocess.run(argv, stdin=cat.stdout, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["events"] == len(EVENTS)
+
+
+def test_a_fifo_with_no_writer_says_so_instead_of_hanging(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fifo = tmp_path / "stream.fifo"
+    os.mkfifo(fifo)
+    monkeypatch.setattr("ssescope.core.capture.FIFO_WAIT", 0.2)
+    assert_one_line_error(run("check", str(fifo)), "a named pipe that no writer opened")
+
+
+def test_a_fifo_is_read_once_its_writer_comes(clean: Path, tmp_path: Path) -> None:
+    fifo = tmp_path / "stream.fifo"
+    os.mkfifo(fifo)
+
+    def writer() -> None:
+        with open(fifo, "wb") as out:  # blocks until check opens the pipe for reading
+            out.write(clean.read_bytes())
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        proc = run("check", str(fifo), "--json")
+    finally:
+        thread.join(10)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["events"] == len(EVENTS)
+
+
+def test_open_refuses_a_pipe_with_one_line() -> None:
+    assert_one_line_error(run("open", "-"), "not a regular file")
+
+
+@pytest.mark.parametrize(
+    "interim",
+    [b"HTTP/1.1 100 Continue\r\n\r\n", b"HTTP/1.1 103 Early Hints\r\nLink: </s.css>\r\n\r\n"],
+    ids=["100 Continue", "103 Early Hints"],
+)
+def test_a_curl_i_file_with_an_interim_response_is_judged_by_the_final_one(
+    tmp_path: Path, interim: bytes
+) -> None:
+    from ssescope.core.checker import CheckOptions
+    from ssescope.core.run import load_file
+
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n"
+    path = tmp_path / "curl-i.sse"
+    path.write_bytes(interim + head + b"".join(frames(EVENTS)))
+    proc = run("check", str(path), "--json")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["http"]["status"] == 200 and doc["events"] == len(EVENTS)
+    assert doc["finding_counts"] == {}
+    [loaded] = load_file(str(path), CheckOptions())
+    assert len(loaded.store) == len(EVENTS) and loaded.http_status == 200
+
+
+def test_check_of_a_refused_connection_capture_exits_2_as_the_live_run_did(tmp_path: Path) -> None:
+    record = tmp_path / "refused.jsonl"
+    live = run("check", "http://127.0.0.1:1/v1", "--record", str(record))
+    assert_one_line_error(live, "connection refused")
+    assert_one_line_error(run("check", str(record)), "never connected (127.0.0.1:1: connection")

@@ -74,8 +74,30 @@ def response(
         "tool_choice": "auto",
         "parallel_tool_calls": True,
         "usage": copy.deepcopy(usage),
+        **OPEN_RESPONSES_FIELDS,
         **extra,
     }
+
+
+OPEN_RESPONSES_FIELDS: dict[str, Any] = {
+    "completed_at": None,
+    "previous_response_id": None,
+    "truncation": "disabled",
+    "text": {"format": {"type": "text"}},
+    "presence_penalty": 0,
+    "frequency_penalty": 0,
+    "top_logprobs": 0,
+    "reasoning": None,
+    "max_output_tokens": None,
+    "max_tool_calls": None,
+    "store": True,
+    "background": False,
+    "service_tier": "default",
+    "safety_identifier": None,
+    "prompt_cache_key": None,
+}
+"""What Open Responses requires of a Response beyond OpenAI's schema (every profile ignores
+what it does not ask for, so the baselines carry them and stay clean under all three)."""
 
 
 def text_part(text: str = "", annotations: list[Any] | None = None) -> dict[str, Any]:
@@ -319,10 +341,13 @@ class Stream:
     reason: str = "eof"
     options: dict[str, Any] = field(default_factory=dict)
     """CheckOptions overrides (the defaults are spelled out so a changed default fails loudly)."""
+    request: dict[str, Any] | None = None
+    """The request body the reader tells the checker (``Checker.on_request``)."""
 
     def run(self, profile: str = "openai") -> Checker:
         options = {"stall_warn": 10.0, "codex_idle_timeout": 300.0, **self.options}
         s = StreamSession(CheckOptions(profile=profile, **options))
+        s.checker.on_request(self.request)
         if self.http is not None:
             status, headers, body = self.http
             s.on_response(status, headers, body=body, url="http://127.0.0.1:8000/v1/responses")
@@ -480,6 +505,68 @@ def valid_or() -> Stream:
     return stream(baseline(done=True))
 
 
+# -- clients (the client models' verdicts) ---------------------------------------------------------
+
+
+@T("client-error", "openai")
+def incomplete_response() -> Stream:
+    """A correct response.incomplete: openai-python raises, Codex fails the turn."""
+    return stream(baseline(terminal="incomplete"))
+
+
+@T("client-loss", "openai")
+def completed_text_differs_from_deltas() -> Stream:
+    """The SDKs return response.completed's text, the AI SDK the deltas: someone loses."""
+    events = baseline(message)
+    final = events[-1]["response"]["output"][0]["content"][0]
+    final["text"] = "Something else entirely."
+    return stream(events)
+
+
+@T("client-loss", "codex")
+@T("client-loss", "openai")
+def function_call_never_done() -> Stream:
+    """No output_item.done for the call: Codex and the AI SDK never run it (Codex exits 0)."""
+    events = baseline(function_call)
+    del events[at(events, "response.output_item.done")]
+    return stream(events)
+
+
+@T("completed-while-unfinished", "openai")
+@T("completed-while-unfinished", "codex")
+def cut_under_a_fake_completed() -> Stream:
+    """LiteLLM on a cut upstream: no .done of any kind, then response.completed."""
+    events = baseline(message)
+    kept = [e for e in events if not str(e.get("type", "")).endswith(".done")]
+    return stream(kept)
+
+
+@N(
+    "completed-while-unfinished",
+    "openai",
+    allowed=("client-loss", "item-not-closed", "final-output-mismatch"),
+)
+def call_done_only_in_completed() -> Stream:
+    """The arguments' .done came (only output_item.done is missing): not a cut."""
+    events = baseline(function_call)
+    del events[at(events, "response.output_item.done")]
+    return stream(events)
+
+
+@T("client-hang", "openai")
+def completed_then_held_open() -> Stream:
+    """The SDKs read to EOF: a server that holds the socket after response.completed hangs them."""
+    return Stream([(0.01, sse(baseline()))], row=None, end=30.0, reason="max-wait")
+
+
+@N("client-error", "openai")
+@N("client-loss", "openai")
+@N("client-hang", "openai")
+@N("client-error", "codex")
+def every_client_delivers() -> Stream:
+    return valid()
+
+
 # -- http ----------------------------------------------------------------------------------------
 
 
@@ -508,6 +595,49 @@ def http_200_with_charset() -> Stream:
 @T("content-type", "codex")
 def http_200_json() -> Stream:
     return stream(baseline(), row=None, http=(200, {"content-type": "application/json"}, ""))
+
+
+REPLAYED = {
+    "model": "qwen3",
+    "stream": True,
+    "input": [
+        {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hi"}]},
+        {"type": "reasoning", "id": "rs_1", "summary": [], "content": None,
+         "encrypted_content": "gAAAAB"},
+        {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "go on"}]},
+    ],
+    "tools": [{"type": "function", "name": "exec_command", "parameters": {"type": "object"}}],
+}  # fmt: skip
+"""A second turn as Codex sends it: the first turn's reasoning item replayed."""
+LLAMA_REJECTS_REASONING = (
+    '{"error": {"code": 400, "message": "unsupported input item type: reasoning", '
+    '"type": "invalid_request_error"}}'
+)
+
+
+@T("history-rejected", "openai")
+@T("history-rejected", "codex")
+def http_400_to_replayed_reasoning() -> Stream:
+    return Stream(
+        [],
+        row=None,
+        http=(400, {"content-type": "application/json"}, LLAMA_REJECTS_REASONING),
+        request=REPLAYED,
+        end=0.05,
+    )
+
+
+@N("history-rejected", "openai", allowed=("http-status",))
+def http_400_to_a_first_turn() -> Stream:
+    """The same 400 to a request with nothing replayed: one failed turn, not a dead thread."""
+    first = {**REPLAYED, "input": REPLAYED["input"][:1]}
+    return Stream(
+        [],
+        row=None,
+        http=(400, {"content-type": "application/json"}, LLAMA_REJECTS_REASONING),
+        request=first,
+        end=0.05,
+    )
 
 
 # -- SSE framing ---------------------------------------------------------------------------------
@@ -848,7 +978,7 @@ def proper_failed() -> Stream:
     return stream(baseline(terminal="failed"))
 
 
-@N("terminal-status-mismatch", "open-responses")
+@N("terminal-status-mismatch", "open-responses", allowed=("client-error",))
 def proper_incomplete() -> Stream:
     return stream(baseline(terminal="incomplete", done=True))
 
@@ -949,6 +1079,30 @@ def keepalive_event() -> Stream:
     events = baseline(done=True)
     events.insert(5, {"type": "keepalive"})
     return stream(events)
+
+
+@T("completed-at-token-limit", "openai")
+@T("completed-at-token-limit", "codex")
+def completed_at_max_output_tokens() -> Stream:
+    """llama.cpp's length cut: ``completed`` with usage.output_tokens at the request's limit."""
+    events = baseline()
+    return stream(
+        events,
+        row=at(events, "response.completed"),
+        request={"model": "gpt-test", "input": "hi", "max_output_tokens": 5},
+    )
+
+
+@N("completed-at-token-limit", "openai")
+def completed_below_max_output_tokens() -> Stream:
+    return stream(baseline(), request={"model": "gpt-test", "input": "hi", "max_output_tokens": 64})
+
+
+@N("completed-at-token-limit", "openai", allowed=("client-error",))
+def incomplete_at_max_output_tokens() -> Stream:
+    """The right way to say it: response.incomplete with reason max_output_tokens."""
+    events = baseline(terminal="incomplete")
+    return stream(events, request={"model": "gpt-test", "input": "hi", "max_output_tokens": 5})
 
 
 # -- fields --------------------------------------------------------------------------------------
@@ -1084,8 +1238,9 @@ def rotated_item_id() -> Stream:
     return stream(events, row=i)
 
 
-@N("item-id-mismatch", "openai")
-@N("item-id-missing", "openai")
+# The AI SDK's chunk schema requires a function_call's id: its finding is the only one.
+@N("item-id-mismatch", "openai", allowed=("client-error",))
+@N("item-id-missing", "openai", allowed=("client-error",))
 def function_call_without_id() -> Stream:
     """llama.cpp: a function_call item without `id`; its events carry item_id fc_<call_id>."""
     return stream(baseline(message, lambda oi: function_call(oi, item_id=None)))
@@ -1200,8 +1355,8 @@ def cut_off_message(oi: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     return events[:-1], {**done, "status": "in_progress"}
 
 
-@N("item-not-closed", "openai")
-@N("item-not-closed", "open-responses")
+@N("item-not-closed", "openai", allowed=("client-error",))
+@N("item-not-closed", "open-responses", allowed=("client-error",))
 def incomplete_leaves_last_item_open() -> Stream:
     """I5: response.incomplete (or failed) may leave the last item open."""
     return stream(baseline(function_call, cut_off_message, terminal="incomplete", done=True))
@@ -1248,8 +1403,8 @@ def incomplete_item_in_completed_response() -> Stream:
     return stream(events, row=at(events, "response.completed"))
 
 
-@N("item-status", "openai")
-@N("item-status", "open-responses")
+@N("item-status", "openai", allowed=("client-error",))
+@N("item-status", "open-responses", allowed=("client-error",))
 def incomplete_last_item_in_incomplete_response() -> Stream:
     return stream(
         baseline(
@@ -1920,6 +2075,193 @@ def valid_arguments_strict_tool() -> Stream:
     return stream(strict_tools(baseline()))
 
 
+# -- open-responses: the spec's event names and Response fields ---------------------------------
+
+CLIENT_VERDICTS = ("client-error", "client-loss")
+OPENAI_RAW_REASONING = ("response.reasoning_text.delta", "response.reasoning_text.done")
+OPEN_RESPONSES_RAW_REASONING = ("response.reasoning.delta", "response.reasoning.done")
+
+
+def raw_reasoning(names: tuple[str, str] = OPENAI_RAW_REASONING) -> ItemBuilder:
+    """A reasoning item whose raw text streams as a reasoning_text part, under ``names``
+    (OpenAI's ``reasoning_text.*`` or Open Responses' ``reasoning.*``)."""
+    delta_type, done_type = names
+
+    def build(oi: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        ids = {"item_id": "rs_raw", "output_index": oi, "content_index": 0}
+        part = {"type": "reasoning_text", "text": "Thinking"}
+        done = {
+            "type": "reasoning",
+            "id": "rs_raw",
+            "summary": [],
+            "content": [part],
+            "status": "completed",
+        }
+        added = {**done, "content": [], "status": "in_progress"}
+        events: list[dict[str, Any]] = [
+            {"type": "response.output_item.added", "output_index": oi, "item": added},
+            {"type": "response.content_part.added", **ids, "part": {**part, "text": ""}},
+            {"type": delta_type, **ids, "delta": "Think"},
+            {"type": delta_type, **ids, "delta": "ing"},
+            {"type": done_type, **ids, "text": "Thinking"},
+            {"type": "response.content_part.done", **ids, "part": part},
+            {"type": "response.output_item.done", "output_index": oi, "item": done},
+        ]
+        return events, done
+
+    return build
+
+
+@T("open-responses-event-name", "open-responses")
+def openai_raw_reasoning_names_under_open_responses() -> Stream:
+    events = baseline(raw_reasoning(), message, done=True)
+    return stream(events, row=at(events, "response.reasoning_text.delta"))
+
+
+@N("open-responses-event-name", "open-responses", CLIENT_VERDICTS)
+@N("unknown-event-type", "open-responses", CLIENT_VERDICTS)
+def open_responses_raw_reasoning_names() -> Stream:
+    """The client verdicts stand (strict clients reject the names, the AI SDK provider drops
+    raw reasoning); the profile itself has nothing to say."""
+    return stream(baseline(raw_reasoning(OPEN_RESPONSES_RAW_REASONING), message, done=True))
+
+
+@N("open-responses-event-name", "openai", CLIENT_VERDICTS)
+@N("open-responses-event-name", "codex", CLIENT_VERDICTS)
+def openai_raw_reasoning_names() -> Stream:
+    return stream(baseline(raw_reasoning(), message))
+
+
+@T("unknown-event-type", "openai")
+def open_responses_raw_reasoning_names_under_openai() -> Stream:
+    """The openai profile keeps today's reading: OpenAI retired these names."""
+    events = baseline(raw_reasoning(OPEN_RESPONSES_RAW_REASONING), message)
+    return stream(events, row=at(events, "response.reasoning.delta"))
+
+
+@T("field-missing", "open-responses")
+def open_responses_reasoning_delta_without_its_delta() -> Stream:
+    events = baseline(raw_reasoning(OPEN_RESPONSES_RAW_REASONING), message, done=True)
+    i = at(events, "response.reasoning.delta")
+    del events[i]["delta"]
+    return stream(events, row=i)
+
+
+@T("open-responses-field", "open-responses")
+def null_sampling_values_under_open_responses() -> Stream:
+    """The engine's old Response: temperature and top_p null, no penalties."""
+    events = baseline(done=True)
+    for e in [*events[:2], events[at(events, "response.completed")]]:
+        e["response"].update(temperature=None, top_p=None)
+        del e["response"]["presence_penalty"], e["response"]["frequency_penalty"]
+    return stream(events, row=0)
+
+
+@T("open-responses-field", "open-responses")
+def incomplete_without_completed_at_under_open_responses() -> Stream:
+    """completed_at is required on every Response: null until it completed."""
+    events = baseline(terminal="incomplete", done=True)
+    i = at(events, "response.incomplete")
+    del events[i]["response"]["completed_at"]
+    return stream(events, row=i)
+
+
+@T("open-responses-field", "open-responses")
+def float_created_at_under_open_responses() -> Stream:
+    """OpenAI's schema takes any number; Open Responses' created_at is an integer."""
+    events = baseline(done=True)
+    events[1]["response"]["created_at"] = 1767225600.5
+    return stream(events, row=1)
+
+
+@N("open-responses-field", "open-responses")
+def complete_responses_under_open_responses() -> Stream:
+    return stream(baseline(done=True))
+
+
+@N("open-responses-field", "openai")
+@N("open-responses-field", "codex")
+def openai_shaped_responses() -> Stream:
+    """OpenAI's own Response shape: null sampling values, none of the Open Responses fields."""
+    events = baseline()
+    for e in events:
+        if isinstance(e, dict) and "response" in e:
+            e["response"].update(temperature=None, top_p=None)
+            for key in OPEN_RESPONSES_FIELDS:
+                e["response"].pop(key, None)
+    return stream(events)
+
+
+def function_call_without_status(oi: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    events, done = function_call(oi)
+    for e in events:
+        if e["type"].startswith("response.output_item."):
+            del e["item"]["status"]
+    done.pop("status", None)
+    return events, done
+
+
+@T("open-responses-field", "open-responses")
+def function_call_without_status_under_open_responses() -> Stream:
+    """OpenAI's schema lets a function_call omit its status; the spec's FunctionCall does not."""
+    events = baseline(message, function_call_without_status, done=True)
+    return stream(events, row=at(events, "response.output_item.added", 1))
+
+
+@N("open-responses-field", "openai", CLIENT_VERDICTS)
+def function_call_without_status_under_openai() -> Stream:
+    return stream(baseline(message, function_call_without_status))
+
+
+@T("open-responses-field", "open-responses")
+def flat_error_event_under_open_responses() -> Stream:
+    """The flat error form of OpenAI's schema: the spec's ErrorStreamingEvent nests it."""
+    events, i = with_error(nested=False, done=True)
+    return stream(events, row=i)
+
+
+@T("open-responses-field", "open-responses")
+def error_payload_without_param_under_open_responses() -> Stream:
+    events, i = with_error(done=True)
+    del events[i]["error"]["param"]
+    return stream(events, row=i)
+
+
+@N("open-responses-field", "open-responses", ("error-event",))
+def nested_error_event_under_open_responses() -> Stream:
+    return stream(with_error(done=True)[0])
+
+
+def test_open_responses_raw_reasoning_is_read_into_the_reasoning_item() -> None:
+    """Under open-responses the spec's names carry the reasoning text into the tree."""
+    events = baseline(raw_reasoning(OPEN_RESPONSES_RAW_REASONING), message, done=True)
+    checker = stream(events).run("open-responses")
+    reasoning_item = checker.tree.reconstruct()["output"][0]
+    assert reasoning_item["content"] == [{"type": "reasoning_text", "text": "Thinking"}]
+
+
+def test_open_responses_names_leave_the_client_predictions_alone() -> None:
+    """The profile changes findings, not what a client does: openai-node still meets an event
+    it does not know when a server sends the Open Responses names."""
+    events = baseline(raw_reasoning(OPEN_RESPONSES_RAW_REASONING), message, done=True)
+    outcomes = {
+        profile: {p.client: p.outcome for p in stream(events).run(profile).client_predictions()}
+        for profile in ("openai", "open-responses")
+    }
+    assert outcomes["openai"] == outcomes["open-responses"]
+    assert outcomes["openai"]["openai-node"] == "error"
+
+
+def test_open_responses_response_fields_are_one_finding_per_event() -> None:
+    checker = null_sampling_values_under_open_responses().run("open-responses")
+    hits = [f for f in checker.findings if f.rule == "open-responses-field"]
+    assert [f.event_index for f in hits] == [0, 1, len(baseline()) - 1]
+    assert hits[0].message == (
+        "response.created's response lacks presence_penalty, frequency_penalty; "
+        "`response.top_p` is null, expected number; `response.temperature` is null, expected number"
+    )
+
+
 # =============================================================================================
 # the tables
 # =============================================================================================
@@ -2383,6 +2725,26 @@ def test_catalogue_lists_rules_by_group_and_refuses_a_second_definition() -> Non
 
 
 def test_codex_model_knows_its_release() -> None:
-    assert CodexModel().version.name == DEFAULT_CODEX_VERSION == "0.169.0"
+    assert CodexModel().version.name == DEFAULT_CODEX_VERSION == "0.171.0"
+    assert CodexModel(version="0.169.0").version.on_event is CodexModel().version.on_event
     with pytest.raises(ValueError, match="unknown Codex version"):
         CodexModel(version="0.0.1")
+
+
+def test_codex_prints_serde_wording_behind_the_disconnect_prefix() -> None:
+    """codex-behaviour §3: a malformed response.completed is fatal, worded by serde and shown
+    behind Codex's `stream disconnected before completion: ` prefix."""
+    events = baseline(message)
+    events[-1]["response"]["usage"] = {"input_tokens": "10", "output_tokens": 1, "total_tokens": 11}
+    checker = stream(events).run("codex")
+    assert checker.prediction().message == (
+        "stream disconnected before completion: failed to parse ResponseCompleted: "
+        'invalid type: string "10", expected i64'
+    )
+    events[-1]["response"]["id"] = 5
+    assert (
+        stream(events)
+        .run("codex")
+        .prediction()
+        .message.endswith("invalid type: integer `5`, expected a string")
+    )

@@ -12,12 +12,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from typing import TYPE_CHECKING, Any
 
 from ..core import check as core_check
+from ..core.clients import CLIENTS
+from ..core.redact import redact_url
 from ..core.rules import PROFILE_HELP, PROFILES, RULES, catalogue_markdown
 from ..health.command import config_from_args
+from . import progress
 from .common import (
     EXIT_FINDINGS,
     EXIT_OK,
@@ -28,6 +32,7 @@ from .common import (
     check_options,
     non_negative_seconds,
     positive_seconds,
+    stream_source,
 )
 
 if TYPE_CHECKING:
@@ -36,6 +41,7 @@ if TYPE_CHECKING:
     from ..core.riders import LiveRider
     from ..health.monitor import HealthConfig
     from .common import Subparsers
+    from .progress import Report
 
 
 def register(sub: Subparsers) -> None:
@@ -47,7 +53,10 @@ def register(sub: Subparsers) -> None:
         "or a live URL. Exit 0: no error finding; 1: errors; 2: unreadable source.",
     )
     check.add_argument(
-        "source", metavar="SOURCE", help="a file, or an http(s) URL to POST a Responses request to"
+        "source",
+        metavar="SOURCE",
+        type=stream_source,
+        help="a file, - (piped in), or an http(s) URL to POST a Responses request to",
     )
     add_judge_options(check)
     _add_output_options(check)
@@ -62,6 +71,16 @@ def register(sub: Subparsers) -> None:
     fmt.add_argument("--markdown", action="store_true", help="a Markdown document")
     fmt.add_argument("--json", action="store_true", help="JSON")
     rules.set_defaults(func=cmd_rules)
+
+    clients = sub.add_parser(
+        "clients",
+        help="list the modelled clients",
+        description="The client libraries whose outcome check, the TUI and the proxy predict, "
+        "with the version each model is of, where its behaviour was read and how it was "
+        "verified.",
+    )
+    clients.add_argument("--json", action="store_true", help="JSON")
+    clients.set_defaults(func=cmd_clients)
 
 
 def _add_output_options(check: argparse.ArgumentParser) -> None:
@@ -105,26 +124,47 @@ def _add_live_options(check: argparse.ArgumentParser) -> None:
 # -- check: the core's judgement with the health layer riding along --------------------------------
 
 
-def check_file(path: str, options: CheckOptions) -> list[dict[str, Any]]:
+def check_file(
+    path: str, options: CheckOptions, progress: Report | None = None
+) -> list[dict[str, Any]]:
     """Judge every response in a file; a capture's recorded samples are replayed into the
-    diagnosis."""
-    return core_check.check_file(path, options, _health_rider(None))
+    diagnosis; ``progress`` is told how far the read is."""
+    return core_check.check_file(path, options, _health_rider(None), progress)
 
 
 def check_url(
-    spec: RequestSpec, options: CheckOptions, *, health: HealthConfig | None = None, **reading: Any
+    spec: RequestSpec,
+    options: CheckOptions,
+    *,
+    health: HealthConfig | None = None,
+    progress_report: Report | None = None,
+    **reading: Any,
 ) -> dict[str, Any]:
     """Read a live stream (``reading``: the keywords of :func:`ssescope.core.check.read_url`);
     with ``health``, probe the server/GPUs while reading (samples go into the result, the capture
-    and the diagnosis)."""
-    return core_check.check_url(spec, options, rider=_health_rider(health), **reading)
+    and the diagnosis); ``progress_report`` is told the bytes and events read so far."""
+    return core_check.check_url(spec, options, rider=_rider(health, progress_report), **reading)
 
 
 async def read_url(
-    spec: RequestSpec, options: CheckOptions, *, health: HealthConfig | None = None, **reading: Any
+    spec: RequestSpec,
+    options: CheckOptions,
+    *,
+    health: HealthConfig | None = None,
+    progress_report: Report | None = None,
+    **reading: Any,
 ) -> dict[str, Any]:
     """:func:`check_url` in the caller's event loop (tests pass ``clock=`` a virtual one)."""
-    return await core_check.read_url(spec, options, rider=_health_rider(health), **reading)
+    rider = _rider(health, progress_report)
+    return await core_check.read_url(spec, options, rider=rider, **reading)
+
+
+def _rider(health: HealthConfig | None, progress_report: Report | None) -> LiveRider:
+    """The health rider, inside the progress display's when one is shown."""
+    rider: LiveRider = _health_rider(health)
+    if progress_report is not None:
+        rider = progress.ProgressRider(rider, progress_report)
+    return rider
 
 
 def _health_rider(health: HealthConfig | None) -> LiveRider:
@@ -147,9 +187,43 @@ def _health_config(args: argparse.Namespace, url: str | None) -> HealthConfig | 
     return health
 
 
-def _check_live(
-    args: argparse.Namespace, options: CheckOptions, health: HealthConfig | None
+STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
+"""What ends a live check early, with its report and the capture's ``interrupted`` record."""
+
+
+async def read_until_signal(
+    spec: RequestSpec, options: CheckOptions, interrupted: list[int], **reading: Any
 ) -> dict[str, Any]:
+    """:func:`read_url` that Ctrl-C, SIGTERM and SIGHUP end as ``interrupted`` (the read stops,
+    the result and capture are complete) instead of killing the process mid-write; the signal
+    caught is appended to ``interrupted``."""
+    import asyncio  # only a live read runs an event loop
+
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    numbers = [getattr(signal, name) for name in STOP_SIGNALS if hasattr(signal, name)]
+
+    def caught(number: int) -> None:
+        interrupted.append(number)
+        stop.set()
+
+    for number in numbers:
+        loop.add_signal_handler(number, caught, number)
+    try:
+        return await read_url(spec, options, stop=stop, **reading)
+    finally:
+        for number in numbers:
+            loop.remove_signal_handler(number)
+
+
+def _check_live(
+    args: argparse.Namespace,
+    options: CheckOptions,
+    health: HealthConfig | None,
+    interrupted: list[int],
+) -> dict[str, Any]:
+    import asyncio  # only a live read runs an event loop
+
     from ..core.live import build_request  # httpx: only for URLs
 
     spec = build_request(
@@ -161,34 +235,47 @@ def _check_live(
         extra_headers=args.headers,
         api_key_env=args.api_key_env,
     )
-    return check_url(
-        spec,
-        options,
-        record=args.record,
-        redact=not args.no_redact,
-        max_wait=args.max_wait,
-        grace=args.grace,
-        health=health,
-    )
+    show = progress.wanted(args.json) and progress.wanted(args.json, sys.stdout)
+    with progress.shown(redact_url(args.source), enabled=show) as report:
+        reading = read_until_signal(
+            spec,
+            options,
+            interrupted,
+            on_record_error=lambda message: print(f"ssescope check: {message}", file=sys.stderr),
+            record=args.record,
+            redact=not args.no_redact,
+            max_wait=args.max_wait,
+            grace=args.grace,
+            health=health,
+            progress_report=report,
+        )
+        return asyncio.run(reading)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     options = check_options(args, keep_per_rule=max(1, args.max_findings))
     is_url = args.source.startswith(("http://", "https://"))
     health = _health_config(args, args.source if is_url else None)
+    interrupted: list[int] = []
     if is_url:
-        results = [_check_live(args, options, health)]
+        results = [_check_live(args, options, health, interrupted)]
     elif args.record:
         raise UsageError("ssescope check: --record applies to URLs only")
     else:
-        results = check_file(args.source, options)
+        show = progress.wanted(args.json) and progress.wanted(args.json, sys.stdout)
+        with progress.shown(args.source, enabled=show) as report:
+            results = check_file(args.source, options, report)
     if args.json:
         doc = results[0] if len(results) == 1 else merge_results(results)
         # Pretty for a person; compact (the C encoder, several times faster) for a pipe.
         indent = 2 if sys.stdout.isatty() else None
-        sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=indent) + "\n")
+        sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=indent))
+        sys.stdout.write("\n")  # apart: `+ "\n"` would copy a 200 MB document once more
     else:
         _print_reports(results, verbose=args.verbose)
+    if interrupted:  # the report is out; the status says how the read ended, as a shell would
+        sys.stderr.write(f"ssescope check: interrupted by {signal.Signals(interrupted[0]).name}\n")
+        return 128 + interrupted[0]
     has_errors = any(r["summary"]["errors"] for r in results)
     return EXIT_FINDINGS if has_errors else EXIT_OK
 
@@ -281,3 +368,27 @@ def _print_rule_table(profiles: list[str]) -> None:
     console.print(table)
     for p in profiles:
         console.print(f"[bold]{p}[/]: {PROFILE_HELP[p]}")
+
+
+def cmd_clients(args: argparse.Namespace) -> int:
+    """``ssescope clients``: every client model with its version, source and verification."""
+    rows = [
+        {
+            "client": m.id,
+            "name": m.name,
+            "version": m.version,
+            "reads_with": m.reads_with,
+            "source": m.source,
+            "verified": m.verified,
+        }
+        for m in CLIENTS.values()
+    ]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return EXIT_OK
+    for row in rows:
+        print(f"{row['client']:<24} {row['version']}")
+        print(f"  reads with: {row['reads_with']}")
+        print(f"  source:     {row['source']}")
+        print(f"  verified:   {row['verified']}")
+    return EXIT_OK

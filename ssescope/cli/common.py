@@ -12,12 +12,17 @@ time, with the same one-line message.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
+import re
+import sys
 from typing import TYPE_CHECKING, NoReturn, TypeAlias
 from urllib.parse import urlsplit
 
 from ..core.checker import DEFAULT_STALL_WARN, CheckOptions
-from ..core.codex import DEFAULT_IDLE_TIMEOUT
+from ..core.clients import CLIENTS
+from ..core.codex import CODEX_VERSIONS, DEFAULT_CODEX_VERSION, DEFAULT_IDLE_TIMEOUT
+from ..core.redact import RedactingFilter, redact_url
 from ..core.rules import PROFILES
 
 EXIT_OK = 0
@@ -99,11 +104,46 @@ def non_negative_seconds(value: str) -> float:
     return seconds
 
 
+URL_FORM = "http://HOST[:PORT]/…"
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
+"""A URL's scheme (two letters at least, so that a Windows drive ``C:`` is a path)."""
+
+
 def http_url(value: str) -> str:
-    """An ``http://`` or ``https://`` URL with a host."""
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise argparse.ArgumentTypeError(f"{value!r}: not an http(s) URL")
+    """An ``http://`` or ``https://`` URL with a host; the message says what is wrong with
+    anything else (the URL shown redacted: it may carry a key)."""
+    shown = redact_url(value)
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{shown!r}: not a valid URL ({exc})") from None
+    scheme = parts.scheme.lower()
+    if not scheme:
+        raise argparse.ArgumentTypeError(f"{shown!r}: not a URL (expected {URL_FORM})")
+    if scheme not in ("http", "https"):
+        raise argparse.ArgumentTypeError(
+            f"{shown!r}: not an http(s) URL (ssescope speaks http:// and https://, not {scheme}:)"
+        )
+    if not host:
+        raise argparse.ArgumentTypeError(f"{shown!r}: no host in the URL (expected {URL_FORM})")
+    return value
+
+
+def stream_source(value: str) -> str:
+    """``check``'s SOURCE: a file, ``-`` (a stream piped in), or an http(s) URL. Anything with a
+    URL scheme that is not an existing file is held to :func:`http_url`, so ``ftp:/host/x`` or
+    ``http:/host`` get told what is wrong instead of "no such file"."""
+    if value == "-":
+        stdin = sys.stdin
+        if stdin is None or stdin.isatty():
+            raise argparse.ArgumentTypeError(
+                "'-' reads a stream piped in, and standard input is a terminal "
+                "(try: cat stream.sse | ssescope check -)"
+            )
+        return value
+    if _SCHEME.match(value) and not os.path.exists(value):
+        return http_url(value)
     return value
 
 
@@ -121,6 +161,15 @@ def api_key_from_env(var: str) -> str:
     if not value:
         raise ValueError(f"--api-key-env {var}: the variable is not set")
     return value
+
+
+def configure_logging(level: int, fmt: str = "%(asctime)s %(levelname)s %(message)s") -> None:
+    """Log to stderr through the redaction policy: no URL a log line quotes keeps its userinfo
+    or a secret query value (a server's log is often pasted into an issue)."""
+    logging.basicConfig(level=level, format=fmt, datefmt="%H:%M:%S", stream=sys.stderr)
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter())
 
 
 # -- option groups ---------------------------------------------------------------------------------
@@ -145,6 +194,19 @@ def add_judge_options(p: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="Codex's stream_idle_timeout_ms in seconds (default 300)",
     )
+    p.add_argument(
+        "--codex-version",
+        choices=list(CODEX_VERSIONS),
+        default=DEFAULT_CODEX_VERSION,
+        help=f"the Codex CLI release to predict (default {DEFAULT_CODEX_VERSION}, the latest)",
+    )
+    p.add_argument(
+        "--client",
+        action="append",
+        choices=list(CLIENTS),
+        metavar="ID",
+        help="predict only this client (repeatable; `ssescope clients` lists them)",
+    )
 
 
 def check_options(args: argparse.Namespace, keep_per_rule: int | None) -> CheckOptions:
@@ -153,7 +215,23 @@ def check_options(args: argparse.Namespace, keep_per_rule: int | None) -> CheckO
         profile=args.profile,
         stall_warn=args.stall_warn,
         codex_idle_timeout=args.codex_idle_timeout,
+        codex_version=getattr(args, "codex_version", DEFAULT_CODEX_VERSION),
         keep_per_rule=keep_per_rule,
+        clients=tuple(args.client) if getattr(args, "client", None) else None,
+    )
+
+
+def add_allow_host_option(p: argparse.ArgumentParser) -> None:
+    """``--allow-host``: the names besides the local ones a server answers (``ssescope.asgi.hosts``)."""
+    p.add_argument(
+        "--allow-host",
+        dest="allow_hosts",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also answer requests whose Host or Origin names NAME (repeatable; '*' for any): "
+        "by default only localhost, loopback addresses and the listening address are answered, "
+        "so that a web page cannot drive this server",
     )
 
 

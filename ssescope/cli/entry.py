@@ -18,8 +18,10 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..core.capture import SourceError
+from ..core.redact import redact_text
 from ..engine import command as engine_command
 from ..health import command as health_command
+from ..probe import command as probe_command
 from ..proxy import command as proxy_command
 from ..tui import command as tui_command
 from . import check as check_command
@@ -38,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     health_command.register(sub)
     tui_command.register(sub)
     proxy_command.register(sub, open_ui=tui_command.open_proxy)
+    probe_command.register(sub)
     return parser
 
 
@@ -51,7 +54,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_OK
         return int(args.func(args))
     except (UsageError, SourceError) as exc:
-        print(str(exc) if isinstance(exc, UsageError) else f"ssescope: {exc}", file=sys.stderr)
+        message = str(exc) if isinstance(exc, UsageError) else f"ssescope: {exc}"
+        print(redact_text(message), file=sys.stderr)
         return EXIT_UNREADABLE
     except KeyboardInterrupt:
         print("ssescope: interrupted", file=sys.stderr)
@@ -62,8 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get("SSESCOPE_DEBUG"):
             raise
         print(
-            f"ssescope: internal error: {type(exc).__name__}: {exc} "
-            "(SSESCOPE_DEBUG=1 shows the traceback)",
+            redact_text(f"ssescope: internal error: {type(exc).__name__}: {exc} ")
+            + "(SSESCOPE_DEBUG=1 shows the traceback)",
             file=sys.stderr,
         )
         return EXIT_UNREADABLE

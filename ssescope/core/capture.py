@@ -23,10 +23,16 @@ without ``curl -i`` headers); files with one JSON event per line (e.g. recorded 
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as _dt
 import json
 import os
 import re
+import select
+import shutil
+import stat
+import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,50 +42,15 @@ from pydantic_core import from_json
 
 from .. import __version__
 from .ends import EndReason
+from .redact import redact_body, redact_headers, redact_url
 
 FORMAT_NAME = "ssescope-capture"
 FORMAT_VERSION = 1
 READ_BLOCK = 1 << 20
-SECRET_HEADERS = frozenset(
-    {
-        "authorization",
-        "proxy-authorization",
-        "api-key",
-        "x-api-key",
-        "openai-api-key",
-        "cookie",
-        "set-cookie",
-        "x-goog-api-key",
-    }
-)
-_SECRET_QUERY = re.compile(r"(?i)([?&](?:api[-_]?key|key|token|access_token)=)[^&#]*")
 
 
 class SourceError(Exception):
     """The source cannot be read at all (exit status 2, one-line message)."""
-
-
-# ---------------------------------------------------------------------------------------------
-# redaction
-# ---------------------------------------------------------------------------------------------
-
-
-def redact_value(name: str, value: str) -> str:
-    if name.lower() not in SECRET_HEADERS:
-        return value
-    scheme, _, rest = value.partition(" ")
-    if rest and scheme.lower() in ("bearer", "basic", "token"):
-        return f"{scheme} [redacted]"
-    return "[redacted]"
-
-
-def redact_headers(headers: dict[str, str] | list[tuple[str, str]] | None) -> dict[str, str]:
-    items = headers.items() if isinstance(headers, dict) else (headers or [])
-    return {k: redact_value(k, v) for k, v in items}
-
-
-def redact_url(url: str) -> str:
-    return _SECRET_QUERY.sub(r"\1[redacted]", url)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -101,21 +72,52 @@ class CaptureWriter:
         redact: bool = True,
     ) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh: IO[str] = open(self.path, "w", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        self.error: str | None = None
+        """Why the capture is not (or no longer) written: an unwritable target, a full disk.
+        The session goes on without recording; ``on_error`` hears it once."""
+        self.on_error: Callable[[str], None] | None = None
+        self._fh: IO[str] | None = None
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fh = open(self.path, "w", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        except OSError as exc:
+            self._failed(exc)
         self.redact = redact
         self.request = {
             "method": method,
             "url": redact_url(url) if redact else url,
             "headers": redact_headers(headers) if redact else dict(headers or {}),
-            "body": body,
+            "body": redact_body(body) if redact else body,
         }
         self._header_written = False
         self.closed = False
 
     def _line(self, record: dict[str, Any]) -> None:
-        self._fh.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
-        self._fh.flush()
+        if self._fh is None:
+            return
+        try:
+            self._fh.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
+            self._fh.flush()
+        except OSError as exc:
+            self._failed(exc)
+
+    def report_to(self, on_error: Callable[[str], None]) -> None:
+        """Tell ``on_error`` why recording stopped: at once if it already did (the target could
+        not be opened), else when it does."""
+        if self.error is not None:
+            on_error(self.error)
+        else:
+            self.on_error = on_error
+
+    def _failed(self, exc: OSError) -> None:
+        """Stop recording, keep reading: what was written stays readable (cut at the last line)."""
+        self.error = f"{self.path}: cannot write the capture ({exc.strerror or exc}); not recording"
+        if self._fh is not None:
+            with contextlib.suppress(OSError):
+                self._fh.close()
+            self._fh = None
+        if self.on_error is not None:
+            self.on_error(self.error)
 
     def write_response(
         self,
@@ -176,7 +178,12 @@ class CaptureWriter:
     def close(self) -> None:
         if not self.closed:
             self.closed = True
-            self._fh.close()
+            if self._fh is not None:
+                try:
+                    self._fh.close()
+                except OSError as exc:  # the last flush: a full disk
+                    self._fh = None
+                    self._failed(exc)
 
     def __enter__(self) -> CaptureWriter:
         return self
@@ -197,6 +204,10 @@ class Boundary:
 BOUNDARY = Boundary()
 HEAD_BYTES = 65536
 """How much of a file format detection looks at."""
+WARNINGS_KEPT = 50
+MAX_T = 1e9
+"""The largest arrival time a record may carry (about 31 years): beyond it, or not a finite
+number, a time is unusable (timing arithmetic would overflow) and is replaced."""
 
 
 @dataclass
@@ -222,12 +233,18 @@ class Source:
     chunk_at: int = 0
     """File offset of the record of the chunk just yielded (capture and JSON-lines files): where
     the row store reads the chunk again instead of keeping it."""
+    _more_warnings: int = 0
     _fh: IO[bytes] | None = None
     _iter: Iterator[tuple[float, bytes] | Boundary] | None = None
 
     @property
     def framed(self) -> bool:
         return self.format != "jsonl-events"
+
+    @property
+    def timed(self) -> bool:
+        """Only a capture records arrival times (raw SSE and JSON lines read as t=0)."""
+        return self.format == "capture"
 
     @property
     def records_chunks(self) -> bool:
@@ -241,10 +258,31 @@ class Source:
             return chunk if chunk is not None else b""
         return b"data: " + line.strip() + b"\n\n"
 
+    def warn(self, message: str) -> None:
+        """A warning about the file; past WARNINGS_KEPT of them only their number grows (a
+        million bad records must not become a million lines of report)."""
+        kept = self.warnings
+        if len(kept) < WARNINGS_KEPT:
+            kept.append(message)
+            return
+        self._more_warnings += 1
+        more = f"… and {self._more_warnings} more warning(s)"
+        if self._more_warnings == 1:
+            kept.append(more)
+        else:
+            kept[-1] = more
+
     def chunks(self) -> Iterator[tuple[float, bytes] | Boundary]:
         assert self._iter is not None, "chunks() can be iterated once"
         it, self._iter = self._iter, None
         return it
+
+    def position(self) -> int:
+        """How far into the file the reading is (bytes; for a progress display)."""
+        try:
+            return self._fh.tell() if self._fh is not None else 0
+        except (OSError, ValueError):
+            return 0
 
     def close(self) -> None:
         """Close the file when the chunks will not be iterated (a refused format)."""
@@ -270,16 +308,65 @@ def open_source(path: str | os.PathLike[str]) -> Source:
 
 
 def _open_file(p: Path) -> IO[bytes]:
+    if str(p) == "-":
+        return _stdin()
     try:
         if p.is_dir():
             raise SourceError(f"{p}: is a directory, not a capture")
-        return open(p, "rb")
+        if p.is_fifo():
+            return _spooled(_fifo(p), str(p))
+        fh = open(p, "rb")  # noqa: SIM115 - the Source closes it
     except FileNotFoundError:
         raise SourceError(f"{p}: no such file") from None
     except PermissionError:
         raise SourceError(f"{p}: permission denied") from None
     except OSError as exc:
         raise SourceError(f"{p}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):  # /dev/stdin, a pipe: no seeking back
+        return _spooled(fh, str(p))
+    return fh
+
+
+FIFO_WAIT = 10.0
+"""Seconds a named pipe may stay without a writer before reading it fails (instead of hanging)."""
+
+
+def _stdin() -> IO[bytes]:
+    """``-``: the stream piped in (``cat x.sse | ssescope check -``)."""
+    if sys.stdin is None or sys.stdin.isatty():
+        raise SourceError(
+            "-: standard input is a terminal; pipe a stream in (cat x.sse | ssescope check -)"
+        )
+    return _spooled(sys.stdin.buffer, "standard input")
+
+
+def _fifo(p: Path) -> IO[bytes]:
+    """A named pipe, once a writer has opened it and written (or closed it): opening one blocks
+    until a writer comes, so it is opened without blocking and waited for, FIFO_WAIT at most."""
+    fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK)
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    if not poller.poll(FIFO_WAIT * 1000):
+        os.close(fd)
+        raise SourceError(
+            f"{p}: a named pipe that no writer opened within {FIFO_WAIT:g} s; start the writer first"
+        )
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
+def _spooled(stream: IO[bytes], name: str) -> IO[bytes]:
+    """A stream that cannot seek back (a pipe) copied into an unnamed temporary file, which the
+    readers can: on disk, not in memory, however big the stream."""
+    spool = tempfile.TemporaryFile()  # noqa: SIM115 - the Source closes it
+    try:
+        with stream:
+            shutil.copyfileobj(stream, spool, READ_BLOCK)
+    except OSError as exc:
+        spool.close()
+        raise SourceError(f"{name}: {exc.strerror or exc}") from None
+    spool.seek(0)
+    return spool
 
 
 def _detect(name: str, head: bytes, fh: IO[bytes]) -> Source:
@@ -292,6 +379,9 @@ def _detect(name: str, head: bytes, fh: IO[bytes]) -> Source:
         return _json_lines_source(name, head, body, first_line, fh)
     if body.startswith(b"HTTP/"):
         status_line, headers, offset = _parse_http_head(head)
+        while 100 <= status_line[0] < 200 and _after_blank(head, offset).startswith(b"HTTP/"):
+            # an interim answer (`100 Continue`, `103 Early Hints`) before the real one
+            status_line, headers, offset = _parse_http_head(head, offset)
         src = Source(name, "sse", body_offset=offset)
         src.response = {
             "status": status_line[0],
@@ -326,7 +416,9 @@ def _json_lines_source(
     parsed = _try_json(first_line)
     meta: dict[str, Any] = parsed if isinstance(parsed, dict) else {}
     if meta.get("format") == FORMAT_NAME:
-        src = Source(name, "capture", request=meta.get("request"), response=meta.get("response"))
+        src = Source(name, "capture")
+        src.request = _request_of(meta.get("request"), src.warn)
+        src.response = _response_of(meta.get("response"), src.warn)
         version = meta.get("version")
         if version != FORMAT_VERSION:
             src.warnings.append(
@@ -346,6 +438,81 @@ def _json_lines_source(
     fh.seek(0)
     src._iter = _jsonl_chunks(fh, src)
     return src
+
+
+def _request_of(value: Any, warn: Callable[[str], None]) -> dict[str, Any] | None:
+    """The header's request as readers use it (method, url and headers strings), whatever a
+    hand-edited or foreign capture holds; what cannot be used is dropped with a warning."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        warn(f"capture header: `request` is {_json_type(value)}, not an object; ignored")
+        return None
+    request = dict(value)
+    for key in ("method", "url"):
+        if key in request and not isinstance(request[key], str):
+            warn(f"capture header: `request.{key}` is {_json_type(request[key])}; ignored")
+            del request[key]
+    request["headers"] = _headers_of(request.get("headers"), "request.headers", warn)
+    return request
+
+
+def _response_of(value: Any, warn: Callable[[str], None]) -> dict[str, Any] | None:
+    """The header's response with a usable ``status`` (an HTTP status code), ``headers``
+    (strings), ``reason`` and ``t``; a response without a usable status is dropped (the stream
+    is judged without its head) with a warning."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        warn(f"capture header: `response` is {_json_type(value)}, not an object; ignored")
+        return None
+    status = value.get("status")
+    if isinstance(status, float) and status.is_integer():
+        status = int(status)
+    if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 999:
+        warn(f"capture header: response status {_shown(status)} is not an HTTP status; ignored")
+        return None
+    response = dict(value)
+    response["status"] = status
+    response["headers"] = _headers_of(value.get("headers"), "response.headers", warn)
+    if not isinstance(value.get("reason", ""), str):
+        response["reason"] = ""
+    t = record_time(value.get("t", 0.0))
+    if t is None:
+        warn(f"capture header: response time {_shown(value.get('t'))} is not usable; 0 assumed")
+    response["t"] = t or 0.0
+    return response
+
+
+def _headers_of(value: Any, where: str, warn: Callable[[str], None]) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        warn(f"capture header: `{where}` is {_json_type(value)}, not an object; ignored")
+        return {}
+    return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in value.items()}
+
+
+def record_time(value: Any) -> float | None:
+    """A record's ``t`` as seconds, or None when it is not a finite number in [0, MAX_T]."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if isinstance(value, int) and not -MAX_T <= value <= MAX_T:
+        return None  # float() of a 400-digit integer overflows
+    t = float(value)
+    return t if 0.0 <= t <= MAX_T else None  # NaN compares false too
+
+
+def _json_type(value: Any) -> str:
+    names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}
+    if value is None:
+        return "null"
+    return names.get(type(value), "a number")
+
+
+def _shown(value: Any) -> str:
+    text = json.dumps(value) if not isinstance(value, float) else repr(value)
+    return text if len(text) <= 40 else text[:40] + "…"
 
 
 def _mostly_binary(head: bytes) -> bool:
@@ -373,8 +540,14 @@ def _try_json(line: bytes) -> Any:
         return None
 
 
-def _parse_http_head(head: bytes) -> tuple[tuple[int, str], dict[str, str], int]:
-    start = len(head) - len(head.lstrip(b"\xef\xbb\xbf \t\r\n"))
+def _after_blank(head: bytes, offset: int) -> bytes:
+    return head[offset:].lstrip(b"\xef\xbb\xbf \t\r\n")
+
+
+def _parse_http_head(head: bytes, offset: int = 0) -> tuple[tuple[int, str], dict[str, str], int]:
+    """The status line and headers of the HTTP head at ``offset``, and where what follows it
+    starts."""
+    start = len(head) - len(_after_blank(head, offset))
     end = head.find(b"\r\n\r\n", start)
     sep = 4
     if end == -1:
@@ -439,32 +612,31 @@ def _capture_chunks(fh: IO[bytes], src: Source) -> Iterator[tuple[float, bytes]]
     t = 0.0
     with fh:
         pos = len(fh.readline())  # the header
-        for lineno, line in enumerate(fh, 2):
+        lineno = 1
+        for line in fh:  # not enumerate: its reused result tuple would keep the last line alive
+            lineno += 1
             start = pos
             pos += len(line)
             try:
                 record = from_json(line, cache_strings="keys")
-            except ValueError:  # blank, cut or not JSON (or for json.loads only): said below
+            except ValueError:  # blank, cut, not JSON (or JSON only json.loads reads): said there
                 record = _capture_record(line, lineno, src)
+            del line  # a 200 MB record line lets go before its chunk is made
             if type(record) is not dict:
                 continue
-            text = record.get("text")
-            if type(text) is str:  # a chunk record, nearly every line: the short way
-                rt = record.get("t")
-                if isinstance(rt, (int, float)):
-                    t = float(rt)
-                src.chunk_at = start
-                encoded = text.encode("utf-8")
-                del line, record, text  # a 5 MB done event is judged without its record alive
-                yield (t, encoded)
-                continue
-            rt = record.get("t")
-            if isinstance(rt, (int, float)):
-                t = float(rt)
-            chunk = _chunk_of(record, lambda why: src.warnings.append(f"line {lineno}: {why}"))  # noqa: B023 - called at once
+            rt = record.get("t", t)
+            if type(rt) is float and 0.0 <= rt <= MAX_T:  # nearly every record: the short way
+                t = rt
+            elif (checked := record_time(rt)) is not None:
+                t = checked
+            else:
+                src.warn(f"line {lineno}: time {_shown(record.get('t'))} is not usable; kept {t}")
+            chunk = _text_of(record)
+            if chunk is None:
+                chunk = _chunk_of(record, lambda why: src.warn(f"line {lineno}: {why}"))  # noqa: B023 - called at once
             if chunk is not None:
                 src.chunk_at = start
-                del line, record  # a 5 MB done event is judged without its record alive
+                del record  # a 5 MB done event is judged without its record alive
                 yield (t, chunk)
             elif "text" not in record and "base64" not in record:
                 _other_record(record, t, src)
@@ -485,18 +657,41 @@ def _capture_record(line: bytes, lineno: int, src: Source) -> dict[str, Any] | N
                 f"the capture is cut off in line {lineno} (the writer was interrupted); read up to it"
             )
         else:
-            src.warnings.append(f"line {lineno} of the capture is not JSON; skipped")
+            src.warn(f"line {lineno} of the capture is not JSON; skipped")
         return None
     return record if isinstance(record, dict) else None
+
+
+def _text_of(record: dict[str, Any]) -> bytes | None:
+    """The chunk of a plain text record, nearly every record of a capture (None: anything else,
+    which :func:`_chunk_of` reads and warns about)."""
+    text = record.get("text")
+    if type(text) is str:
+        try:
+            return text.encode("utf-8")
+        except UnicodeEncodeError:
+            return None
+    return None
 
 
 def _chunk_of(record: dict[str, Any], warn: Callable[[str], None]) -> bytes | None:
     """The bytes a chunk record holds (None for other records, or bad base64)."""
     if "text" in record:
-        return str(record["text"]).encode("utf-8")
-    if "base64" in record:
+        text = record["text"]
+        if not isinstance(text, str):
+            warn(f"`text` is {_json_type(text)}, not a string; skipped")
+            return None
         try:
-            return base64.b64decode(record["base64"])
+            return text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate escape: no UTF-8 holds it
+            warn("`text` holds a lone surrogate (\\ud800-\\udfff), not UTF-8; read as its bytes")
+            return text.encode("utf-8", errors="surrogatepass")
+    if "base64" in record:
+        data = record["base64"]
+        try:
+            if not isinstance(data, str):
+                raise ValueError(data)
+            return base64.b64decode(data)
         except ValueError:
             warn("bad base64; skipped")
     return None
@@ -504,7 +699,8 @@ def _chunk_of(record: dict[str, Any], warn: Callable[[str], None]) -> bytes | No
 
 def _other_record(record: dict[str, Any], t: float, src: Source) -> None:
     if "end" in record:
-        src.end = (t, str(record["end"]), record.get("error"))
+        error = record.get("error")
+        src.end = (t, str(record["end"]), None if error is None else str(error))
     elif "sample" in record:
         src.records.append(record)
         if src.on_record is not None:

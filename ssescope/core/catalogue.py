@@ -12,12 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from .effects import CLIENT_EFFECTS
+
 Severity = Literal["error", "warning", "info"]
 PROFILES: tuple[str, ...] = ("openai", "open-responses", "codex")
 PROFILE_HELP = {
     "openai": "OpenAI's wire behaviour: the schema with every WIRE exemption (default)",
     "open-responses": "the Open Responses 2026-04-24 MUSTs: event: equals type, [DONE] required, …",
-    "codex": "what Codex CLI 0.169.0 needs: fatal and silently-lost cases are errors, the rest info",
+    "codex": "what Codex CLI (0.169.0-0.171.0) needs: fatal and silently-lost cases are errors, the rest info",
 }
 SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
 
@@ -37,6 +39,7 @@ GROUPS: tuple[str, ...] = (
     "consistency",
     "timing",
     "codex",
+    "clients",
 )
 """The catalogue's sections, in the order ``ssescope rules`` prints them."""
 
@@ -67,10 +70,20 @@ def define(group: str, rule_id: str, severity: SeverityTable, title: str, why: s
         raise ValueError(f"rule {rule_id!r}: unknown group {group!r}")
     if rule_id in RULES:
         raise ValueError(f"rule {rule_id!r} is defined twice")
+    effects = CLIENT_EFFECTS.get(rule_id)
+    if effects:
+        why = f"{why} Clients: {effects}"
     RULES[rule_id] = Rule(rule_id, title, why, severity, group)
     ordered = sorted(RULES.values(), key=lambda r: GROUPS.index(r.group))  # stable: keeps order
     RULES.clear()
     RULES.update((r.id, r) for r in ordered)
+
+
+def report_order(rule_id: str, severity: Severity) -> tuple[int, bool, str]:
+    """How reports list rules: by severity, the client verdicts (which point at no event) after
+    the rules that explain them, then by id."""
+    group = RULES[rule_id].group if rule_id in RULES else ""
+    return (SEVERITY_RANK[severity], group == "clients", rule_id)
 
 
 def catalogue_markdown() -> str:

@@ -7,15 +7,19 @@ What rides along a check (the health layer's samples and diagnosis) comes in as 
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from .capture import Boundary, CaptureWriter, Source, SourceError, open_source
 from .checker import CheckOptions
 from .ends import EndReason
+from .redact import redact_url
 from .session import StreamSession
 
 if TYPE_CHECKING:
+    import asyncio
     from collections.abc import Callable, Iterator
 
     from .live import RequestSpec
@@ -28,7 +32,7 @@ def result_of(session: StreamSession, source: str, fmt: str, warnings: list[str]
     checker = session.checker
     log = checker.log
     return {
-        "source": source,
+        "source": redact_url(source),
         "format": fmt,
         "profile": checker.profile,
         "events": checker.events_seen,
@@ -37,12 +41,13 @@ def result_of(session: StreamSession, source: str, fmt: str, warnings: list[str]
         "summary": checker.summary(),
         "timing": checker.timing.to_dict(),
         "codex": checker.prediction().to_dict(),
+        "clients": [p.to_dict() for p in checker.client_predictions()],
         "response": checker.tree.reconstruct(),
         "http": session.response,
         "end": None
         if session.end is None
         else {"t": round(session.end[0], 6), "reason": session.end[1], "error": session.end[2]},
-        "warnings": list(warnings),
+        "warnings": [*warnings, *session.warnings],
     }
 
 
@@ -69,6 +74,7 @@ class _SourceStreams:
         """A session for the next stream, told the capture's response (and its error body)."""
         src = self.src
         session = StreamSession(CheckOptions(**self.options.__dict__))
+        session.checker.on_request((src.request or {}).get("body"))
         resp = src.response
         if resp is not None:
             session.on_response(
@@ -103,22 +109,59 @@ def _error_body(src: Source) -> tuple[Iterator[tuple[float, bytes] | Boundary], 
     return iter(held), b"".join(c for _, c in held).decode("utf-8", errors="replace")
 
 
+def not_a_responses_exchange(src: Source) -> str | None:
+    """Why a capture is not judged (None: it is a Responses exchange): the proxy records every
+    exchange (``GET /v1/models``, the ``.chat.jsonl`` beside a translated stream), and judging
+    those as Responses streams would only report nonsense findings."""
+    request = src.request if src.format == "capture" else None
+    if not isinstance(request, dict):
+        return None
+    method = str(request.get("method") or "POST").upper()
+    url = request.get("url")
+    try:
+        path = urlsplit(url).path.rstrip("/") if isinstance(url, str) else ""
+    except ValueError:  # an unparseable URL: the method alone decides
+        path = ""
+    chat = path.endswith("/completions")  # /chat/completions, the legacy /completions
+    if method == "POST" and not chat:
+        return None  # a Responses request, on a gateway's own path too
+    what = "a Chat Completions exchange" if chat else "not a Responses stream"
+    return (
+        f"this capture records {method} {path or '/'}, {what}; "
+        "ssescope check judges Responses API streams (POST …/responses)"
+    )
+
+
+PROGRESS_EVERY = 1024
+"""Chunks between two progress reports (a report costs a file tell and a lock); a raw file's
+chunks are big blocks, each of which is reported."""
+PROGRESS_BLOCK = 1 << 16
+
+
 def check_source(
-    src: Source, options: CheckOptions, rider: Rider | None = None
+    src: Source,
+    options: CheckOptions,
+    rider: Rider | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """Judge every response in an opened source (usually one)."""
+    """Judge every response in an opened source (usually one); ``progress(bytes, events)`` is
+    told how far the read is every :data:`PROGRESS_EVERY` chunks."""
     if src.format in CHAT_FORMATS:
         raise SourceError(
             f"{src.path}: this is a Chat Completions stream (chat.completion.chunk); "
             "ssescope check judges Responses API streams"
         )
+    not_responses = not_a_responses_exchange(src)
+    if not_responses:
+        raise SourceError(f"{src.path}: {not_responses}")
     options.framed = src.framed
+    options.timed = src.timed
     streams = _SourceStreams(src, options, rider)
     chunks, body = _error_body(src)
     session = streams.start(body)
     results: list[dict[str, Any]] = []
     t = 0.0
-    for item in chunks:
+    for n, item in enumerate(chunks):
         if isinstance(item, Boundary):
             session.finish(t, EndReason.EOF)
             results.append(streams.result(session, []))
@@ -126,7 +169,12 @@ def check_source(
             continue
         t, chunk = item
         session.feed(chunk, t)
+        if progress is not None and (n % PROGRESS_EVERY == 0 or len(chunk) >= PROGRESS_BLOCK):
+            progress(src.position(), session.checker.events_seen)
     end_t, reason, error = src.end or (t, EndReason.EOF, None)
+    if reason == EndReason.CONNECT_ERROR and src.response is None and not results:
+        # the live run exited 2 with this line: judging the recording of it does the same
+        raise SourceError(f"{src.path}: the recorded request never connected ({error or reason})")
     session.finish(max(end_t, t), reason, error)
     results.append(streams.result(session, src.warnings))
     if len(results) > 1:
@@ -136,9 +184,12 @@ def check_source(
 
 
 def check_file(
-    path: str, options: CheckOptions, rider: Rider | None = None
+    path: str,
+    options: CheckOptions,
+    rider: Rider | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[dict[str, Any]]:
-    return check_source(open_source(path), options, rider)
+    return check_source(open_source(path), options, rider, progress)
 
 
 def check_url(spec: RequestSpec, options: CheckOptions, **reading: Any) -> dict[str, Any]:
@@ -148,6 +199,22 @@ def check_url(spec: RequestSpec, options: CheckOptions, **reading: Any) -> dict[
     import asyncio  # only a live read needs the event loop
 
     return asyncio.run(read_url(spec, options, **reading))
+
+
+def _live_writer(
+    spec: RequestSpec, record: str | None, redact: bool, rider: LiveRider | None
+) -> CaptureWriter | None:
+    """The capture of a live read (the rider's, which also records its samples), if any."""
+    if not record:
+        return None
+    request: dict[str, Any] = {
+        "method": spec.method,
+        "url": spec.url,
+        "headers": spec.headers,
+        "body": spec.body,
+        "redact": redact,
+    }
+    return rider.capture_writer(record, **request) if rider else CaptureWriter(record, **request)
 
 
 async def read_url(
@@ -160,35 +227,48 @@ async def read_url(
     grace: float = 2.0,
     rider: LiveRider | None = None,
     clock: Callable[[], float] = time.monotonic,
+    stop: asyncio.Event | None = None,
+    on_record_error: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """:func:`check_url` in the caller's event loop; ``clock``: the stream's clock (tests on
-    virtual loop time pass the loop's)."""
+    virtual loop time pass the loop's); ``stop``: set it to end the read now, as ``interrupted``
+    (the CLI sets it on SIGINT, SIGTERM and SIGHUP), with the result and capture as usual.
+    A capture that cannot be written (an unwritable ``record``, a full disk) is a warning in the
+    result and a call of ``on_record_error``; the read goes on without recording."""
     from .live import run_live  # httpx only when a URL is read: a file check starts faster
 
-    writer = None
-    if record:
-        request: dict[str, Any] = {
-            "method": spec.method,
-            "url": spec.url,
-            "headers": spec.headers,
-            "body": spec.body,
-            "redact": redact,
-        }
-        writer = (
-            rider.capture_writer(record, **request) if rider else CaptureWriter(record, **request)
-        )
+    writer = _live_writer(spec, record, redact, rider)
     session = StreamSession(options, writer=writer)
+    if writer is not None:
+
+        def record_failed(message: str) -> None:
+            session.warnings.append(message)
+            if on_record_error is not None:
+                on_record_error(message)
+
+        writer.report_to(record_failed)
+    session.checker.on_request(spec.body)
     t0 = clock()
 
     def since() -> float:
         return clock() - t0
 
     try:
+        read = functools.partial(
+            run_live,
+            spec,
+            session,
+            max_wait=max_wait,
+            grace=grace,
+            clock=clock,
+            start=t0,
+            stop=stop,
+        )
         if rider is None:
-            await run_live(spec, session, max_wait=max_wait, grace=grace, clock=clock, start=t0)
+            await read()
         else:
             async with rider.riding(session, since):
-                await run_live(spec, session, max_wait=max_wait, grace=grace, clock=clock, start=t0)
+                await read()
     finally:
         if writer is not None:
             writer.close()

@@ -11,16 +11,19 @@ to the tree.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from .checks import END_CHECKS, HTTP_CHECKS
 from .checks.base import DEFAULT_STALL_WARN, CheckOptions, CheckState, event_dispatch
+from .checks.clients import judge_clients
 from .checks.fields import judge_fields
 from .checks.framing import judge_done, judge_envelope, judge_frame, judge_invalid
 from .checks.items import item_scoped
 from .checks.lifecycle import judge_order, unknown_event
 from .checks.sequence import judge_sequence
 from .checks.stalls import judge_gap, judge_silence
+from .clients import ClientPrediction, predict_all
 from .codex import CodexPrediction
 from .ends import EndReason
 from .events import Event, decode_frame
@@ -41,6 +44,11 @@ class Checker(CheckState):
     def findings(self) -> list[Finding]:
         return self.log.kept
 
+    def on_request(self, body: Any) -> None:
+        """The request the stream answers (its JSON body; anything else is ignored), told
+        before the response head: some rules judge the answer against what was asked."""
+        self.request = body if isinstance(body, dict) else None
+
     def on_http(
         self,
         status: int,
@@ -52,6 +60,7 @@ class Checker(CheckState):
         """The response status line and headers (and, for errors, the body)."""
         self.new = []
         self.http_status = status
+        self.http_body = body[:4096]
         self.timing.on_headers(t)
         lower = {k.lower(): v for k, v in (headers or {}).items()}
         for check in HTTP_CHECKS:
@@ -125,10 +134,20 @@ class Checker(CheckState):
                 check(self)
         for rule_id, message in self.codex.finish(t_end, end_reason):
             self.emit(rule_id, message, t=t_end)
+        judge_clients(
+            self,
+            ((f"{p.client} {p.version}", p.outcome, p.message) for p in self.client_predictions()),
+            t_end,
+        )
         return self.new
 
     def prediction(self) -> CodexPrediction:
         return self.codex.prediction()
+
+    def client_predictions(self, only: Collection[str] | None = None) -> list[ClientPrediction]:
+        """What every modelled client (or those of ``only``, else of ``--client``) does with
+        the stream so far; ``pending`` for all but Codex's idle timer until the read ends."""
+        return predict_all(self, only if only is not None else self.options.clients)
 
     def summary(self) -> dict[str, Any]:
         return {

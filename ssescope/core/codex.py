@@ -8,7 +8,7 @@ at EOF. From that it predicts an outcome: ``ok`` (an answer shown or a tool run)
 nothing shown) or ``error`` (the turn fails), with the message Codex would print.
 
 What one release does is data: a :class:`CodexVersion` holds its table of event handlers and of
-item decoders (``CODEX_VERSIONS``; 0.169.0 is the default), so a new release is a new row that
+item decoders (``CODEX_VERSIONS``; the latest, 0.171.0, is the default), so a new release is a new row that
 changes only the handlers that differ.
 """
 
@@ -26,7 +26,8 @@ Outcome = Literal["ok", "empty", "error", "pending"]
 
 DEFAULT_IDLE_TIMEOUT = 300.0
 DEFAULT_STREAM_MAX_RETRIES = 5
-DEFAULT_CODEX_VERSION = "0.169.0"
+DEFAULT_CODEX_VERSION = "0.171.0"
+"""The latest release; 0.169.0 behaved the same on every stream tried (codex-behaviour.md)."""
 
 MSG_CLOSED = "stream disconnected before completion: stream closed before response.completed"
 MSG_IDLE = "stream disconnected before completion: idle timeout waiting for SSE"
@@ -410,6 +411,21 @@ class CodexModel:
             self.tool_calls.append("local_shell")
 
 
+def serde_unexpected(value: Any) -> str:
+    """How serde_json names a JSON value it did not expect (``string "10"``, ``integer `5```)."""
+    if isinstance(value, bool):
+        return f"boolean `{str(value).lower()}`"
+    if isinstance(value, str):
+        return f"string {json.dumps(value, ensure_ascii=False)}"
+    if isinstance(value, int):
+        return f"integer `{value}`"
+    if isinstance(value, float):
+        return f"floating point `{value}`"
+    if value is None:
+        return "null"
+    return "map" if isinstance(value, dict) else "sequence"
+
+
 def _completed_problem(response: Any) -> str | None:
     if not isinstance(response, dict):
         return "missing field `response`"
@@ -417,18 +433,18 @@ def _completed_problem(response: Any) -> str | None:
     if rid is None:
         return "missing field `id`"
     if not isinstance(rid, str):
-        return f"invalid type: {json.dumps(rid)}, expected a string"
+        return f"invalid type: {serde_unexpected(rid)}, expected a string"
     usage = response.get("usage")
     if usage is None:
         return None
     if not isinstance(usage, dict):
-        return f"invalid type: {json.dumps(usage)[:40]}, expected struct ResponseCompletedUsage"
+        return f"invalid type: {serde_unexpected(usage)}, expected struct ResponseCompletedUsage"
     for name in ("input_tokens", "output_tokens", "total_tokens"):
         v = usage.get(name)
         if v is None:
             return f"missing field `{name}`"
         if not _is_int(v):
-            return f"invalid type: {json.dumps(v)}, expected i64"
+            return f"invalid type: {serde_unexpected(v)}, expected i64"
     return None
 
 
@@ -491,7 +507,11 @@ def _completed(model: CodexModel, payload: dict[str, Any], out: Findings) -> Non
     model.stopped = True
     problem = _completed_problem(payload.get("response"))
     if problem is not None:
-        model.fatal = (f"failed to parse ResponseCompleted: {problem}", True)
+        # Codex wraps it like every other stream error (codex-rs protocol/src/error.rs)
+        model.fatal = (
+            f"stream disconnected before completion: failed to parse ResponseCompleted: {problem}",
+            True,
+        )
         out.append(("codex-completed-invalid", f"Codex fails the turn: {model.fatal[0]}"))
     else:
         model.completed = True
@@ -540,6 +560,10 @@ class CodexVersion:
 CODEX_VERSIONS: dict[str, CodexVersion] = {
     "0.169.0": CodexVersion(
         "0.169.0", DEFAULT_STREAM_MAX_RETRIES, _EVENT_HANDLERS_0169, _ITEM_DECODERS_0169
+    ),
+    # The same 42 scripted streams gave the same outcomes and messages, word for word.
+    "0.171.0": CodexVersion(
+        "0.171.0", DEFAULT_STREAM_MAX_RETRIES, _EVENT_HANDLERS_0169, _ITEM_DECODERS_0169
     ),
 }
 """The Codex releases the model knows, by version (``DEFAULT_CODEX_VERSION`` is the default)."""

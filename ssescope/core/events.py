@@ -51,16 +51,44 @@ class Event:
         return seq if isinstance(seq, int) and not isinstance(seq, bool) else None
 
 
+MAX_NESTING = 200
+"""How deep a payload may nest: jiter's own limit (serde_json, which Codex parses with, stops at
+128). Deeper JSON is not decoded: judging, copying and showing it would recurse past Python's
+stack, and no client reads it either."""
+
+
 def _loads(data: str) -> Any:
     """jiter (pydantic-core's parser) is about twice as fast as json.loads; json.loads decides
-    only when jiter refuses (e.g. a lone surrogate escape, which Python's json accepts)."""
+    only when jiter refuses something else (e.g. a lone surrogate escape, which Python's json
+    accepts), and its result is held to the same nesting limit."""
     try:
         return from_json(data, cache_strings="keys")  # values would fill its cache: memory
     except ValueError as refused:
+        if "recursion limit" in str(refused):
+            raise
         try:
-            return json.loads(data)
+            value = json.loads(data)
         except RecursionError:  # nested deeper than Python's parser goes: jiter's reason stands
             raise ValueError(str(refused)) from None
+        if not _nests_within(value, MAX_NESTING):
+            raise ValueError(f"nested deeper than {MAX_NESTING} levels") from None
+        return value
+
+
+def _nests_within(value: Any, limit: int) -> bool:
+    """True when no container in ``value`` sits deeper than ``limit`` (iterative: no stack)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = (
+            item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        )
+        if children is None:
+            continue
+        if depth > limit:
+            return False
+        stack.extend((child, depth + 1) for child in children)
+    return True
 
 
 def decode_frame(frame: Frame) -> Event:

@@ -13,15 +13,16 @@ import contextlib
 import json
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
 
 from .capture import SourceError
 from .ends import EndReason
+from .redact import url_host
 from .session import StreamSession
 
 DEFAULT_MAX_WAIT = 60.0
@@ -29,6 +30,7 @@ DEFAULT_GRACE = 2.0
 DEFAULT_MODEL = "gpt-4.1-mini"
 DEFAULT_INPUT = "Say hello in one short sentence."
 ERROR_BODY_LIMIT = 1 << 20
+T = TypeVar("T")
 
 
 @dataclass
@@ -107,33 +109,83 @@ async def run_live(
     stop: asyncio.Event | None = None,
     start: float | None = None,
 ) -> None:
-    """POST the request and feed the session until EOF, a stall of ``max_wait`` seconds, the grace
-    period after a terminal event, or ``stop``. Connection failures raise :class:`SourceError`
-    after the session (and its capture) recorded them."""
+    """POST the request and feed the session until EOF, ``max_wait`` seconds without a complete
+    event (what Codex's idle timer counts: comments and a byte-a-second trickle do not reset it),
+    the grace period after a terminal event, or ``stop``. Connection failures raise
+    :class:`SourceError` after the session (and its capture) recorded them. However the read
+    ends, even cancelled (the debugger quitting), the session is finished: the capture's last
+    record says how."""
     t0 = clock() if start is None else start
 
     def now() -> float:
         return clock() - t0
 
     timeout = httpx.Timeout(connect=10.0, read=None, write=30.0, pool=10.0)
-    async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
-        try:
-            request = client.build_request(
-                spec.method, spec.url, json=spec.body, headers=spec.headers
-            )
-            response = await client.send(request, stream=True)
-        except httpx.HTTPError as exc:
-            reason = _connect_error(spec.url, exc)
-            session.finish(now(), EndReason.CONNECT_ERROR, reason)
-            raise SourceError(reason) from None
-        try:
-            await _read(response, session, now, max_wait, grace, tick_interval, stop, spec.url)
-        finally:
-            await response.aclose()
+    try:
+        async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
+            response = await _send(client, spec, session, now, max_wait, stop)
+            if response is None:
+                return
+            try:
+                await _read(response, session, now, max_wait, grace, tick_interval, stop, spec.url)
+            finally:
+                await response.aclose()
+    except asyncio.CancelledError:
+        if session.end is None:
+            session.finish(now(), EndReason.INTERRUPTED, "the read was cancelled")
+        raise
+
+
+async def _send(
+    client: httpx.AsyncClient,
+    spec: RequestSpec,
+    session: StreamSession,
+    now: Callable[[], float],
+    max_wait: float,
+    stop: asyncio.Event | None,
+) -> httpx.Response | None:
+    """The response head, or None when none came within ``max_wait`` or ``stop`` was set first
+    (the session is then finished: max-wait or interrupted)."""
+    request = client.build_request(spec.method, spec.url, json=spec.body, headers=spec.headers)
+    sending = await _within(client.send(request, stream=True), max_wait, stop)
+    if sending.cancelled():
+        reason = _cut_short(stop)
+        waited = f"no response head within {max_wait:g} s"
+        session.finish(now(), reason, waited if reason == EndReason.MAX_WAIT else None)
+        return None
+    try:
+        return sending.result()
+    except httpx.HTTPError as exc:
+        message = _connect_error(spec.url, exc)
+        session.finish(now(), EndReason.CONNECT_ERROR, message)
+        raise SourceError(message) from None
+
+
+async def _within(
+    work: Coroutine[Any, Any, T], max_wait: float, stop: asyncio.Event | None
+) -> asyncio.Future[T]:
+    """Run ``work`` for at most ``max_wait`` seconds or until ``stop``; the returned future is
+    done (with its result or error) or cancelled (cut short: see :func:`_cut_short`)."""
+    task = asyncio.ensure_future(work)
+    stopped = asyncio.ensure_future(stop.wait()) if stop is not None else None
+    try:
+        waiting = {task} if stopped is None else {task, stopped}
+        await asyncio.wait(waiting, timeout=max_wait, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for future in (task, stopped):
+            if future is not None and not future.done():
+                future.cancel()
+                with contextlib.suppress(asyncio.CancelledError, httpx.HTTPError):
+                    await future
+    return task
+
+
+def _cut_short(stop: asyncio.Event | None) -> EndReason:
+    return EndReason.INTERRUPTED if stop is not None and stop.is_set() else EndReason.MAX_WAIT
 
 
 def _connect_error(url: str, exc: Exception) -> str:
-    host = urlsplit(url).netloc
+    host = url_host(url)  # never the userinfo: this message is shown and recorded
     if isinstance(exc, httpx.ConnectError):
         cause: BaseException | None = exc
         while cause is not None:
@@ -157,7 +209,7 @@ async def _read(
     url: str,
 ) -> None:
     if not 200 <= response.status_code < 300:
-        await _read_error(response, session, now, url)
+        await _read_error(response, session, now, url, max_wait, stop)
         return
     session.on_response(
         response.status_code,
@@ -172,18 +224,33 @@ async def _read(
 
 
 async def _read_error(
-    response: httpx.Response, session: StreamSession, now: Callable[[], float], url: str
+    response: httpx.Response,
+    session: StreamSession,
+    now: Callable[[], float],
+    url: str,
+    max_wait: float,
+    stop: asyncio.Event | None,
 ) -> None:
-    """An HTTP error: its body (up to ``ERROR_BODY_LIMIT``) is the message of the http-status
-    finding, so it is read whole before the session hears of the response."""
+    """An HTTP error: its body (up to ``ERROR_BODY_LIMIT``, for at most ``max_wait`` seconds)
+    is the message of the http-status finding, so it is read whole before the session hears of
+    the response."""
     t_headers = now()
     chunks: list[tuple[float, bytes]] = []
-    size = 0
-    async for chunk in response.aiter_bytes():
-        chunks.append((now(), chunk))
-        size += len(chunk)
-        if size > ERROR_BODY_LIMIT:
-            break
+
+    async def body() -> None:
+        size = 0
+        async for chunk in response.aiter_bytes():
+            chunks.append((now(), chunk))
+            size += len(chunk)
+            if size > ERROR_BODY_LIMIT:
+                break
+
+    reading = await _within(body(), max_wait, stop)
+    reason = EndReason.EOF
+    if reading.cancelled():
+        reason = _cut_short(stop)
+    elif reading.exception() is not None:
+        reason = EndReason.TRANSPORT_ERROR
     session.on_response(
         response.status_code,
         dict(response.headers.multi_items()),
@@ -195,7 +262,7 @@ async def _read_error(
     )
     for t, chunk in chunks:
         session.feed(chunk, t)
-    session.finish(now(), EndReason.EOF)
+    session.finish(now(), reason)
 
 
 Arrival = tuple[float, bytes] | BaseException | None
@@ -217,13 +284,16 @@ async def _pump(
 
 
 def _time_left(
-    session: StreamSession, last_arrival: float, t: float, grace: float, max_wait: float
+    session: StreamSession, read_start: float, t: float, grace: float, max_wait: float
 ) -> tuple[float, EndReason]:
     """Seconds before the read ends on its own, and why it then would: the grace period after the
-    terminal event, or a silence of ``max_wait``."""
+    terminal event, or ``max_wait`` without a complete event (since the last one, or since the
+    response head): bytes alone, comments or a trickle, do not count, as they do not for
+    Codex."""
     if session.terminal_seen_at is not None:
         return session.terminal_seen_at + grace - t, EndReason.GRACE
-    return last_arrival + max_wait - t, EndReason.MAX_WAIT
+    last_event = session.checker.timing.t_last_event
+    return max(read_start, last_event or 0.0) + max_wait - t, EndReason.MAX_WAIT
 
 
 async def _follow(
@@ -239,12 +309,12 @@ async def _follow(
     returns why the read ended (and the transport error, if one ended it)."""
     queue: asyncio.Queue[Arrival] = asyncio.Queue()
     task = asyncio.create_task(_pump(response, queue, now))
-    last_arrival = now()
+    read_start = now()
     try:
         while True:
             if stop is not None and stop.is_set():
                 return EndReason.INTERRUPTED, None
-            remaining, reason = _time_left(session, last_arrival, now(), grace, max_wait)
+            remaining, reason = _time_left(session, read_start, now(), grace, max_wait)
             if remaining <= 0:
                 return reason, None
             try:
@@ -256,8 +326,8 @@ async def _follow(
                 return EndReason.EOF, None
             if isinstance(item, BaseException):
                 return EndReason.TRANSPORT_ERROR, f"{type(item).__name__}: {item}".rstrip(": ")
-            last_arrival, chunk = item
-            session.feed(chunk, last_arrival)
+            t, chunk = item
+            session.feed(chunk, t)
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -291,6 +291,71 @@ class Response(_Model):
     completed_at: float | None = None
 
 
+class OpenResponsesError(_Model):
+    code: str
+    message: str
+
+
+class OpenResponsesResponse(_Model):
+    """The Response object as the Open Responses spec requires it in every lifecycle event
+    (``ResponseResource``, openapi 2026-04-24, which its compliance suite parses every response
+    with): every field present, nullable ones as null, and the sampling values numbers (OpenAI's
+    own traffic sends null there and omits most of the rest, which :class:`Response` allows)."""
+
+    id: str
+    object: Literal["response"]
+    created_at: int
+    completed_at: int | None
+    status: str
+    incomplete_details: IncompleteDetails | None
+    model: str
+    previous_response_id: str | None
+    instructions: str | None
+    output: list[dict[str, Any]]
+    error: OpenResponsesError | None
+    tools: list[dict[str, Any]]
+    tool_choice: str | dict[str, Any]
+    truncation: Literal["auto", "disabled"]
+    parallel_tool_calls: bool
+    text: dict[str, Any]
+    top_p: float
+    presence_penalty: float
+    frequency_penalty: float
+    top_logprobs: int
+    temperature: float
+    reasoning: dict[str, Any] | None
+    usage: Usage | None
+    max_output_tokens: int | None
+    max_tool_calls: int | None
+    store: bool
+    background: bool
+    service_tier: str
+    metadata: Any
+    safety_identifier: str | None
+    prompt_cache_key: str | None
+
+
+class OpenResponsesFunctionCall(FunctionCallItem):
+    """A function_call item as Open Responses requires it: its ``id`` and ``status`` too."""
+
+    id: str
+    status: ItemStatus
+
+
+OPEN_RESPONSES_ITEM_MODELS: dict[str, type[_Model]] = {"function_call": OpenResponsesFunctionCall}
+"""Item types whose Open Responses schema asks more than OpenAI's."""
+
+
+class OpenResponsesErrorPayload(_Model):
+    """The nested payload of an ``error`` event (the spec's ``ErrorPayload``): every key
+    present, ``code`` and ``param`` nullable."""
+
+    type: str
+    code: str | None
+    message: str
+    param: str | None
+
+
 # ---------------------------------------------------------------------------------------------
 # Streaming events
 # ---------------------------------------------------------------------------------------------
@@ -603,6 +668,27 @@ LIFECYCLE_TYPES = frozenset(
     {"response.created", "response.queued", "response.in_progress"} | TERMINAL_TYPES
 )
 
+# Open Responses names raw reasoning events otherwise than OpenAI does (its openapi's
+# ResponseReasoningDelta/DoneStreamingEvent): the spec's names, and OpenAI's for the same events.
+OPEN_RESPONSES_EVENT_MODELS: dict[str, type[StreamEvent]] = {
+    "response.reasoning.delta": ReasoningTextDelta,
+    "response.reasoning.done": ReasoningTextDone,
+}
+OPENAI_EVENT_NAMES: dict[str, str] = {
+    "response.reasoning_text.delta": "response.reasoning.delta",
+    "response.reasoning_text.done": "response.reasoning.done",
+}
+"""OpenAI's name → the Open Responses name of the same event."""
+
+
+def open_responses_event_issues(payload: dict[str, Any]) -> tuple[FieldIssue, ...]:
+    """The field issues of an event Open Responses names otherwise than OpenAI does (its
+    fields are those of OpenAI's twin; ``type`` is not held to the twin's name)."""
+    model = OPEN_RESPONSES_EVENT_MODELS[payload["type"]]
+    issues = _validate(model, payload)[1]
+    return tuple(i for i in issues if i.path != "type")
+
+
 # Which item type each item-scoped event family must target (reference 4.4).
 EVENT_ITEM_TYPES: dict[str, frozenset[str]] = {
     "response.output_text.": frozenset({"message"}),
@@ -614,6 +700,7 @@ EVENT_ITEM_TYPES: dict[str, frozenset[str]] = {
     "response.mcp_call.": frozenset({"mcp_call"}),
     "response.mcp_list_tools.": frozenset({"mcp_list_tools"}),
     "response.reasoning_text.": frozenset({"reasoning"}),
+    "response.reasoning.": frozenset({"reasoning"}),  # Open Responses' name of the same
     "response.reasoning_summary_": frozenset({"reasoning"}),
     "response.code_interpreter_call": frozenset({"code_interpreter_call"}),
     "response.file_search_call.": frozenset({"file_search_call"}),
@@ -1048,7 +1135,8 @@ def _plan(declaration: type[_Model], skip: str = "") -> _Plan | None:
         if accepts is None:
             return None
         kinds, deep, nullable = accepts
-        required = not any(name in klass.__dict__ for klass in declaration.__mro__[:-1])
+        owner = next(k for k in declaration.__mro__ if name in inspect.get_annotations(k))
+        required = name not in owner.__dict__  # the class that annotates it last decides
         plan.append((name, kinds, required, nullable, deep))
     return tuple(plan)
 
@@ -1155,23 +1243,37 @@ def event_issues(payload: dict[str, Any]) -> tuple[FieldIssue, ...]:
     return tuple(_validate(_EVENT_SPECS[etype], payload)[1])
 
 
-def validate_item(item: dict[str, Any], prefix: str = "item") -> list[FieldIssue]:
-    """Field issues of an output item (unknown item types are not checked field by field)."""
-    declaration = _ITEM_SPECS.get(item.get("type"))  # type: ignore[arg-type]
-    if declaration is None:
+def validate_item(
+    item: dict[str, Any], prefix: str = "item", model: type[_Model] | None = None
+) -> list[FieldIssue]:
+    """Field issues of an output item (unknown item types are not checked field by field);
+    ``model`` overrides the one of its type (``OPEN_RESPONSES_ITEM_MODELS``)."""
+    itype = item.get("type")
+    if model is None:
+        model = _ITEM_SPECS.get(itype) if isinstance(itype, str) else None
+    if model is None:
         return []
-    return _issues_of(declaration, item, prefix)
+    return _issues_of(model, item, prefix)
+
+
+def validate_error_payload(error: dict[str, Any], prefix: str = "error") -> list[FieldIssue]:
+    """Field issues of an ``error`` event's nested payload as Open Responses requires it."""
+    return _issues_of(OpenResponsesErrorPayload, error, prefix)
 
 
 def validate_part(part: dict[str, Any], prefix: str = "part") -> list[FieldIssue]:
-    declaration = _PART_SPECS.get(part.get("type"))  # type: ignore[arg-type]
+    ptype = part.get("type")
+    declaration = _PART_SPECS.get(ptype) if isinstance(ptype, str) else None
     if declaration is None:
         return [FieldIssue(f"{prefix}.type", "value", "a known part type", repr(part.get("type")))]
     return _issues_of(declaration, part, prefix)
 
 
-def validate_response(response: dict[str, Any], prefix: str = "response") -> list[FieldIssue]:
-    return _issues_of(Response, response, prefix)
+def validate_response(
+    response: dict[str, Any], prefix: str = "response", model: type[_Model] = Response
+) -> list[FieldIssue]:
+    """Field issues of a Response (``model``: :class:`OpenResponsesResponse` for that spec)."""
+    return _issues_of(model, response, prefix)
 
 
 def validate_usage(usage: Any, prefix: str = "response.usage") -> list[FieldIssue]:

@@ -17,6 +17,7 @@ from .catalogue import (
     Rule,
     Severity,
     catalogue_markdown,
+    report_order,
 )
 
 __all__ = [
@@ -27,4 +28,5 @@ __all__ = [
     "Rule",
     "Severity",
     "catalogue_markdown",
+    "report_order",
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from .capture import CaptureWriter, Source, SourceError, open_source
 from .checker import Checker, CheckOptions
+from .clients import ClientPrediction
 from .codex import CodexPrediction
 from .ends import EndReason
 from .findings import Finding
@@ -67,6 +69,8 @@ class Run:
         self.clock = clock
         self.options = options
         self.info = info
+        self._clients_key: tuple[object, ...] | None = None
+        self._clients: list[ClientPrediction] = []
         self.store = RowStore(stream)
         self.chunks: list[tuple[float, bytes]] | None = [] if keep_chunks else None
         self.session = StreamSession(
@@ -76,6 +80,10 @@ class Run:
             on_findings=self._on_findings,
         )
         self.session.on_event = self.store.event_sink(self.session.checker.tree)
+        self.session.warnings = info.warnings  # an event it failed to judge shows in the header
+        if writer is not None:
+            writer.report_to(info.warnings.append)  # so does a capture that cannot be written
+        self.session.checker.on_request((info.request or {}).get("body"))
         self.state = "waiting"
         """waiting | streaming | done | failed"""
         self.error: str | None = None
@@ -139,6 +147,7 @@ class Run:
         self.options = options
         self.store = RowStore()
         session.checker = Checker(options)
+        session.checker.on_request((self.info.request or {}).get("body"))
         session.on_event = self.store.event_sink(session.checker.tree)
         session.framer = SSEFramer()
         session.terminal_seen_at = None
@@ -181,6 +190,16 @@ class Run:
 
     def prediction(self) -> CodexPrediction:
         return self.session.checker.prediction()
+
+    def client_predictions(self) -> list[ClientPrediction]:
+        """Every client model's outcome so far; recomputed only when the run moved (the live
+        strip asks several times a second)."""
+        checker = self.session.checker
+        key = (id(checker), checker.rows, checker.finished, len(checker.log), checker.codex.fatal)
+        if self._clients_key != key:
+            self._clients_key = key
+            self._clients = checker.client_predictions()
+        return self._clients
 
     @property
     def http_status(self) -> int | None:
@@ -264,7 +283,12 @@ class FileLoader:
         self.path = path
         self.view = FileView(path)
         self.options = CheckOptions(
-            **{**options.__dict__, "framed": src.framed, "track_events": False}
+            **{
+                **options.__dict__,
+                "framed": src.framed,
+                "timed": src.timed,
+                "track_events": False,
+            }
         )
         self.on_run = on_run
         self.rider = rider
@@ -274,6 +298,14 @@ class FileLoader:
         self._t = 0.0
         self.done = False
         self.run = self._new_run()
+
+    @property
+    def bytes_read(self) -> int:
+        """How far into the file indexing has come, in file bytes (a progress display's)."""
+        src = self.source
+        if src.records_chunks:
+            return src.chunk_at
+        return src.body_offset + sum(run.checker.timing.bytes for run in self.runs)
 
     def _stream(self) -> StreamBytes:
         src = self.source
@@ -407,6 +439,15 @@ def load_file(
     return loader.runs
 
 
+_FRAME_END = re.compile(rb"\r\n\r\n|\n\n|\r\r|\n\r\n|\r\n\n")
+
+
+def _frame_end(chunk: bytes, start: int) -> int:
+    """Where the first frame after ``start`` ends in ``chunk`` (its end when none does)."""
+    found = _FRAME_END.search(chunk, start)
+    return found.end() if found is not None else len(chunk)
+
+
 class Replay:
     """Feeds a recorded session into a fresh run with its original timing, on demand."""
 
@@ -416,10 +457,12 @@ class Replay:
         self.chunks = [c for c in src.chunks() if isinstance(c, tuple)]
         self.times = [t for t, _ in self.chunks]
         self.end = src.end or ((self.times[-1] if self.times else 0.0), EndReason.EOF, None)
-        opts = CheckOptions(**{**options.__dict__, "framed": src.framed})
+        opts = CheckOptions(**{**options.__dict__, "framed": src.framed, "timed": src.timed})
         self.run = Run(opts, RunInfo(path, "replay", request=src.request), keep_chunks=False)
         _respond(self.run, src)
         self.position = 0
+        self._offset = 0
+        """How much of chunk ``position`` a :meth:`step` has fed already."""
         self.clock = 0.0
         self.speed = 1.0
         self.playing = False
@@ -442,11 +485,19 @@ class Replay:
             self.run.tick(self.clock)
 
     def step(self) -> None:
-        """Feed chunks until at least one new row appears (or the recording ends)."""
+        """Feed the recording until one new row appears (or it ends): one event, even when one
+        chunk holds many (a raw SSE file is read in blocks, a server may send several events in
+        one write). The chunk is fed up to the end of its next frame; the framer reads any
+        split of the bytes as it reads them whole."""
         rows = len(self.run.store)
         while self.position < len(self.chunks) and len(self.run.store) == rows:
             self.clock = max(self.clock, self.times[self.position])
-            self._feed_until(self.position + 1)
+            t, chunk = self.chunks[self.position]
+            end = _frame_end(chunk, self._offset)
+            self.run.feed(chunk[self._offset : end], t)
+            self._offset = end
+            if end >= len(chunk):
+                self.position, self._offset = self.position + 1, 0
         self.run.replay_clock = self.clock
         if self.position >= len(self.chunks):
             self._end()
@@ -454,8 +505,8 @@ class Replay:
     def _feed_until(self, stop: int) -> None:
         while self.position < stop:
             t, chunk = self.chunks[self.position]
-            self.run.feed(chunk, t)
-            self.position += 1
+            self.run.feed(chunk[self._offset :] if self._offset else chunk, t)
+            self.position, self._offset = self.position + 1, 0
 
     def _end(self) -> None:
         self.clock = max(self.clock, self.end[0])

@@ -13,8 +13,10 @@ from .checker import Checker, CheckOptions
 from .ends import EndReason
 from .events import Event
 from .findings import Finding
-from .sse import SSEFramer
+from .redact import redact_headers, redact_url
+from .sse import Frame, SSEFramer
 
+MAX_UNJUDGED = 20
 EventCallback = Callable[[Event, list[Finding]], None]
 ChunkCallback = Callable[[bytes, float], None]
 FindingsCallback = Callable[[list[Finding]], None]
@@ -41,6 +43,8 @@ class StreamSession:
         self.response: dict[str, Any] | None = None
         self.end: tuple[float, str, str | None] | None = None
         self.terminal_seen_at: float | None = None
+        self.warnings: list[str] = []
+        """Events ssescope failed to judge (a bug it must not let end the read), one line each."""
 
     @property
     def options(self) -> CheckOptions:
@@ -57,15 +61,23 @@ class StreamSession:
         reason: str = "",
         http_version: str = "",
     ) -> list[Finding]:
-        self.response = {"status": status, "reason": reason, "headers": dict(headers or {}), "t": t}
+        # what views and results show: redacted (the writer decides for the capture itself)
+        self.response = {
+            "status": status,
+            "reason": reason,
+            "headers": redact_headers(headers),
+            "t": t,
+        }
         if self.writer is not None:
             self.writer.write_response(
                 status, headers, reason=reason, http_version=http_version, t=t
             )
-        return self._report(self.checker.on_http(status, headers, body, url, t))
+        return self._report(self.checker.on_http(status, headers, body, redact_url(url), t))
 
-    def feed(self, chunk: bytes, t: float) -> list[tuple[Event, list[Finding]]]:
-        """One chunk as it arrived at ``t`` (seconds since the request started)."""
+    def feed(self, chunk: bytes, t: float) -> None:
+        """One chunk as it arrived at ``t`` (seconds since the request started); its events go
+        to ``on_event`` (none are held here: a 200 MB event is let go as soon as it is judged,
+        not kept until the rest of its chunk is)."""
         if self.writer is not None:
             self.writer.write_chunk(t, chunk)
         if self.on_chunk is not None:
@@ -73,22 +85,34 @@ class StreamSession:
         self.checker.timing.on_chunk(t, len(chunk))
         status = self.checker.http_status
         if status is not None and not 200 <= status < 300:
-            return []  # an error body (JSON, HTML): recorded, shown in http-status, not framed
-        return self._judge(self.framer.feed(chunk, t))
+            return  # an error body (JSON, HTML): recorded, shown in http-status, not framed
+        self._judge(self.framer.feed(chunk, t))
 
-    def _judge(self, frames: list[Any]) -> list[tuple[Event, list[Finding]]]:
-        out = []
+    def _judge(self, frames: list[Frame]) -> None:
         checker = self.checker
         tree = checker.tree
-        for frame in frames:
+        for i in range(len(frames)):
+            frame = frames[i]
+            frames[i] = None  # type: ignore[call-overload]  # judged: let go
             tree.last_touched = None
-            ev, findings = checker.feed_frame(frame)
+            try:
+                ev, findings = checker.feed_frame(frame)
+            except Exception as exc:  # one event, never the read (nor its recording)
+                ev, findings = self._unjudged(frame, exc), []
             if self.terminal_seen_at is None and checker.tree.terminal_type is not None:
                 self.terminal_seen_at = ev.t
             if self.on_event is not None:
                 self.on_event(ev, findings)
-            out.append((ev, findings))
-        return out
+            del ev, frame
+
+    def _unjudged(self, frame: Frame, exc: Exception) -> Event:
+        """The row of a frame whose judgement failed: kept (and shown) with the reason, while
+        the rest of the stream goes on being read, recorded and judged."""
+        why = f"{type(exc).__name__}: {exc}"
+        why = why if len(why) <= 200 else why[:200] + "…"
+        if len(self.warnings) < MAX_UNJUDGED:
+            self.warnings.append(f"row {frame.index}: not judged (ssescope failed on it: {why})")
+        return Event(frame.index, frame, "invalid", error=f"not judged ({why})")
 
     def _report(self, findings: list[Finding]) -> list[Finding]:
         if findings and self.on_findings is not None:

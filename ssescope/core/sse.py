@@ -53,6 +53,11 @@ class Frame:
         return self.data is not None and self.terminated
 
 
+RETRY_DIGITS = 18
+RETRY_MAX = 10**RETRY_DIGITS - 1
+"""A ``retry:`` of more digits reads as this many milliseconds (still a field, never a crash)."""
+
+
 class _Fields:
     """The fields of one frame, one line at a time, by the WHATWG field rules."""
 
@@ -91,7 +96,8 @@ class _Fields:
             if "\0" not in value:
                 self.id = value
         elif name == "retry" and value.isascii() and value.isdigit():
-            self.retry = int(value)
+            # Python refuses to convert over 4,300 digits, and no client waits longer than this
+            self.retry = int(value) if len(value) <= RETRY_DIGITS else RETRY_MAX
         else:
             self.unknown.append(text)
 
@@ -103,11 +109,16 @@ class _Fields:
         )  # fmt: skip
 
 
+_SMALL = 1 << 16
+"""Frames up to this size take the short way, which decodes copies of their slices (a bigger
+event is decoded from views instead, so it is not held twice)."""
+
+
 def _block_frame(index: int, offset: int, raw: bytes, t_first: float, t_last: float) -> Frame:
     """The frame of one whole LF-only block (``raw`` ends with its blank line). The lines every
     Responses server sends, ``data: `` and ``event: ``, are parsed here; a block with any other
     line is parsed by :class:`_Fields`, line by line, and yields the same frame."""
-    if raw[:7] == b"event: ":  # the usual pair, ``event: …`` then one ``data: …``: no split
+    if raw[:7] == b"event: " and len(raw) <= _SMALL:  # the usual pair, one ``data:``: no split
         nl = raw.find(b"\n")
         if raw[nl + 1 : nl + 7] == b"data: " and raw.find(b"\n", nl + 1) == len(raw) - 2:
             try:
@@ -120,28 +131,35 @@ def _block_frame(index: int, offset: int, raw: bytes, t_first: float, t_last: fl
                 )
     event = data = None
     invalid = False
-    for line in raw[:-2].split(b"\n"):
-        if line[:6] == b"data: ":  # decode only the value (big events)
-            try:
-                value = line[6:].decode("utf-8")
-            except UnicodeDecodeError:
-                value = line[6:].decode("utf-8", errors="replace")
-                invalid = True
+    view = memoryview(raw)  # lines are decoded from views: a 200 MB event is not copied first
+    pos, stop = 0, len(raw) - 2
+    find, startswith = raw.find, raw.startswith
+    while pos <= stop:
+        end = find(b"\n", pos, stop)
+        end = stop if end == -1 else end
+        if startswith(b"data: ", pos, end):
+            value, bad = _decoded(view[pos + 6 : end])
             data = value if data is None else f"{data}\n{value}"
-        elif line[:7] == b"event: ":
-            try:
-                event = line[7:].decode("utf-8")
-            except UnicodeDecodeError:
-                event = line[7:].decode("utf-8", errors="replace")
-                invalid = True
+        elif startswith(b"event: ", pos, end):
+            event, bad = _decoded(view[pos + 7 : end])
         else:
             fields = _Fields()
             for any_line in raw[:-2].split(b"\n"):
                 fields.add(any_line)
             return fields.frame(index, offset, raw, t_first, t_last)
+        invalid = invalid or bad
+        pos = end + 1
     return Frame(
         index, offset, raw, t_first, t_last, event, data, None, None, (), (), True, invalid
     )
+
+
+def _decoded(value: memoryview) -> tuple[str, bool]:
+    """A field value as text, and whether it was not valid UTF-8 (then replaced)."""
+    try:
+        return str(value, "utf-8"), False
+    except UnicodeDecodeError:
+        return str(value, "utf-8", errors="replace"), True
 
 
 class SSEFramer:
@@ -163,7 +181,9 @@ class SSEFramer:
         self._count = 0
 
     def _reset_frame(self) -> None:
-        self._raw = bytearray()
+        self._raw: list[
+            bytes | memoryview
+        ] = []  # joined once, at emit: a 200 MB line is copied once
         self._t_first: float | None = None
         self._fields = _Fields()
         self._bom = False
@@ -176,17 +196,13 @@ class SSEFramer:
     def feed(self, chunk: bytes, t: float) -> list[Frame]:
         """Consume one chunk that arrived at time ``t``; return the frames it completed."""
         out: list[Frame] = []
+        if type(chunk) is not bytes:  # a frame's lines are views of it until emitted: immutable
+            chunk = bytes(chunk)
         if self._pending_lf and chunk:
             chunk = self._after_cr(chunk, t)
         if not chunk:
             return out
-        if chunk[-2:] == b"\n\n" and self._one_block(chunk):
-            # A chunk that is one whole LF-only frame (a capture's record, a proxy that writes a
-            # frame at a time): what :meth:`_split_blocks` would do for it, without the search.
-            out.append(_block_frame(self._count, self._offset, chunk, t, t))
-            self._count += 1
-            self._offset += len(chunk)
-            self._last_emitted = None
+        if self._whole_block(chunk, t, out):
             return out
         if not self._buf and not self._pieces:
             self._buf_t = t
@@ -195,10 +211,13 @@ class SSEFramer:
             # that arrives in 4 KiB chunks linear instead of quadratic.
             self._pieces.append(chunk)
             return out
-        if self._pieces:
-            self._buf = b"".join([self._buf, *self._pieces])
-            self._pieces = []
-        data = self._buf + chunk if self._buf else chunk
+        if self._pieces:  # one join, and the parts let go: a 200 MB line is copied once
+            data = b"".join([self._buf, *self._pieces, chunk])
+            self._buf, self._pieces = b"", []
+        elif self._buf:
+            data, self._buf = self._buf + chunk, b""
+        else:
+            data = chunk
         if not self._start_checked and not self._check_start(data):
             self._buf = data  # too short to tell a BOM from a stream
             return out
@@ -220,6 +239,17 @@ class SSEFramer:
         return out
 
     # -- internals --------------------------------------------------------------------------
+
+    def _whole_block(self, chunk: bytes, t: float, out: list[Frame]) -> bool:
+        """A chunk that is one whole LF-only frame (a capture's record, a proxy that writes a
+        frame at a time): what :meth:`_split_blocks` would do for it, without the search."""
+        if chunk[-2:] != b"\n\n" or not self._one_block(chunk):
+            return False
+        out.append(_block_frame(self._count, self._offset, chunk, t, t))
+        self._count += 1
+        self._offset += len(chunk)
+        self._last_emitted = None
+        return True
 
     def _one_block(self, chunk: bytes) -> bool:
         """Whether ``chunk`` (ending in a blank line) is one whole LF-only frame on a frame
@@ -243,7 +273,7 @@ class SSEFramer:
             return chunk
         # The LF of a CRLF split across chunks: it belongs to the line that already ended.
         if self._raw:
-            self._raw += b"\n"
+            self._raw.append(b"\n")
             if self._ending_pending:
                 self._ending = "\r\n"
                 self._ending_pending = False
@@ -252,7 +282,7 @@ class SSEFramer:
             self._last_emitted.raw += b"\n"
             self._offset += 1
         else:
-            self._raw += b"\n"
+            self._raw.append(b"\n")
             if self._t_first is None:
                 self._t_first = t
         return chunk[1:]
@@ -287,11 +317,12 @@ class SSEFramer:
             if pos:
                 first_t = t
         find = data.find
+        view = memoryview(data)  # a line is copied once, into the frame's raw bytes
         while pos < n:
             end = find(b"\n", pos)
             if end == -1:
                 break
-            self._line(data[pos:end], b"\n", first_t, t, out)
+            self._line(view[pos:end], b"\n", first_t, t, out)
             first_t = t
             pos = end + 1
             if fast and not self._raw and pos < n:
@@ -304,6 +335,7 @@ class SSEFramer:
         n = len(data)
         first_t = self._buf_t
         find = data.find
+        view = memoryview(data)
         while pos < n:
             lf = find(b"\n", pos)
             cr = find(b"\r", pos)
@@ -317,7 +349,7 @@ class SSEFramer:
             else:
                 term_end = end + 1
                 self._pending_lf = True
-            self._line(data[pos:end], data[end:term_end], first_t, t, out)
+            self._line(view[pos:end], data[end:term_end], first_t, t, out)
             first_t = t
             pos = term_end
         return pos
@@ -347,11 +379,12 @@ class SSEFramer:
             self._last_emitted = None  # LF-only frames: no split CRLF can extend them
         return pos
 
-    def _line(self, line: bytes, term: bytes, t_line: float, t: float, out: list[Frame]) -> None:
+    def _line(
+        self, line: bytes | memoryview, term: bytes, t_line: float, t: float, out: list[Frame]
+    ) -> None:
         if self._t_first is None:
             self._t_first = t_line
-        self._raw += line
-        self._raw += term
+        self._raw += (line, term)
         if self._strip_bom:
             self._strip_bom = False
             line = line[3:]
@@ -365,26 +398,21 @@ class SSEFramer:
             self._ending_pending = self._pending_lf
         fields = self._fields
         if line[:6] == b"data: ":  # the common line, as in _block_frame: decode only the value
-            try:
-                value = line[6:].decode("utf-8")
-            except UnicodeDecodeError:
-                value = line[6:].decode("utf-8", errors="replace")
-                fields.invalid = True
+            value, bad = _decoded(memoryview(line)[6:])
+            fields.invalid = fields.invalid or bad
             if fields.data is None:
                 fields.data = [value]
             else:
                 fields.data.append(value)
         elif line[:7] == b"event: ":
-            try:
-                fields.event = line[7:].decode("utf-8")
-            except UnicodeDecodeError:
-                fields.event = line[7:].decode("utf-8", errors="replace")
-                fields.invalid = True
+            fields.event, bad = _decoded(memoryview(line)[7:])
+            fields.invalid = fields.invalid or bad
         else:
-            fields.add(line)
+            fields.add(bytes(line))
 
     def _emit(self, t: float, out: list[Frame], *, terminated: bool) -> None:
-        raw = bytes(self._raw)
+        raw = b"".join(self._raw)
+        self._raw = []
         fields = self._fields
         frame = Frame(
             index=self._count,

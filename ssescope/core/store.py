@@ -360,9 +360,14 @@ class RowStore:
 # -- one-line summaries ---------------------------------------------------------------------------
 
 
+SUMMARY_SOURCE = 240
+"""How much of a text a row's summary reads (it shows 120 characters)."""
+
+
 def _clip(text: str, n: int = 120) -> str:
-    text = text.replace("\r", "␍").replace("\n", "⏎")
-    return text if len(text) <= n else text[: n - 1] + "…"
+    if len(text) > n:  # cut first: a 200 MB delta's summary copies 119 characters, not 200 MB
+        return text[: n - 1].replace("\r", "␍").replace("\n", "⏎") + "…"
+    return text.replace("\r", "␍").replace("\n", "⏎")
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -374,7 +379,7 @@ def _delta(p: dict[str, Any], etype: str) -> str | None:
         return None
     delta = p["delta"]
     if isinstance(delta, str):
-        return _clip(repr(delta)[1:-1])
+        return _clip(repr(delta[:SUMMARY_SOURCE])[1:-1])
     return _clip(json.dumps(delta, ensure_ascii=False))
 
 
@@ -412,7 +417,7 @@ def _error(p: dict[str, Any], etype: str) -> str | None:
 def _text_field(p: dict[str, Any], etype: str) -> str | None:
     for key in ("text", "arguments", "refusal", "input", "code"):
         if isinstance(p.get(key), str):
-            return _clip(repr(p[key])[1:-1])
+            return _clip(repr(p[key][:SUMMARY_SOURCE])[1:-1])
     return None
 
 
@@ -442,7 +447,7 @@ KIND_SUMMARIES: dict[str, Callable[[Event], str]] = {
     "comment": lambda ev: _clip(":" + ":".join(ev.frame.comments)),
     "blank": lambda ev: "(blank lines)",
     "done": lambda ev: "[DONE]",
-    "invalid": lambda ev: _clip(f"{ev.error}: {ev.frame.data or ''}"),
+    "invalid": lambda ev: _clip(f"{ev.error}: {(ev.frame.data or '')[:SUMMARY_SOURCE]}"),
 }
 """Rows that are not events summarise their frame."""
 

@@ -43,7 +43,10 @@ class Gap:
 
 
 class Timing:
-    def __init__(self) -> None:
+    def __init__(self, *, timed: bool = True) -> None:
+        """``timed``: False when the source recorded no arrival times (a raw SSE file, JSON
+        lines): every row reads t=0, so the time figures are unknown and reported as None."""
+        self.timed = timed
         self.t_headers: float | None = None
         self.t_first_byte: float | None = None
         self.t_created: float | None = None
@@ -114,6 +117,8 @@ class Timing:
         return now - (self.t_last_progress if self.t_last_progress is not None else 0.0)
 
     def to_dict(self, now: float | None = None) -> dict[str, Any]:
+        if not self.timed:
+            return self._counts()
         end = now if now is not None else self.t_end
         out: dict[str, Any] = {
             "time_to_headers": _r(self.t_headers),
@@ -131,3 +136,26 @@ class Timing:
             out["since_last_byte"] = _r(self.since_last_byte(end))
             out["since_last_event"] = _r(self.since_last_progress(end))
         return out
+
+    def _counts(self) -> dict[str, Any]:
+        """An untimed source: the counts, and None for every time figure (never a fake 0)."""
+        out: dict[str, Any] = dict.fromkeys(self.KEYS)
+        out.update(bytes=self.bytes, events=self.events, comments=self.comments)
+        out.update(keepalives=self.keepalives)
+        return out
+
+    KEYS = (
+        "time_to_headers",
+        "time_to_first_byte",
+        "time_to_created",
+        "time_to_first_content",
+        "duration",
+        "longest_gap",
+        "bytes",
+        "events",
+        "comments",
+        "keepalives",
+        "since_last_byte",
+        "since_last_event",
+    )
+    """The keys of :meth:`to_dict`, in its order."""

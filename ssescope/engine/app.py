@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
@@ -50,6 +51,8 @@ from ..asgi import (
 from ..asgi import (
     headers as request_headers,
 )
+from ..asgi.hosts import LocalOnly
+from ..core.redact import redact_url
 from ..http1 import Client, ConnectTimeout, UpstreamError
 from .faults import (
     CHAT_FAULTS,
@@ -102,7 +105,8 @@ class EngineConfig:
     done_marker: bool = False
     """End with ``data: [DONE]`` as Open Responses requires (OpenAI does not send it)."""
     reasoning: str = "text"
-    """Stream upstream reasoning as ``reasoning_text`` (``text``) or as a summary (``summary``)."""
+    """Stream upstream reasoning as ``reasoning_text`` (``text``), as a summary (``summary``), or
+    as ``reasoning_text`` under the Open Responses event names (``open-responses``)."""
     refusal: str = "part"
     """Upstream refusals as a ``refusal`` part (``part``) or as text (``text``; Codex shows it)."""
     max_tokens_field: str = "max_tokens"
@@ -127,16 +131,26 @@ class EngineConfig:
     passes its client's credentials on); the engine's own headers win."""
     mock: MockOptions | None = None
     """Serve the mock backend under ``/mock/v1`` and use it as the upstream."""
+    allow_hosts: tuple[str, ...] = ()
+    """Names answered besides the local ones (``--allow-host``; see :mod:`ssescope.asgi.hosts`):
+    a request with any other ``Host`` or ``Origin`` gets a 403."""
 
     @property
     def chat_url(self) -> str:
-        base = (self.upstream or "").rstrip("/")
-        return base if base.endswith("/chat/completions") else f"{base}/chat/completions"
+        return _endpoint(self.upstream or "", "/chat/completions")
 
     @property
     def models_url(self) -> str:
-        base = (self.upstream or "").rstrip("/")
-        return f"{base.removesuffix('/chat/completions')}/models"
+        return _endpoint(self.upstream or "", "/models")
+
+
+def _endpoint(upstream: str, leaf: str) -> str:
+    """``leaf`` under the upstream's base path, its query string kept after the path (Azure's
+    ``…/openai/v1?api-version=…`` becomes ``…/openai/v1/chat/completions?api-version=…``)."""
+    base, sep, query = upstream.partition("?")
+    base = base.split("#", 1)[0].rstrip("/").removesuffix("/chat/completions")
+    query = query.split("#", 1)[0]
+    return f"{base}{leaf}{sep}{query}" if query else f"{base}{leaf}"
 
 
 def upstream_error_body(status: int, raw: bytes) -> dict[str, Any]:
@@ -242,7 +256,7 @@ class Engine:
                 "status": "ok",
                 "engine": "ssescope",
                 "version": __version__,
-                "upstream": self.config.chat_url if self.config.upstream else None,
+                "upstream": redact_url(self.config.chat_url) if self.config.upstream else None,
                 "mock": self.config.mock is not None,
                 "active_streams": self.active,
             }
@@ -283,6 +297,7 @@ class Engine:
         try:
             plan = self._plan(raw, scope)
         except _Refused as exc:
+            log.warning("POST /v1/responses refused (400): %s", exc)
             await send_error(send, 400, str(exc), param=exc.param)
             return
         chat, faults = plan.chat, plan.faults
@@ -294,6 +309,7 @@ class Engine:
             reasoning=self.config.reasoning,
             refusal=self.config.refusal,
             on_warning=lambda w: log.warning("translation: %s", w),
+            on_done=self._storer(chat),
         )
         observe = self.config.observe
         observer = (observe(scope) if observe is not None else None) or NO_OBSERVER
@@ -302,9 +318,6 @@ class Engine:
         outcome = "?"
         try:
             outcome = await self._serve(plan, translator, observer, receive, send)
-            if chat.store and translator.status in ("completed", "incomplete"):
-                output = translator.snapshot()["output"]
-                self.remember(translator.response_id, chat.conversation + output_messages(output))
         finally:
             self.active -= 1
             log.info(
@@ -316,6 +329,18 @@ class Engine:
                 translator.sequence_number,
                 f" faults={','.join(faults)}" if faults else "",
             )
+
+    def _storer(self, chat: ChatRequest) -> Callable[[dict[str, Any]], None] | None:
+        """What keeps a finished answer for ``previous_response_id`` (None with ``store:
+        false``). It runs before the terminal event is written: a client that answers at once
+        (a tool result right after the call) must find the response already stored."""
+        if not chat.store:
+            return None
+
+        def store(response: dict[str, Any]) -> None:
+            self.remember(response["id"], chat.conversation + output_messages(response["output"]))
+
+        return store
 
     def _plan(self, raw: bytes, scope: Scope) -> _Plan:
         """The request, its faults and the chat request to send (raises :class:`_Refused`)."""
@@ -364,10 +389,11 @@ class Engine:
         sent = {k: v for k, v in request_headers(scope).items() if k in forward} if forward else {}
         sent.update(self._headers())
         chat_faults = [f for f in faults if f in CHAT_FAULTS]
-        if chat_faults:
-            if self.config.mock is None:
-                raise _Refused(f"chat-side faults need --mock: {', '.join(chat_faults)}")
-            sent[FAULT_HEADER] = ",".join(chat_faults)
+        if chat_faults and self.config.mock is None:
+            raise _Refused(f"chat-side faults need --mock: {', '.join(chat_faults)}")
+        if faults and self.config.mock is not None:
+            # all of them: the mock plays a scenario the Responses-side ones show on, or says no
+            sent[FAULT_HEADER] = ",".join(faults)
         return sent
 
     async def _open(
@@ -390,7 +416,8 @@ class Engine:
             await send_error(send, 504, str(exc), "upstream_error")
             return "upstream timeout (504)"
         except UpstreamError as exc:
-            await send_error(send, 502, f"upstream {self.config.chat_url}: {exc}", "upstream_error")
+            where = redact_url(self.config.chat_url)  # a client must not learn the upstream's key
+            await send_error(send, 502, f"upstream {where}: {exc}", "upstream_error")
             return "upstream unreachable (502)"
         finally:
             waiter.cancel()
@@ -511,6 +538,7 @@ def create_app(config: EngineConfig) -> Starlette:
         routes.append(Mount("/mock/v1", app=create_mock_app(config.mock, engine.stopping)))
     app = Starlette(
         routes=routes,
+        middleware=[Middleware(LocalOnly, allowed=config.allow_hosts)],
         lifespan=engine.lifespan,
         exception_handlers={404: _not_found, 405: _not_found},
     )

@@ -16,13 +16,16 @@ from ..cli.common import (
     EXIT_OK,
     EXIT_UNREADABLE,
     UsageError,
+    add_allow_host_option,
     api_key_from_env,
+    configure_logging,
     existing_file,
     header_line,
     http_url,
     listen_address,
     non_negative_seconds,
 )
+from ..core.redact import redact_url
 from .faults import CHAT_FAULTS, FAULTS, UnknownFault, fault_table_markdown, parse_faults
 
 if TYPE_CHECKING:
@@ -89,6 +92,7 @@ def _add_upstream_options(p: argparse.ArgumentParser) -> None:
         metavar="HOST:PORT",
         help=f"where to listen (default {DEFAULT_LISTEN}; port 0 picks a free one)",
     )
+    add_allow_host_option(p)
     p.add_argument("--api-key-env", metavar="VAR", help="send $VAR upstream as a bearer token")
     p.add_argument(
         "-H",
@@ -118,10 +122,11 @@ def _add_translation_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--reasoning",
-        choices=("text", "summary"),
+        choices=("text", "summary", "open-responses"),
         default="text",
-        help="stream upstream reasoning as reasoning_text (default) or as a reasoning summary "
-        "(which Codex shows without show_raw_agent_reasoning)",
+        help="stream upstream reasoning as reasoning_text (default), as a reasoning summary "
+        "(which Codex shows without show_raw_agent_reasoning), or as reasoning_text under the "
+        "Open Responses event names response.reasoning.delta/.done",
     )
     p.add_argument(
         "--refusal",
@@ -223,6 +228,7 @@ def build_config(args: argparse.Namespace) -> EngineConfig:
         upstream_idle_timeout=args.upstream_idle_timeout,
         faults=faults,
         mock=MockOptions(delay=args.mock_delay, faults=chat_faults) if args.mock else None,
+        allow_hosts=tuple(args.allow_hosts),
     )
 
 
@@ -235,12 +241,7 @@ def cmd_engine(args: argparse.Namespace) -> int:
         return EXIT_OK
     host, port = args.listen
     config = build_config(args)
-    logging.basicConfig(
-        level=logging.WARNING if args.quiet else logging.INFO,
-        format="%(asctime)s %(levelname)s %(message)s",
-        datefmt="%H:%M:%S",
-        stream=sys.stderr,
-    )
+    configure_logging(logging.WARNING if args.quiet else logging.INFO)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per upstream request is noise
     try:
         asyncio.run(_run(config, host, port))
@@ -268,7 +269,7 @@ def _banner(running: Any) -> str:
     source = (
         f"the built-in mock backend ({running.base_url.removesuffix('/v1')}/mock/v1/chat/completions)"
         if config.mock is not None
-        else config.chat_url
+        else redact_url(config.chat_url)
     )
     lines = [
         f"ssescope engine {__version__}: Responses API on {running.base_url} "

@@ -24,18 +24,29 @@ Several faults combine in catalogue order, and where two want the same thing the
 
 from __future__ import annotations
 
+import difflib
 import json
+import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 Side = Literal["chat", "responses"]
 Event = dict[str, Any]
 Step = tuple[Any, ...]
 """What the mock does next: ``("chunk", dict)``, ``("raw", bytes)``, ``("sleep", s)``,
-``("end",)``, ``("reset",)``, ``("hold",)``."""
+``("prefill", s)`` (a sleep the simulated engine spends prefilling), ``("end",)``,
+``("reset",)``, ``("hold",)``."""
+
+log = logging.getLogger("ssescope.engine")
 
 _TERMINALS = frozenset({"response.completed", "response.failed", "response.incomplete"})
+
+
+TOOL_SCENARIOS = ("tool", "parallel")
+TEXT_SCENARIOS = ("text", "reasoning", "length", "answer")
+FAILURE_FAULTS = ("cut", "reset", "stall", "error-chunk", "malformed-chunk")
+"""The chat faults that make the engine answer ``response.failed``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +55,31 @@ class Fault:
     side: Side
     does: str
     shows: str
+    scenario: str | None = field(default=None, kw_only=True)
+    """The mock scenario the fault needs when the request asks for plain text (tool-call quirks
+    need a tool call): the mock plays that one instead."""
+    shows_on: tuple[str, ...] = field(default=(), kw_only=True)
+    """The mock scenarios on which the fault changes anything (empty: every one)."""
+    with_faults: tuple[str, ...] = field(default=(), kw_only=True)
+    """Chat faults of which at least one must come with it (``fake-completed`` rewrites a
+    failure, so it needs one)."""
+
+    def why_not_shown(self, scenario: str, faults: Iterable[str]) -> str | None:
+        """Why this fault would change nothing on ``scenario`` with ``faults`` (None: it shows).
+        The follow-up answer to a tool result is exempt: a client replays the model name (and
+        its faults) on every turn."""
+        if scenario == "answer":
+            return None
+        if self.shows_on and scenario not in self.shows_on:
+            on = " or ".join(f"mock-{s}" for s in self.shows_on if s != "answer")
+            return (
+                f"fault {self.name!r} changes nothing on the {scenario} scenario "
+                f"({self.does}): use it on {on}"
+            )
+        if self.with_faults and not set(self.with_faults) & set(faults):
+            pair = " or ".join(f"+{f}" for f in self.with_faults)
+            return f"fault {self.name!r} changes nothing alone ({self.does}): pair it with {pair}"
+        return None
 
 
 @dataclass
@@ -105,9 +141,6 @@ Rewrite = Callable[["ResponsesFaults", Event], "Event | None"]
 class ChatFault(Fault):
     side: Side = field(default="chat", init=False)
     plan: ChatPlan = field(kw_only=True)
-    scenario: str | None = field(default=None, kw_only=True)
-    """The mock scenario the fault needs when the prompt asks for plain text (tool-call quirks
-    need a tool call)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,17 +169,26 @@ def _chat(
     name: str, does: str, shows: str, *, scenario: str | None = None
 ) -> Callable[[ChatPlan], ChatPlan]:
     def register(plan: ChatPlan) -> ChatPlan:
-        _register(ChatFault(name, does, shows, plan=plan, scenario=scenario))
+        shows_on = TOOL_SCENARIOS if scenario is not None else ()
+        _register(ChatFault(name, does, shows, plan=plan, scenario=scenario, shows_on=shows_on))
         return plan
 
     return register
 
 
 def _responses(
-    name: str, does: str, shows: str, *, sequence: Literal["keep", "renumber", "strip"] = "keep"
+    name: str,
+    does: str,
+    shows: str,
+    *,
+    sequence: Literal["keep", "renumber", "strip"] = "keep",
+    scenario: str | None = None,
+    shows_on: tuple[str, ...] = (),
+    with_faults: tuple[str, ...] = (),
 ) -> Callable[[Rewrite], Rewrite]:
     def register(rewrite: Rewrite) -> Rewrite:
-        _register(ResponsesFault(name, does, shows, rewrite, sequence=sequence))
+        fault = ResponsesFault(name, does, shows, rewrite, sequence=sequence, scenario=scenario)
+        _register(replace(fault, shows_on=shows_on, with_faults=with_faults))
         return rewrite
 
     return register
@@ -162,6 +204,8 @@ def _map_calls(event: Event, change: Callable[[Event, bool], Event]) -> Event:
             return {**event, "item": change(dict(item), etype.endswith("done"))}
     elif etype in _TERMINALS:
         response = event["response"]
+        if not any(i.get("type") == "function_call" for i in response.get("output") or []):
+            return event  # unchanged, so the fault is seen not to have applied here
         output = [
             change(dict(i), True) if i.get("type") == "function_call" else i
             for i in response.get("output") or []
@@ -237,11 +281,11 @@ def _stall(shape: ChatShape) -> None:
 
 @_chat(
     "slow-first-token",
-    "a long prefill: 3 s before the first chunk",
+    "a long prefill before the first chunk (3 s; 20 s in `ssescope demo`)",
     "response.created at once, then keepalive events if the wait exceeds --heartbeat",
 )
 def _slow_first_token(shape: ChatShape) -> None:
-    shape.before_first.append(("sleep", shape.prefill_delay))
+    shape.before_first.append(("prefill", shape.prefill_delay))
 
 
 @_chat(
@@ -396,6 +440,7 @@ _register(
     "delta-object",
     "the first output_text.delta carries `delta` as an object",
     "checker: delta-not-string; Codex skips the event",
+    shows_on=TEXT_SCENARIOS,
 )
 def _delta_object(faults: ResponsesFaults, event: Event) -> Event | None:
     if event.get("type") == "response.output_text.delta" and not faults.delta_object_sent:
@@ -408,6 +453,8 @@ def _delta_object(faults: ResponsesFaults, event: Event) -> Event | None:
     "call-id-changed",
     "a function call's call_id differs between output_item.added and .done",
     "checker: item-identity-changed; strict SDKs throw",
+    scenario="tool",
+    shows_on=TOOL_SCENARIOS,
 )
 def _call_id_changed(faults: ResponsesFaults, event: Event) -> Event | None:
     def change(item: Event, done: bool) -> Event:
@@ -423,6 +470,8 @@ def _call_id_changed(faults: ResponsesFaults, event: Event) -> Event | None:
     "call-id-missing",
     "function_call items have no call_id",
     "checker: call-id-missing; Codex drops the call silently",
+    scenario="tool",
+    shows_on=TOOL_SCENARIOS,
 )
 def _call_id_missing(faults: ResponsesFaults, event: Event) -> Event | None:
     def drop(item: Event, done: bool) -> Event:
@@ -437,6 +486,8 @@ def _call_id_missing(faults: ResponsesFaults, event: Event) -> Event | None:
     'function_call arguments are "" instead of JSON',
     "checker: arguments-empty; Codex's tool answers 'failed to parse function arguments'",
     sequence="renumber",
+    scenario="tool",
+    shows_on=TOOL_SCENARIOS,
 )
 def _empty_arguments(faults: ResponsesFaults, event: Event) -> Event | None:
     etype = event.get("type")
@@ -483,6 +534,8 @@ _register(
     "tool-call-delta",
     "argument deltas are sent as the invented response.tool_call.delta",
     "checker: unknown-event-type",
+    scenario="tool",
+    shows_on=TOOL_SCENARIOS,
 )
 def _tool_call_delta(faults: ResponsesFaults, event: Event) -> Event | None:
     if event.get("type") == "response.function_call_arguments.delta":
@@ -534,6 +587,7 @@ def _error_no_failed(faults: ResponsesFaults, event: Event) -> Event | None:
     "fake-completed",
     "a failed response is reported as response.completed (LiteLLM's bug on a cut upstream)",
     "a cut answer looks complete; pair it with the chat fault `cut`",
+    with_faults=FAILURE_FAULTS,
 )
 def _fake_completed(faults: ResponsesFaults, event: Event) -> Event | None:
     if event.get("type") != "response.failed":
@@ -546,6 +600,8 @@ def _fake_completed(faults: ResponsesFaults, event: Event) -> Event | None:
     "incomplete-in-completed",
     "a length-limited answer ends response.completed with status incomplete (vLLM)",
     "checker: terminal-status-mismatch",
+    scenario="length",
+    shows_on=("length",),
 )
 def _incomplete_in_completed(faults: ResponsesFaults, event: Event) -> Event | None:
     if event.get("type") != "response.incomplete":
@@ -566,6 +622,12 @@ def chat_faults(names: Iterable[str]) -> list[ChatFault]:
     return [f for f in _CHAT_LIST if f.name in wanted]
 
 
+def unshown_faults(scenario: str, names: Iterable[str]) -> list[str]:
+    """Why each of ``names`` would change nothing on ``scenario`` (empty: every one shows)."""
+    chosen = [n for n in names if n in FAULTS]
+    return [why for n in chosen if (why := FAULTS[n].why_not_shown(scenario, chosen))]
+
+
 class UnknownFault(ValueError):
     pass
 
@@ -579,22 +641,32 @@ def parse_faults(values: Iterable[str]) -> tuple[str, ...]:
             if not name:
                 continue
             if name not in FAULTS:
-                raise UnknownFault(
-                    f"unknown fault {name!r}; `ssescope engine --list-faults` lists them"
-                )
+                raise UnknownFault(_unknown(name))
             if name not in names:
                 names.append(name)
     return tuple(names)
 
 
+def _unknown(name: str) -> str:
+    close = difflib.get_close_matches(name, list(FAULTS), n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"unknown fault {name!r}{hint}; `ssescope engine --list-faults` lists them"
+
+
 def split_model(model: str) -> tuple[str, tuple[str, ...]]:
-    """``mock-tool+cut+slow-tokens`` → (``mock-tool``, (cut, slow-tokens)). Unknown suffixes
-    stay part of the model name."""
+    """``mock-tool+cut+slow-tokens`` → (``mock-tool``, (cut, slow-tokens)).
+
+    On a ``mock…`` model every suffix is a fault, and an unknown one raises
+    :class:`UnknownFault` (the request is answered 400, as the header form is: a typo must not
+    play the scenario without its fault). Other models keep their suffixes (``llama+3b``)."""
     base, *suffixes = model.split("+")
-    known = [s for s in suffixes if s.strip().lower() in FAULTS]
-    if len(known) != len(suffixes):
+    if not suffixes:
         return model, ()
-    return base, parse_faults(known)
+    if not base.strip().lower().startswith("mock"):
+        known = [s for s in suffixes if s.strip().lower() in FAULTS]
+        if len(known) != len(suffixes):
+            return model, ()
+    return base, parse_faults(suffixes)
 
 
 def fault_table_markdown() -> str:
@@ -621,7 +693,9 @@ class ResponsesFaults:
         self.event_line = all(f.event_lines for f in faults)
         self.comments = any(f.comments for f in faults)
         self._stall = any(f.stalls for f in faults)
-        self._rewrites = [f.rewrite for f in faults if f.rewrite is not None]
+        self._rewrites = [(f, f.rewrite) for f in faults if f.rewrite is not None]
+        self._fired: set[str] = set()
+        """The rewrite faults that changed or dropped an event so far."""
         self._strip_sequence = any(f.sequence == "strip" for f in faults)
         self._renumber = any(f.sequence == "renumber" for f in faults)
         self._next_seq = 0
@@ -643,15 +717,28 @@ class ResponsesFaults:
             sent = self._rewritten(event)
             if sent is not None:
                 out.append(self._number(sent))
+            if event.get("type") in _TERMINALS:
+                self._report_unfired()
         return out
+
+    def _report_unfired(self) -> None:
+        """At the end of a response: say which faults changed nothing in it (a tool fault on a
+        text answer from a real upstream), rather than leave a silent no-op."""
+        for fault, _ in self._rewrites:
+            if fault.name not in self._fired:
+                log.warning(
+                    "fault %s changed nothing in this response (%s)", fault.name, fault.does
+                )
 
     def _rewritten(self, event: Event) -> Event | None:
         """The event after every chosen rewrite (None: one of them dropped it)."""
         changed: Event | None = event
-        for rewrite in self._rewrites:
+        for fault, rewrite in self._rewrites:
             if changed is None:
                 break
-            changed = rewrite(self, changed)
+            before, changed = changed, rewrite(self, changed)
+            if changed is not before:
+                self._fired.add(fault.name)
         return changed
 
     def _number(self, event: Event) -> Event:

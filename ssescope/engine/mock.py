@@ -35,14 +35,26 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from .faults import ChatShape, Step, UnknownFault, chat_faults, parse_faults, split_model
+if TYPE_CHECKING:
+    from .simulated import SimulatedServer
+
+from .faults import (
+    FAULTS,
+    ChatShape,
+    Step,
+    UnknownFault,
+    chat_faults,
+    parse_faults,
+    split_model,
+    unshown_faults,
+)
 
 MODELS = (
     "mock",
@@ -89,6 +101,8 @@ class MockOptions:
     """Seconds before the first chunk under ``slow-first-token``."""
     faults: tuple[str, ...] = ()
     """Chat-side faults applied to every request."""
+    server: SimulatedServer | None = None
+    """The simulated engine and GPU told about every streamed request (``ssescope demo``)."""
 
 
 @dataclass
@@ -126,9 +140,9 @@ def pick_scenario(body: dict[str, Any], faults: Iterable[str] = ()) -> str:
     if messages and isinstance(messages[-1], dict) and messages[-1].get("role") == "tool":
         return "answer"
     scenario = _asked_scenario(str(body.get("model") or "").lower(), messages)
-    needs = {f.scenario for f in chat_faults(faults) if f.scenario}
+    needs = {s for f in faults if f in FAULTS and (s := FAULTS[f].scenario)}
     if scenario == "text" and needs:
-        scenario = "parallel" if "parallel" in needs else "tool"
+        scenario = next(s for s in ("parallel", "tool", "length") if s in needs)
     return scenario
 
 
@@ -316,8 +330,9 @@ def plan_chat(
     """What the mock sends for one request (pure): the scenario's answer, in the shape the chat
     faults (:mod:`.faults`, in catalogue order) give the stream."""
     options = options or MockOptions()
+    faults = tuple(faults)
     chosen = chat_faults(faults)
-    scenario = pick_scenario(body, [f.name for f in chosen])
+    scenario = pick_scenario(body, faults)
     shape = ChatShape(
         chat_id=f"chatcmpl-mock-{uuid.uuid4().hex[:24]}",
         prefill_delay=options.prefill_delay,
@@ -502,6 +517,7 @@ class _DropMockReset(logging.Filter):
 
 
 _log_filter = _DropMockReset()
+log = logging.getLogger("ssescope.engine")
 
 
 def request_faults(
@@ -534,15 +550,19 @@ def create_mock_app(
                 request.headers, str(body.get("model") or "mock"), options.faults
             )
         except UnknownFault as exc:
+            log.warning("mock: %s", exc)
             return _error(400, str(exc))
         body["model"] = model
+        refused = _faults_refused(body, faults)
+        if refused is not None:
+            return _error(400, refused)
         plan = plan_chat(body, faults, options)
         if plan.status != 200:
             return JSONResponse(plan.error, status_code=plan.status)
         if not body.get("stream") or plan.json_body:
             return JSONResponse(plan.completion)
         return StreamingResponse(
-            _play(plan.steps, stopping),
+            _play(plan.steps, stopping, options.server),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache"},
         )
@@ -566,23 +586,54 @@ def create_mock_app(
     )
 
 
-async def _play(steps: list[Step], stopping: asyncio.Event | None) -> AsyncIterator[bytes]:
-    for step in steps:
-        kind = step[0]
-        if kind == "chunk":
-            yield b"data: " + json.dumps(step[1], separators=(",", ":")).encode() + b"\n\n"
-        elif kind == "raw":
-            yield step[1]
-        elif kind == "sleep":
-            await asyncio.sleep(step[1])
-        elif kind == "reset":
-            raise MockReset("injected fault: connection dropped mid-body")
-        elif kind == "hold":
-            # Held until the client goes away (the response is cancelled) or the server stops.
-            await (stopping.wait() if stopping is not None else asyncio.Event().wait())
-            return
-        else:
-            return
+def _faults_refused(body: dict[str, Any], faults: tuple[str, ...]) -> str | None:
+    """Why the request's faults would change nothing on its scenario (None: they all show):
+    said in a 400, not silently played without them (the engine passes the 400 on). A scenario
+    changed to one a fault needs (text → tool) is logged."""
+    scenario = pick_scenario(body, faults)
+    if scenario != pick_scenario(body):
+        log.info(
+            "mock: fault(s) %s need the %s scenario: played instead", ",".join(faults), scenario
+        )
+    unshown = unshown_faults(scenario, faults)
+    if not unshown:
+        return None
+    log.warning("mock: %s", "; ".join(unshown))
+    return "; ".join(unshown)
+
+
+async def _play(
+    steps: list[Step], stopping: asyncio.Event | None, server: SimulatedServer | None = None
+) -> AsyncIterator[bytes]:
+    """Send the plan; the simulated server (if any) sees the request's every move."""
+    rid = server.begin() if server is not None else 0
+    try:
+        for step in steps:
+            kind = step[0]
+            if kind == "chunk":
+                if server is not None:
+                    server.token(rid)
+                yield b"data: " + json.dumps(step[1], separators=(",", ":")).encode() + b"\n\n"
+            elif kind == "raw":
+                yield step[1]
+            elif kind in ("sleep", "prefill"):
+                if kind == "prefill" and server is not None:
+                    server.prefill(rid)
+                await asyncio.sleep(step[1])
+            elif kind == "reset":
+                raise MockReset("injected fault: connection dropped mid-body")
+            elif kind == "hold":
+                # Held until the client goes away (the response is cancelled) or the server
+                # stops; the simulated engine stops generating for it.
+                if server is not None:
+                    server.hold(rid)
+                await (stopping.wait() if stopping is not None else asyncio.Event().wait())
+                return
+            else:
+                return
+    finally:
+        if server is not None:
+            server.end(rid)
 
 
 def _error(status: int, message: str) -> JSONResponse:

@@ -155,6 +155,15 @@ def _echo(
         "previous_response_id": _typed(request.get("previous_response_id"), str, None),
         "store": request.get("store") is not False,
         "user": _typed(request.get("user"), str, None),
+        "presence_penalty": body.get("presence_penalty"),
+        "frequency_penalty": body.get("frequency_penalty"),
+        "top_logprobs": body.get("top_logprobs"),
+        "max_tool_calls": request["max_tool_calls"]
+        if _is_int(request.get("max_tool_calls"))
+        else None,
+        "safety_identifier": _typed(request.get("safety_identifier"), str, None),
+        "prompt_cache_key": _typed(request.get("prompt_cache_key"), str, None),
+        "truncation": request.get("truncation") if request.get("truncation") == "auto" else None,
     }
     reasoning = request.get("reasoning")
     if isinstance(reasoning, dict):
@@ -368,17 +377,20 @@ def _refusal_part(content: _Content, part: dict[str, Any]) -> bool:
 
 
 def _image_part(content: _Content, part: dict[str, Any]) -> bool:
-    """``input_image`` → ``image_url`` (chat takes images from users only). An image with
-    neither a URL nor a file id is dropped quietly."""
+    """``input_image`` → ``image_url`` (chat takes images from users only). An image with only
+    a ``file_id`` (an upload to the provider's file store) is skipped with a warning: a chat
+    server cannot resolve it, and sent as a URL it is a 400 that Codex would replay every turn
+    (``ssescope probe``'s ``history-input-image-no-url``)."""
     if content.role != "user":
         return False
-    url = part.get("image_url") or part.get("file_id")
-    if isinstance(url, str):
-        image: dict[str, Any] = {"url": url}
-        if isinstance(part.get("detail"), str):
-            image["detail"] = part["detail"]
-        content.parts.append({"type": "image_url", "image_url": image})
-        content.has_image = True
+    url = part.get("image_url")
+    if not isinstance(url, str) or not url:
+        return False
+    image: dict[str, Any] = {"url": url}
+    if isinstance(part.get("detail"), str):
+        image["detail"] = part["detail"]
+    content.parts.append({"type": "image_url", "image_url": image})
+    content.has_image = True
     return True
 
 
@@ -499,7 +511,7 @@ def _tools_option(request: dict[str, Any], body: dict[str, Any], target: _Target
 
 
 def _sampling_option(request: dict[str, Any], body: dict[str, Any], target: _Target) -> None:
-    for key in ("temperature", "top_p"):
+    for key in ("temperature", "top_p", "presence_penalty", "frequency_penalty"):
         if _is_number(request.get(key)):
             body[key] = request[key]
 

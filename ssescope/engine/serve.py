@@ -58,6 +58,7 @@ async def serve(
     """Run the engine in the current event loop for the duration of the ``async with``."""
     sock = bind(host, port)
     bound_port = sock.getsockname()[1]
+    config = replace(config, allow_hosts=(*config.allow_hosts, host))  # its own address is local
     if config.mock is not None:
         config = replace(config, upstream=f"http://{url_host(host)}:{bound_port}/mock/v1")
     app = create_app(config)

@@ -52,6 +52,17 @@ _TEXT_DONE: dict[str, tuple[str, str]] = {
     "reasoning_text": ("response.reasoning_text.done", "text"),
 }
 
+REASONING_MODES = ("text", "summary", "open-responses")
+"""How upstream reasoning streams: a ``reasoning_text`` part under OpenAI's event names (``text``),
+a summary part (``summary``, which Codex shows by default), or a ``reasoning_text`` part under the
+Open Responses names (``open-responses``: the spec calls raw reasoning ``response.reasoning.*``,
+and its compliance suite rejects OpenAI's ``response.reasoning_text.*``)."""
+RAW_REASONING_EVENTS: tuple[tuple[str, str], tuple[str, str]] = (
+    ("response.reasoning_text.delta", "response.reasoning_text.done"),
+    ("response.reasoning.delta", "response.reasoning.done"),
+)
+"""The raw reasoning delta and done event types: OpenAI's, then Open Responses'."""
+
 # finish_reason → (terminal kind, incomplete reason)
 _FINISH: dict[str, tuple[str, str | None]] = {
     "stop": ("completed", None),
@@ -145,6 +156,30 @@ def map_logprobs(logprobs: Any) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+SAMPLING_DEFAULTS: dict[str, float] = {
+    "temperature": 1.0,
+    "top_p": 1.0,
+    "presence_penalty": 0.0,
+    "frequency_penalty": 0.0,
+}
+"""The sampling parameters every Response states (the Open Responses schema requires numbers,
+never null): the request's value, else the default the upstream applied when none was sent."""
+
+
+def _text_field(text: Any) -> dict[str, Any]:
+    """The Response's ``text``: what the request asked for, with the ``format`` the schema
+    requires (a request that sets only ``verbosity`` gets plain text)."""
+    if not isinstance(text, dict):
+        return {"format": {"type": "text"}}
+    if isinstance(text.get("format"), dict):
+        return text
+    return {**text, "format": {"type": "text"}}
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
 
 
 def _is_int(v: Any) -> TypeGuard[int]:
@@ -277,9 +312,11 @@ class ChatToResponses:
     """The incremental translator. Every public method returns the events it produced, in order.
 
     ``response`` holds the Response fields echoed from the request (``request.to_chat`` builds
-    them); ``reasoning`` chooses how reasoning text is streamed: ``"text"`` (a ``reasoning_text``
-    content part, OpenAI's raw-reasoning form) or ``"summary"`` (a summary part, which Codex shows
-    by default). ``refusal`` streams upstream refusals as a ``refusal`` part (``"part"``, as
+    them); ``on_done`` is told the final Response of a completed or incomplete answer before its
+    terminal event is returned (the engine stores it for ``previous_response_id``); ``reasoning`` chooses how reasoning text is streamed: ``"text"`` (a ``reasoning_text``
+    content part, OpenAI's raw-reasoning form), ``"summary"`` (a summary part, which Codex shows
+    by default) or ``"open-responses"`` (the ``reasoning_text`` part under the spec's event
+    names, :data:`REASONING_MODES`). ``refusal`` streams upstream refusals as a ``refusal`` part (``"part"``, as
     OpenAI does) or as ordinary text (``"text"``): Codex drops messages with refusal parts.
     """
 
@@ -293,16 +330,25 @@ class ChatToResponses:
         reasoning: str = "text",
         refusal: str = "part",
         on_warning: Callable[[str], None] | None = None,
+        on_done: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
-        if reasoning not in ("text", "summary"):
-            raise ValueError(f"reasoning must be 'text' or 'summary', not {reasoning!r}")
+        if reasoning not in REASONING_MODES:
+            raise ValueError(
+                f"reasoning must be one of {', '.join(REASONING_MODES)}, not {reasoning!r}"
+            )
         if refusal not in ("part", "text"):
             raise ValueError(f"refusal must be 'part' or 'text', not {refusal!r}")
         self._refusal_kind = "refusal" if refusal == "part" else "content"
         self._ids = ids
         self._clock = clock
-        self._reasoning_part = "reasoning_text" if reasoning == "text" else "summary_text"
+        self._reasoning_part = "summary_text" if reasoning == "summary" else "reasoning_text"
+        self._reasoning_delta = RAW_REASONING_EVENTS[reasoning == "open-responses"][0]
+        self._text_done = {
+            **_TEXT_DONE,
+            "reasoning_text": (RAW_REASONING_EVENTS[reasoning == "open-responses"][1], "text"),
+        }
         self._on_warning = on_warning
+        self._on_done = on_done
         self.warnings: list[str] = []
         base = dict(response or {})
         self.response_id: str = base.pop("id", None) or ids("resp")
@@ -788,7 +834,7 @@ class ChatToResponses:
                 {
                     "type": "response.refusal.delta"
                     if ptype == "refusal"
-                    else "response.reasoning_text.delta",
+                    else self._reasoning_delta,
                     "item_id": item.id,
                     "output_index": item.output_index,
                     "content_index": part.index,
@@ -876,7 +922,7 @@ class ChatToResponses:
         if part.type == "summary_text":
             self._close_summary(item, part, text)
             return
-        done_type, field = _TEXT_DONE[part.type]
+        done_type, field = self._text_done[part.type]
         event: Event = {
             "type": done_type,
             "item_id": item.id,
@@ -1005,6 +1051,8 @@ class ChatToResponses:
         if reason is not None:
             response["incomplete_details"] = {"reason": reason}
         self.done = True
+        if self._on_done is not None:
+            self._on_done(response)  # before the event is sent: a client may reply at once
         self._emit({"type": f"response.{kind}", "response": response})
 
     def _upstream_error(self, error: Any) -> list[Event]:
@@ -1081,24 +1129,29 @@ class ChatToResponses:
             "incomplete_details": None,
             "instructions": base.get("instructions"),
             "max_output_tokens": base.get("max_output_tokens"),
+            "max_tool_calls": base.get("max_tool_calls"),
             "metadata": base.get("metadata") or {},
             "model": self.model,
             "output": [item.current() for item in self._items],
             "parallel_tool_calls": base.get("parallel_tool_calls", True),
             "previous_response_id": base.get("previous_response_id"),
+            "prompt_cache_key": base.get("prompt_cache_key"),
             "reasoning": base.get("reasoning") or {"effort": None, "summary": None},
+            "safety_identifier": base.get("safety_identifier"),
             "store": base.get("store", False),
-            "temperature": base.get("temperature"),
-            "text": base.get("text") or {"format": {"type": "text"}},
+            "text": _text_field(base.get("text")),
             "tool_choice": base.get("tool_choice", "auto"),
             "tools": list(base.get("tools") or []),
-            "top_p": base.get("top_p"),
             "truncation": base.get("truncation") or "disabled",
             "usage": self._usage if status != "in_progress" else None,
             "user": base.get("user"),
+            "completed_at": int(self._clock()) if status == "completed" else None,
         }
-        if status == "completed":
-            response["completed_at"] = int(self._clock())
+        for key, default in SAMPLING_DEFAULTS.items():
+            value = base.get(key)
+            response[key] = value if _is_number(value) else default
+        response["top_logprobs"] = base["top_logprobs"] if _is_int(base.get("top_logprobs")) else 0
+        response["service_tier"] = "default"  # the engine has no tiers: what was used
         return response
 
     def _emit(self, event: Event) -> None:

@@ -26,6 +26,20 @@ VLLM_HEARTBEAT = ("vllm:iteration_tokens_total_count",)
 VLLM_TOKENS = ("vllm:generation_tokens_total",)
 LLAMA_HEARTBEAT = ("llamacpp:n_decode_total",)
 LLAMA_TOKENS = ("llamacpp:tokens_predicted_total",)
+LLAMA_KV = ("llamacpp:kv_cache_usage_ratio",)
+"""Older builds only: current llama.cpp has no KV-cache metric at all."""
+LLAMA_TOKENS_LIVE = "llamacpp:tokens_predicted_total + /slots n_decoded"
+"""The llama.cpp token counter that moves during a generation: the finished requests' tokens
+plus the in-flight ones' ``n_decoded`` (``tokens_predicted_total`` alone moves only when a
+request ends)."""
+SLOTS_HEARTBEAT = "/slots next_token.n_decoded (processing slots)"
+LLAMA_INTERVAL_NOTE = (
+    "every /metrics scrape resets llama.cpp's predicted_tokens_seconds and "
+    "prompt_tokens_seconds: ssescope ignores them, and while it polls, your Prometheus reads "
+    "them over ssescope's interval"
+)
+NOT_EXPOSED = {"llamacpp": {"kv_cache_usage": "llama.cpp has no KV-cache metric"}}
+"""What a server kind does not report at all (said so, rather than left blank)."""
 SGLANG_PREFIXES = ("sglang:", "sglang_")
 
 
@@ -39,14 +53,19 @@ def _read_vllm(sample: ServerSample, m: MetricSet) -> None:
 
 
 def _read_llamacpp(sample: ServerSample, m: MetricSet) -> None:
+    """llama.cpp's counters. ``tokens_predicted_total`` moves only when a request ends, so the
+    live token counter is ``n_decode_total`` (one decode call per generated token with one busy
+    slot; several batched slots share a call) until /slots gives the per-request ``n_decoded``
+    (:func:`apply_slots`). The interval gauges are not read: every scrape resets them."""
     sample.running = m.get("llamacpp:requests_processing")
     sample.waiting = m.get("llamacpp:requests_deferred")
-    sample.kv_cache_metric, sample.kv_cache_usage = m.first("llamacpp:kv_cache_usage_ratio")
+    sample.kv_cache_metric, sample.kv_cache_usage = m.first(*LLAMA_KV)
     sample.heartbeat_metric, sample.heartbeat = m.first(*LLAMA_HEARTBEAT, *LLAMA_TOKENS)
-    sample.generated_metric, sample.generated_tokens = m.first(*LLAMA_TOKENS)
-    tps = m.get("llamacpp:predicted_tokens_seconds")
-    if tps is not None:
-        sample.extra["predicted_tokens_seconds"] = tps
+    sample.generated_metric, sample.generated_tokens = m.first(*LLAMA_HEARTBEAT, *LLAMA_TOKENS)
+    finished = m.get(LLAMA_TOKENS[0])
+    if finished is not None:
+        sample.extra["tokens_predicted_total"] = finished
+    sample.notes.append(LLAMA_INTERVAL_NOTE)
 
 
 def _sg(m: MetricSet, name: str) -> tuple[str, float] | tuple[None, None]:
@@ -120,10 +139,9 @@ ADAPTERS: dict[str, Adapter] = {
             (
                 "llamacpp:requests_processing",
                 "llamacpp:requests_deferred",
-                "llamacpp:kv_cache_usage_ratio",
+                *LLAMA_KV,
                 *LLAMA_HEARTBEAT,
                 *LLAMA_TOKENS,
-                "llamacpp:predicted_tokens_seconds",
             ),
             _read_llamacpp,
             # /slots: per-request decode progress (the heartbeat without --metrics); /props:
@@ -208,6 +226,14 @@ def apply_metrics(sample: ServerSample, m: MetricSet) -> None:
     adapter = ADAPTERS.get(sample.kind)
     if adapter is not None:
         adapter.read(sample, m)
+    mark_not_exposed(sample)
+
+
+def mark_not_exposed(sample: ServerSample) -> None:
+    """Say what the server kind does not report (a KV cache on llama.cpp), unless it did."""
+    for name, why in NOT_EXPOSED.get(sample.kind, {}).items():
+        if getattr(sample, name, None) is None:
+            sample.not_exposed[name] = why
 
 
 def parse_slots(data: Any) -> list[Slot] | None:
@@ -239,19 +265,49 @@ def parse_slots(data: Any) -> list[Slot] | None:
 
 
 def apply_slots(sample: ServerSample, slots: list[Slot]) -> None:
-    """Per-request decode counters: without ``--metrics`` they are llama.cpp's only heartbeat."""
+    """Per-request decode counters: without ``--metrics`` they are llama.cpp's only heartbeat;
+    with it, the finished requests' ``tokens_predicted_total`` plus the in-flight ``n_decoded``
+    is a token counter that moves during a generation (and does not drop when one ends)."""
     sample.slots = slots
     busy = [s for s in slots if s.processing]
     if sample.running is None:
         sample.running = float(len(busy))
-    decoded = [s.n_decoded for s in busy if s.n_decoded is not None]
+    known = [s.n_decoded for s in busy if s.n_decoded is not None]
+    in_flight = float(sum(known))
     sample.extra["slots_processing"] = len(busy)
     sample.extra["slots_total"] = len(slots)
-    if decoded:
-        sample.extra["slots_n_decoded"] = float(sum(decoded))
-    if sample.heartbeat is None and decoded:
-        sample.heartbeat = float(sum(decoded))
-        sample.heartbeat_metric = "/slots next_token.n_decoded (processing slots)"
+    if known:
+        sample.extra["slots_n_decoded"] = in_flight
+    finished = sample.extra.get("tokens_predicted_total")
+    if isinstance(finished, (int, float)):
+        sample.generated_tokens = finished + in_flight
+        sample.generated_metric = LLAMA_TOKENS_LIVE
+    if sample.heartbeat is None and known:
+        sample.heartbeat = in_flight
+        sample.heartbeat_metric = SLOTS_HEARTBEAT
+
+
+class SlotProgress:
+    """Tokens the slots decoded, summed per request across polls: without ``--metrics`` the
+    in-flight ``n_decoded`` sum drops whenever a request ends, which would read as a server
+    restart; this counter only rises. One per probe (it remembers the previous poll)."""
+
+    def __init__(self) -> None:
+        self.total = 0.0
+        self._seen: dict[tuple[int, int | None], int] = {}
+
+    def update(self, slots: list[Slot]) -> float:
+        current: dict[tuple[int, int | None], int] = {}
+        for slot in slots:
+            if slot.processing and slot.n_decoded is not None:
+                key = (slot.id, slot.id_task)
+                before = self._seen.get(key, 0)
+                self.total += (
+                    slot.n_decoded - before if slot.n_decoded >= before else slot.n_decoded
+                )
+                current[key] = slot.n_decoded
+        self._seen = current
+        return self.total
 
 
 def parse_ollama_ps(data: Any) -> list[OllamaModel] | None:

@@ -152,6 +152,13 @@ async def _watch(config: HealthConfig, args: argparse.Namespace) -> int:
 
     console = Console(highlight=False)
     async with monitor:
+        if not console.is_terminal:
+            # Piped: a table per poll, each ending its line (a Live display cannot redraw
+            # here, and left the last line unterminated).
+            while polls.more():
+                await polls.next_sample(monitor)
+                console.print(snapshot(monitor.history))
+            return EXIT_OK
         with Live(snapshot(monitor.history), console=console, auto_refresh=False) as live:
             while polls.more():
                 await polls.next_sample(monitor)

@@ -351,7 +351,19 @@ class Facts:
             evidence.setdefault("gpu_util", round(self.gpu.util, 1))
             if self.gpu.power_w is not None:
                 evidence.setdefault("gpu_power_w", round(self.gpu.power_w, 1))
-        return Diagnosis(rule_id, finding.sentence, evidence, t=self.now)
+        sentence = finding.sentence
+        if self.stream.comments_only and rule_id != "keepalive-only":
+            # What Codex sees meanwhile (comments only), then what the readings say.
+            head = f"{self.prefix}: "
+            rest = sentence.removeprefix(head)
+            left = self.stream.codex_left
+            gives_up = f"it gives up in {left:.0f} s" if left > 0 else "it has given up"
+            sentence = (
+                f"{head}only keep-alive comments arrive, which do not reset Codex's idle timer "
+                f"({gives_up}); {rest}"
+            )
+            evidence.setdefault("comments", self.stream.comments)
+        return Diagnosis(rule_id, sentence, evidence, t=self.now)
 
 
 def _numbers(s: ServerSample) -> dict[str, Any]:
@@ -519,9 +531,8 @@ def _request_not_on_server(f: Facts) -> Finding | None:
     hb = f.server.heartbeat
     flat = f" ({f.hb_name} flat for {_secs(hb.seconds)})" if hb and hb.delta == 0 else ""
     return Finding(
-        f"{f.prefix}: the server has no request running or waiting{flat}, so nothing is working "
-        "on this one: the request was lost, or something between here and the server holds the "
-        "stream.",
+        f"{f.prefix}: the server has no request running or waiting{flat}: the request was lost, "
+        "or something between here and the server holds the stream.",
         {**_numbers(s), **_counter(f)},
     )
 

@@ -97,11 +97,22 @@ def _blocks(lines: list[str]) -> Iterator[tuple[int, list[str]]]:
         yield start, current
 
 
-def _add(out: MetricSet, families: Iterable[Metric]) -> None:
+def _add(out: MetricSet, families: Iterable[Metric], written: set[str]) -> None:
+    """The families' samples under the names the server wrote: prometheus_client renames a
+    counter sample that lacks ``_total`` (llama.cpp's ``llamacpp:n_tokens_max``) to
+    ``…_total``, a name the server never used."""
     for fam in families:
         out.types.setdefault(fam.name, fam.type)
         for s in fam.samples:
-            out.samples.setdefault(s.name, []).append((dict(s.labels), float(s.value)))
+            name = s.name
+            if name not in written and name.endswith("_total") and name[:-6] in written:
+                name = name[:-6]
+            out.samples.setdefault(name, []).append((dict(s.labels), float(s.value)))
+
+
+def _written(block: list[str]) -> set[str]:
+    """The sample names as written in a block (comment lines excluded)."""
+    return {_line_name(line) for line in block if line and not line.startswith("#")}
 
 
 _SUFFIXES = ("_bucket", "_count", "_sum", "_created", "_total")
@@ -156,7 +167,7 @@ def parse_metrics(text: str, keep: Iterable[str] | None = None) -> MetricSet:
         except (ValueError, IndexError, TypeError):
             _parse_lines(out, start, block, text_string_to_metric_families)
             continue
-        _add(out, fams)
+        _add(out, fams, _written(block))
     return out
 
 
@@ -173,7 +184,7 @@ def _parse_lines(
         except (ValueError, IndexError, TypeError) as exc:
             out.errors.append(f"line {start + offset}: {exc}: {line[:120]!r}")
             continue
-        _add(out, fams)
+        _add(out, fams, {_line_name(line)})
 
 
 # ---------------------------------------------------------------------------------------------

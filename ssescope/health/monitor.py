@@ -70,7 +70,8 @@ class GpuSpecError(ValueError):
 
 
 def gpu_probe(spec: str, *, interval: float = DEFAULT_INTERVAL, match: str = "") -> Probe:
-    """``local`` | ``nvml`` | ``dcgm=URL`` | ``prometheus=URL`` | ``cmd=COMMAND``."""
+    """``local`` | ``nvml`` | ``dcgm=URL`` | ``prometheus=URL`` | ``cmd=COMMAND`` |
+    ``sim=URL`` (a simulated GPU served in dcgm-exporter's format, as ``ssescope demo`` does)."""
     kind, sep, arg = spec.partition("=")
     kind = kind.strip().lower()
     if kind in ("local", "nvml") and not sep:
@@ -81,6 +82,9 @@ def gpu_probe(spec: str, *, interval: float = DEFAULT_INTERVAL, match: str = "")
         )
     if kind == "dcgm":
         return DcgmProbe(arg.strip(), interval=interval)
+    if kind in ("sim", "simulated"):
+        # a simulated GPU in dcgm-exporter's format (ssescope demo's; there is no real one)
+        return DcgmProbe(arg.strip(), interval=interval, via="simulated")
     if kind in ("prometheus", "prom"):
         return PrometheusProbe(arg.strip(), interval=interval, match=match)
     if kind == "cmd":

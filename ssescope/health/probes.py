@@ -20,6 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from ..core.redact import redact_url
 from . import adapters
 from .gpu import (
     Nvml,
@@ -146,6 +147,7 @@ class ServerProbe:
         self._last_metrics: MetricSet | None = None
         self._last_text: str | None = None
         self._props: dict[str, Any] = {}
+        self._slot_progress = adapters.SlotProgress()
         self._fetched_at: dict[str, int] = {}
         """Poll number of the last request of each adapter endpoint (they have own periods)."""
 
@@ -163,7 +165,8 @@ class ServerProbe:
 
     async def poll(self, clock: Clock) -> ServerSample:
         self._polls += 1
-        sample = ServerSample(t=clock(), url=self.base, kind=self.kind)
+        detected_now = self.kind == "unknown"
+        sample = ServerSample(t=clock(), url=redact_url(self.base), kind=self.kind)  # shown
         if self.kind == "ollama":
             await self._poll_ollama(sample)
             return sample
@@ -174,6 +177,8 @@ class ServerProbe:
         slots = got.get("/slots")
         if self.kind == "unknown":
             slots = await self._llamacpp_slots(health, metrics) or slots
+            if slots is not None:
+                got[slots.path] = slots
             root = await self._ollama_root(health, scrape)
             if root is not None:
                 self.kind = sample.kind = "ollama"
@@ -181,9 +186,20 @@ class ServerProbe:
                 return sample
         self._detect(metrics, health, slots)
         sample.kind = self.kind
+        if detected_now and self.kind != "unknown":
+            # The kind became known in this poll: its own endpoints are read now, so that a
+            # one-shot `ssescope health` shows llama.cpp's /slots and /props too.
+            got.update({f.path: f for f in await self._endpoints_not_in(got)})
+            slots = got.get("/slots", slots)
         self._numbers(sample, metrics, scrape)
         self._own_endpoints(sample, slots, got.get("/props"))
+        adapters.mark_not_exposed(sample)
         return sample
+
+    async def _endpoints_not_in(self, got: dict[str, Fetch]) -> list[Fetch]:
+        """The detected adapter's endpoints this poll has not fetched yet."""
+        missing = [p for p in self._paths() if p not in got]
+        return list(await asyncio.gather(*(self._get(p) for p in missing)))
 
     def _paths(self) -> list[str]:
         """/health always; /metrics unless it was absent lately; the adapter's own endpoints
@@ -273,6 +289,9 @@ class ServerProbe:
             parsed = adapters.parse_slots(slots.json())
             if parsed is not None:
                 adapters.apply_slots(sample, parsed)
+                decoded = self._slot_progress.update(parsed)
+                if sample.heartbeat_metric == adapters.SLOTS_HEARTBEAT:
+                    sample.heartbeat = decoded  # rises only: a request that ends is no restart
         if props is not None and props.state == "ok":
             self._props = adapters.parse_props(props.json())
         sample.extra.update(self._props)
@@ -341,10 +360,14 @@ class DcgmProbe:
         interval: float = DEFAULT_INTERVAL,
         timeout: float | None = None,
         client: httpx.AsyncClient | None = None,
+        via: str = "dcgm",
     ) -> None:
         parts = urlsplit(url if "://" in url else f"http://{url}")
         path = parts.path if parts.path not in ("", "/") else "/metrics"
         self.url = urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
+        self.via = via
+        """What the samples say they come from: dcgm, or ``simulated`` (``ssescope demo``'s GPU,
+        served in dcgm-exporter's format)."""
         self.interval = interval
         self.timeout = timeout if timeout is not None else max(interval, 1.0)
         self._client, self._own_client = _client(client)
@@ -352,15 +375,16 @@ class DcgmProbe:
     async def poll(self, clock: Clock) -> GpuSample:
         t = clock()
         f = await fetch(self._client, self.url, "", self.timeout)
+        via = self.via
         if f.state != "ok":
-            return GpuSample(t, via="dcgm", state=_gpu_state(f), detail=_gpu_detail(f, self.url))
+            return GpuSample(t, via=via, state=_gpu_state(f), detail=_gpu_detail(f, self.url))
         m = parse_metrics(f.body)
         devices = devices_from_dcgm(m)
         if not devices:
             return GpuSample(
-                t, via="dcgm", state="error", detail=f"{self.url}: no DCGM_FI_DEV_* series"
+                t, via=via, state="error", detail=f"{self.url}: no DCGM_FI_DEV_* series"
             )
-        return GpuSample(t, via="dcgm", state="ok", devices=devices, latency=f.latency)
+        return GpuSample(t, via=via, state="ok", devices=devices, latency=f.latency)
 
     async def aclose(self) -> None:
         if self._own_client:

@@ -82,6 +82,9 @@ def _load_rows(s: ServerSample, hist: History) -> Iterator[Row]:
     if s.kv_cache_usage is not None:
         kv = Text(f"{s.kv_cache_usage:.1%}") + Text(f"  {s.kv_cache_metric}", "dim")
         yield ("KV cache", kv, hist.series("server", "kv_cache_usage"))
+    elif "kv_cache_usage" in s.not_exposed:
+        why = s.not_exposed["kv_cache_usage"]
+        yield ("KV cache", Text("not exposed") + Text(f"  {why}", "dim"), None)
     if s.preemptions is not None:
         yield ("preemptions", _n(s.preemptions), None)
 
@@ -98,7 +101,8 @@ def _counter_rows(s: ServerSample, hist: History) -> Iterator[Row]:
     if s.generated_tokens is not None:
         rates = hist.rates("server", "generated_tokens")
         rate = f"  ({rates[-1]:.1f} tok/s)" if rates and rates[-1] is not None else ""
-        yield ("tokens", _n(s.generated_tokens) + rate, rates)
+        source = Text(f"  {s.generated_metric}", "dim") if s.generated_metric else Text()
+        yield ("tokens", Text(_n(s.generated_tokens) + rate) + source, rates)
 
 
 def _server_own_rows(s: ServerSample, hist: History) -> Iterator[Row]:
@@ -114,6 +118,8 @@ def _server_own_rows(s: ServerSample, hist: History) -> Iterator[Row]:
             yield (k, str(v), None)
     if s.metric_errors:
         yield ("unparsable", Text(s.metric_errors[0], "yellow"), None)
+    for note in s.notes:
+        yield ("note", Text(note, "dim"), None)
 
 
 SERVER_ROWS: tuple[Callable[[ServerSample, History], Iterable[Row]], ...] = (
@@ -126,14 +132,23 @@ SERVER_ROWS: tuple[Callable[[ServerSample, History], Iterable[Row]], ...] = (
 
 
 def server_table(s: ServerSample, history: History | None = None) -> Table:
-    table = Table(title=f"server {s.url}  [{s.kind}]", title_justify="left", expand=False)
+    """The server's latest numbers; with two samples or more, a history column of sparklines
+    (values, or the per-second rate of counters) over the samples kept."""
+    hist = history or History()
+    with_history = len(hist.samples("server")) > 1
+    # a Text title: "[vllm]" in a str title would be read as markup and vanish
+    title = Text(f"server {s.url}  [{s.kind}]")
+    table = Table(title=title, title_justify="left", expand=False)
     table.add_column("what", style="dim", no_wrap=True, min_width=9)
     table.add_column("now", overflow="fold")
-    table.add_column("history", no_wrap=True, min_width=12)
-    hist = history or History()
+    if with_history:
+        table.add_column("history", no_wrap=True, min_width=12)
     for section in SERVER_ROWS:
         for label, value, series in section(s, hist):
-            table.add_row(label, value, sparkline(series) if series else "")
+            if with_history:
+                table.add_row(label, value, sparkline(series) if series else "")
+            else:
+                table.add_row(label, value)
     return table
 
 
@@ -231,3 +246,78 @@ def print_check_health(console: Any, result: dict[str, Any]) -> None:
                 history.add(s)
         console.print(Text(f"Health ({len(history)} samples)", "bold underline"))
         console.print(snapshot(history))
+
+
+# ---------------------------------------------------------------------------------------------
+# the debugger's panel: the same readings, compact (no boxes, one line a row)
+# ---------------------------------------------------------------------------------------------
+
+
+PANEL_SPARK = 12
+"""Samples a panel's sparkline shows (the last ones)."""
+
+
+def _compact_table(title: Text) -> Table:
+    return Table(
+        title=title,
+        title_justify="left",
+        box=None,
+        show_header=False,
+        padding=(0, 1, 0, 0),
+        expand=True,
+    )
+
+
+def compact_server(s: ServerSample, history: History) -> Table:
+    """The server table in a side panel's width: one line per row, long names cut with …"""
+    where = s.url.removeprefix("http://")
+    table = _compact_table(Text.assemble((s.kind, "bold cyan"), " server ", (where, "dim")))
+    table.add_column("what", style="dim", no_wrap=True)
+    table.add_column("now", no_wrap=True, overflow="ellipsis", ratio=3)
+    table.add_column("history", no_wrap=True, overflow="crop", width=PANEL_SPARK)
+    for section in SERVER_ROWS:
+        for label, value, series in section(s, history):
+            table.add_row(label, value, sparkline(series, PANEL_SPARK) if series else "")
+    return table
+
+
+def compact_gpu(g: GpuSample, history: History) -> RenderableType:
+    """The GPUs in a side panel's width: one line per device."""
+    if g.state != "ok":
+        return gpu_table(g, history)
+    names = sorted({d.name for d in g.devices if d.name})
+    table = _compact_table(
+        Text.assemble(("GPUs ", "bold"), f"via {g.via}  ", (", ".join(names), "dim"))
+    )
+    for col in ("gpu", "util", "power", "temp", "mem"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("history", no_wrap=True, overflow="crop", width=PANEL_SPARK)
+    for i, d in enumerate(g.devices):
+
+        def util_of(s: Any, i: int = i) -> float | None:
+            return s.devices[i].util if len(s.devices) > i else None
+
+        mem = "–" if d.mem_used_mib is None else f"{d.mem_used_mib / 1024:.0f}"
+        if d.mem_total_mib is not None and d.mem_used_mib is not None:
+            mem += f"/{d.mem_total_mib / 1024:.0f} GiB"
+        table.add_row(
+            d.label,
+            _n(d.util, "{:.0f}%"),
+            _n(d.power_w, "{:.0f} W"),
+            _n(d.temp_c, "{:.0f}°C"),
+            mem,
+            sparkline(history.series("gpu", util_of), PANEL_SPARK),
+        )
+    return table
+
+
+def panel(history: History) -> Group:
+    """What the debugger's health panel draws: the latest server and GPU readings, compact."""
+    parts: list[RenderableType] = []
+    s = history.latest("server")
+    if isinstance(s, ServerSample):
+        parts.append(compact_server(s, history))
+    g = history.latest("gpu")
+    if isinstance(g, GpuSample):
+        parts.append(compact_gpu(g, history))
+    return Group(*parts)

@@ -111,6 +111,10 @@ class ServerSample:
     models: list[OllamaModel] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     """Adapter extras worth showing (llama.cpp is_sleeping, SGLang gen_throughput, TGI batch…)."""
+    not_exposed: dict[str, str] = field(default_factory=dict)
+    """Fields this server kind does not report at all, with why (llama.cpp: the KV cache)."""
+    notes: list[str] = field(default_factory=list)
+    """What the reader must know about these numbers (llama.cpp: scraping resets its gauges)."""
     raw_text: str | None = None
     """The whole /metrics text (not written to captures unless asked: it is large)."""
 

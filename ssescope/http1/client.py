@@ -48,6 +48,9 @@ class Response:
         self.reason = conn.reason.decode("latin-1")
         self.http_version = f"HTTP/{parser.get_http_version()}"
         self.raw_headers: Headers = conn.headers
+        self.interim = conn.interim
+        """Interim answers that came first (``(status, reason, headers)``), not forwarded: ASGI
+        has no way to send one, and a client must never take one for the answer."""
         """Exactly as received: ``(name, value)`` bytes pairs, repeats and order kept."""
         self.headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in conn.headers}
         """Lower-case names; the last of repeated headers wins."""
@@ -182,13 +185,22 @@ class Client:
         self._conns: set[Connection] = set()
 
     async def request(
-        self, method: str, url: str, headers: Headers, body: bytes = b"", *, decode: bool = False
+        self,
+        method: str,
+        url: str,
+        headers: Headers,
+        body: bytes = b"",
+        *,
+        decode: bool = False,
+        target: str | None = None,
     ) -> Response:
         """Send a request (``headers`` exactly as given: ``Host`` and ``Content-Length``
         included) and wait for the response head; ``decode``: hand over the body decoded
-        (``Content-Encoding``). A reused connection the upstream had closed meanwhile is
+        (``Content-Encoding``); ``target``: the request target when it is not the URL's path
+        (``*`` for ``OPTIONS *``). A reused connection the upstream had closed meanwhile is
         retried once on a fresh one."""
-        key, target = _split(url)
+        key, path = _split(url)
+        target = target or path
         head = [f"{method} {target} HTTP/1.1\r\n".encode("latin-1")]
         for name, value in headers:
             head += (name, b": ", value, b"\r\n")

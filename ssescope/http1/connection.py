@@ -52,6 +52,10 @@ class Connection(asyncio.Protocol):
         self._body: list[bytes] = []
         self.error: UpstreamError | None = None
         self.head_only = False
+        self.interim: list[tuple[int, bytes, list[tuple[bytes, bytes]]]] = []
+        """Interim answers before the response (``100 Continue``, ``103 Early Hints``): status,
+        reason and headers each, kept apart so that the response head is the final one's."""
+        self._in_interim = False
 
     # -- asyncio ---------------------------------------------------------------------------------
 
@@ -92,6 +96,12 @@ class Connection(asyncio.Protocol):
         self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
+        status = self.parser.get_status_code()
+        if 100 <= status < 200 and status != 101:  # 101: an upgrade, refused by the parser
+            self.interim.append((status, self.reason, self.headers))
+            self.reason, self.headers = b"", []
+            self._in_interim = True  # its end is not the response's end
+            return
         self.headers_done = True
         if self.head_only:
             self.complete = True
@@ -100,6 +110,9 @@ class Connection(asyncio.Protocol):
         self._body.append(body)
 
     def on_message_complete(self) -> None:
+        if self._in_interim:
+            self._in_interim = False
+            return
         self.complete = True
         self.keep_alive = self.parser.should_keep_alive()  # only valid inside callbacks
 

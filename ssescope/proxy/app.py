@@ -21,8 +21,9 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..asgi import ClientGone, Receive, Scope, Send, read_body
-from ..core.capture import redact_headers, redact_url
+from ..asgi import BodyTooLarge, ClientGone, Receive, Scope, Send, read_body, send_error
+from ..asgi.hosts import host_refusal
+from ..core.redact import redact_body, redact_headers, redact_text, redact_url
 from ..http1 import Client
 from . import wire
 from .config import ProxyConfig
@@ -32,8 +33,10 @@ from .forward import forward
 from .hub import Exchange, ExchangeHub
 from .parts import Judge, Recorder, Show, capture_request
 from .pipeline import Pipeline
+from .rotate import CaptureBudget
 
 if TYPE_CHECKING:
+    from .metrics import ProxyMetrics
     from .translate import EngineBridge
 
 log = logging.getLogger("ssescope.proxy")
@@ -42,9 +45,19 @@ log = logging.getLogger("ssescope.proxy")
 class ProxyApp:
     """The ASGI app. ``hub`` receives every exchange; :meth:`stop` ends the ones in flight."""
 
-    def __init__(self, config: ProxyConfig, hub: ExchangeHub) -> None:
+    def __init__(
+        self, config: ProxyConfig, hub: ExchangeHub, *, metrics: ProxyMetrics | None = None
+    ) -> None:
         self.config = config
         self.hub = hub
+        self.metrics = metrics
+        """With ``--metrics``: every exchange is counted (:class:`~.metrics.MetricsPart`)."""
+        self.budget = (
+            CaptureBudget(config.record_dir, config.record_max_bytes)
+            if config.record_dir and config.record_max_bytes is not None
+            else None
+        )
+        """With ``--record-max-bytes``: the oldest captures go first (:mod:`.rotate`)."""
         self.client: Client | None = None
         self.started = asyncio.Event()
         self.closed = asyncio.Event()
@@ -128,9 +141,16 @@ class ProxyApp:
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         t0 = self.config.clock()
         wall = time.time()
+        refusal = host_refusal(scope, (*self.config.allow_hosts, self.config.host))
+        if refusal is not None:  # a web page trying to drive the proxy: not forwarded
+            await send_error(send, 403, f"ssescope proxy: {refusal}", code="host_not_allowed")
+            return
         try:
-            body = await read_body(receive)
+            body = await read_body(receive, self.config.max_request_bytes)
         except ClientGone:
+            return
+        except BodyTooLarge:
+            await _too_large(send, self.config.max_request_bytes)
             return
         request = self._request(scope, body)
         translator = self.translator if request.is_responses else None
@@ -142,9 +162,8 @@ class ProxyApp:
                 await translator.handle(flow, scope, receive, send)
             else:
                 assert self.client is not None
-                upstream = wire.upstream_headers(
-                    list(scope["headers"]), body, self.config.target.host_header
-                )
+                target = self.config.targets[request.upstream_name]
+                upstream = wire.upstream_headers(list(scope["headers"]), body, target.host_header)
                 await forward(self.client, flow, receive, send, upstream)
         finally:
             self.flows.discard(flow)
@@ -157,15 +176,19 @@ class ProxyApp:
         query = scope.get("query_string", b"").decode("latin-1")
         headers = wire.shown(list(scope["headers"]))
         host = headers.get("host", f"{config.host}:{config.port}")
+        name, upstream_path = config.route(path)
         return RequestHead(
             method=scope["method"],
             path=path,
             query=query,
-            url=config.target.url_for(path, query),
+            url=config.targets[name].origin
+            if path == "*"  # OPTIONS *: the upstream's asterisk form
+            else config.targets[name].url_for(upstream_path, query),
             client_url=f"http://{host}{path}",
             headers=headers,
             body=body,
             body_doc=wire.body_doc(body),
+            upstream_name=name,
         )
 
     def _flow(self, request: RequestHead, t0: float, wall: float, *, translated: bool) -> Flow:
@@ -175,26 +198,33 @@ class ProxyApp:
         if translated:
             assert self.translator is not None
             shown_url = f"engine → {self.translator.chat_url}"
+        shown_body = redact_body(request.body_doc)  # one walk of a big body, on the request path
         exchange = self.hub.open(
             started=wall,
             t0=t0,
             clock=config.clock,
             method=request.method,
-            path=request.target,
-            url=redact_url(shown_url) if config.redact else shown_url,
-            request_headers=redact_headers(request.headers) if config.redact else request.headers,
-            request_body=request.body_doc,
+            # what the flow list, headless lines and --json show: always redacted
+            # (--no-redact keeps the secrets in the captures only)
+            path=redact_url(request.target),
+            url=redact_text(shown_url),  # "engine → URL" with --translate
+            request_headers=redact_headers(request.headers),
+            request_body=shown_body,
         )
         parts: list[Part] = []
         record = None
         if self._record_dir is not None:
             exchange.record_path = str(self._record_dir / _file_name(exchange))
+        # a big body is held only while it is forwarded and recorded; the exchange keeps a note
+        exchange.request_body = wire.kept_body(shown_body, len(request.body), exchange.record_path)
+        if exchange.record_path is not None:
             url = (
                 request.client_url if translated else request.url
             )  # translated: the engine answered
             parts.append(Recorder(exchange, url, redact=config.redact))
+            body = shown_body if config.redact else request.body_doc
             record = capture_request(
-                request.method, url, request.headers, request.body_doc, redact=config.redact
+                request.method, url, request.headers, body, redact=config.redact
             )
         if request.is_responses:
             parts.append(
@@ -202,12 +232,26 @@ class ProxyApp:
                     exchange,
                     config.options,
                     keep_chunks=config.keep_chunks,
-                    request=record,
+                    request=record
+                    or capture_request(
+                        request.method, request.url, {}, request.body_doc, redact=True
+                    ),
                     client_url=request.client_url,
                 )
             )
+        if self.metrics is not None:
+            parts.append(self.metrics.part(exchange))
+        if self.budget is not None:
+            parts.append(self.budget.part(exchange))
         parts.append(Show(exchange, self.hub))
         return Flow(exchange, request, Pipeline(exchange, parts))
+
+
+async def _too_large(send: Send, limit: int) -> None:
+    message = (
+        f"ssescope proxy: the request body is larger than --max-request-bytes ({limit:,} bytes)"
+    )
+    await send_error(send, 413, message, "invalid_request_error", "request_too_large")
 
 
 def _file_name(exchange: Exchange) -> str:

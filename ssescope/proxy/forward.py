@@ -45,8 +45,9 @@ async def _open(
     """The upstream's response head, or None when the exchange already ended (the client
     went away first, the upstream could not be reached)."""
     request = flow.request
+    target = "*" if request.path == "*" else None  # OPTIONS *: the asterisk form, upstream too
     opening = asyncio.create_task(
-        client.request(request.method, request.url, headers, request.body)
+        client.request(request.method, request.url, headers, request.body, target=target)
     )
     try:
         await asyncio.wait({opening, watcher}, return_when=asyncio.FIRST_COMPLETED)

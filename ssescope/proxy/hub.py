@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..core.clients import ClientPrediction
 from ..core.codex import CodexPrediction
 from ..core.ends import EndReason
 from ..core.rules import SEVERITY_RANK
@@ -49,6 +50,8 @@ class RequestHead:
     body: bytes
     body_doc: object
     """The body as a capture keeps it (JSON as JSON, else text, else base64)."""
+    upstream_name: str = "default"
+    """Which upstream it goes to (``--upstream NAME=URL``; ``default`` for the plain one)."""
 
     @property
     def target(self) -> str:
@@ -226,8 +229,19 @@ class Exchange:
         return f"{', '.join(parts)}: {shown}"
 
     @property
+    def history_rejected(self) -> str | None:
+        """The ``history-rejected`` finding (a 4xx to a request that replays history or carries
+        non-function tools: Codex will resend it on every turn), or None."""
+        if self.run is None:
+            return None
+        for finding in self.run.checker.log.kept:
+            if finding.rule == "history-rejected":
+                return finding.message
+        return None
+
+    @property
     def prediction(self) -> CodexPrediction | None:
-        """What Codex CLI 0.169.0 does with this stream (so far, while it is open)."""
+        """What Codex CLI does with this stream (so far, while it is open)."""
         return None if self.run is None else self.run.prediction()
 
     def to_dict(self) -> dict[str, Any]:
@@ -251,8 +265,25 @@ class Exchange:
             "rules": self.rules(),
             "summary": self.findings_summary,
             "codex": None if prediction is None else prediction.to_dict(),
+            "clients": [p.to_dict() for p in self.client_predictions()],
+            "history_rejected": self.history_rejected,
             "record": self.record_path,
             "upstream_record": None if self.upstream is None else self.upstream.record_path,
+        }
+
+    def client_predictions(self) -> list[ClientPrediction]:
+        """What every modelled client (or those of ``--client``) does with this stream (none
+        when it is not judged)."""
+        return [] if self.run is None else self.run.checker.client_predictions()
+
+    def log_record(self) -> dict[str, Any]:
+        """One line for a log shipper (``ssescope proxy --log-json``): :meth:`to_dict` plus the
+        upstream it went to and every client's outcome."""
+        request = self.request
+        return {
+            **self.to_dict(),
+            "upstream": None if request is None else request.upstream_name,
+            "clients": [p.to_dict() for p in self.client_predictions()],
         }
 
 

@@ -14,8 +14,9 @@ import contextlib
 import logging
 from typing import Any, ClassVar, Literal
 
-from ..core.capture import CaptureWriter, redact_headers, redact_url
+from ..core.capture import CaptureWriter
 from ..core.checker import CheckOptions
+from ..core.redact import redact_headers, redact_url
 from ..core.run import Run, RunInfo
 from .events import End, Part, RequestHead, ResponseHead
 from .hub import Exchange, ExchangeHub

@@ -15,12 +15,16 @@ instead of waiting for streams that may never end.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from typing import TYPE_CHECKING
 
 from ..asgi.server import bind, run_embedded, url_host
 from .app import ProxyApp
 from .config import ProxyConfig
 from .hub import ExchangeHub
+
+if TYPE_CHECKING:
+    from .metrics import ProxyMetrics
 
 
 @contextlib.asynccontextmanager
@@ -34,12 +38,42 @@ async def serve_proxy(
 ) -> AsyncIterator[str]:
     """Run the proxy for the duration of the ``async with``; yields the base URL clients use
     (``http://127.0.0.1:PORT/v1``), also stored as ``hub.url``. ``app_out``, if given, receives
-    the :class:`ProxyApp` (tests look at its upstream connections)."""
+    the :class:`ProxyApp` (tests look at its upstream connections). With ``config.metrics``
+    the Prometheus metrics are served first (a busy metrics port fails before the proxy
+    listens) and until the proxy stops."""
+    with _metrics_served(config) as metrics:
+        async with _serve_proxy(config, hub, metrics, signals, log_level, app_out) as url:
+            yield url
+
+
+@contextlib.contextmanager
+def _metrics_served(config: ProxyConfig) -> Iterator[ProxyMetrics | None]:
+    if config.metrics is None:
+        yield None
+        return
+    from .metrics import start
+
+    metrics, server = start(config)
+    try:
+        yield metrics
+    finally:
+        server.close()
+
+
+@contextlib.asynccontextmanager
+async def _serve_proxy(
+    config: ProxyConfig,
+    hub: ExchangeHub | None,
+    metrics: ProxyMetrics | None,
+    signals: bool,
+    log_level: str,
+    app_out: list[ProxyApp] | None,
+) -> AsyncIterator[str]:
     hub = hub if hub is not None else ExchangeHub(keep=config.keep_exchanges)
     sock = bind(config.host, config.port)
     port = sock.getsockname()[1]
     config.port = port
-    app = ProxyApp(config, hub)
+    app = ProxyApp(config, hub, metrics=metrics)
     if app_out is not None:
         app_out.append(app)
     async with run_embedded(

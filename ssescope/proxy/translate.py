@@ -49,13 +49,14 @@ class ChatRecorder(UpstreamObserver):
     def on_request(self, method: str, url: str, headers: dict[str, str], body: bytes) -> None:
         exchange = self.exchange
         doc = wire.body_doc(body)
-        side = self.side = exchange.upstream = ChatSide(url=url, request_body=doc)
+        side = self.side = exchange.upstream = ChatSide(url=url)
         if exchange.record_path is not None:
             side.record_path = str(Path(exchange.record_path).with_suffix(".chat.jsonl"))
             self.writer = CaptureWriter(
                 side.record_path, method=method, url=url, headers=headers, body=doc,
                 redact=self.redact,
             )  # fmt: skip
+        side.request_body = wire.kept_body(doc, len(body), side.record_path)
         self.hub.changed(exchange, "upstream")
 
     def on_response(self, status: int, headers: dict[str, str]) -> None:

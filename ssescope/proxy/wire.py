@@ -79,6 +79,20 @@ def body_doc(body: bytes) -> Any:
         return {"base64": base64.b64encode(body).decode("ascii")}
 
 
+BODY_KEPT = 1 << 20
+"""Request bodies up to this size stay in memory with their exchange; bigger ones (long Codex
+histories) are in the capture only, so that a long session does not pile them up."""
+
+
+def kept_body(doc: Any, size: int, record_path: str | None) -> Any:
+    """The request body as an exchange keeps it after the request went out: ``doc``, or for
+    a body over BODY_KEPT bytes a note of its size and where it is."""
+    if size <= BODY_KEPT:
+        return doc
+    where = f"in the capture {record_path}" if record_path else "not recorded"
+    return {"omitted": f"a {size:,}-byte body, not kept in memory ({where})"}
+
+
 def file_name(exchange_id: int, started: float, method: str, path: str) -> str:
     """The capture file of one exchange: ``00001-142501-POST-v1-responses.jsonl``."""
     stamp = time.strftime("%H%M%S", time.localtime(started))

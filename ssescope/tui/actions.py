@@ -46,6 +46,8 @@ class Offer(StrEnum):
     """Show the server's raw /metrics scrape."""
     EXCHANGES = "exchanges"
     """Go back to the proxy's list of exchanges."""
+    SESSIONS = "sessions"
+    """Switch between sessions: offered once there is more than one (a state, not a mode)."""
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,7 @@ class Action:
     action: str
     """The app action it runs (``speed(2)``: with parameters)."""
     label: str
-    """The footer's short description."""
+    """The palette's title (and the footer's, unless ``short`` is given)."""
     help: str
     """The help screen's and the palette's longer description."""
     footer: bool = False
@@ -70,6 +72,8 @@ class Action:
     """Listed in the command palette (quit is already there, from Textual)."""
     session: bool = True
     """It acts on the shown session: offered only on a screen that shows one."""
+    short: str = ""
+    """The footer's word when ``label`` is too long for an 80-column footer."""
 
     @property
     def name(self) -> str:
@@ -81,39 +85,44 @@ ACTIONS: tuple[Action, ...] = (
     Action("quit", "q", "quit", "Quit", "quit", footer=True, palette=False, session=False),
     Action("help", "question_mark", "help", "Help", "keys, and what the stall clocks mean",
            footer=True, session=False),
+    # The mode's own keys come first: on a narrow terminal the footer is cut at the right.
+    Action("resend", "r", "resend", "Resend", "send the same request again as a new session",
+           footer=True, needs=Offer.RESEND),
+    Action("demo_pick", "d", "demo_pick", "Demo: pick",
+           "pick the next scenario or fault for the embedded mock server", footer=True,
+           needs=Offer.PICK, short="Pick"),
+    Action("play_pause", "space", "play_pause", "Play/pause",
+           "replay with the original timing: play / pause", footer=True, needs=Offer.REPLAY,
+           short="Play"),
+    Action("back", "escape", "back", "Exchanges", "back to the list of exchanges", footer=True,
+           needs=Offer.EXCHANGES),
     Action("follow", "f", "follow", "Follow", "follow the tail again", footer=True),
     Action("next_finding", "n", "next_finding", "Next finding", "the next row with a finding",
-           footer=True),
+           footer=True, short="Next"),
     Action("previous_finding", "N", "previous_finding", "Prev finding",
-           "the previous row with a finding", footer=True, key_display="N"),
+           "the previous row with a finding", footer=True, key_display="N", short="Prev"),
     Action("switch_profile", "p", "switch_profile", "Profile",
            "switch profile (openai → open-responses → codex) and re-judge", footer=True,
            session=False),
-    Action("resend", "r", "resend", "Resend", "send the same request again as a new session",
-           footer=True, needs=Offer.RESEND),
     Action("export", "e", "export", "Export",
            "export the reconstructed response (JSON) and a findings report (Markdown)",
            footer=True),
-    Action("demo_pick", "d", "demo_pick", "Demo: pick",
-           "pick the next scenario or fault for the embedded mock server", footer=True,
-           needs=Offer.PICK),
-    Action("play_pause", "space", "play_pause", "Play/pause",
-           "replay with the original timing: play / pause", footer=True, needs=Offer.REPLAY),
     Action("faster", "plus,equals_sign", "speed(2)", "Faster", "replay faster (×2)",
            needs=Offer.REPLAY),
     Action("slower", "minus", "speed(0.5)", "Slower", "replay slower (×½)", needs=Offer.REPLAY),
     Action("step", "full_stop", "step", "Step", "replay one step (the next event)",
            needs=Offer.REPLAY),
     Action("previous_session", "left_square_bracket", "session(-1)", "Prev session",
-           "the previous session"),
+           "the previous session", needs=Offer.SESSIONS),
     Action("next_session", "right_square_bracket", "session(1)", "Next session",
-           "the next session"),
+           "the next session", needs=Offer.SESSIONS),
     Action("upstream", "u", "upstream", "Upstream chunks",
            "the raw upstream chat chunks beside the translated events", needs=Offer.UPSTREAM),
     Action("raw_metrics", "m", "raw_metrics", "Raw metrics", "the server's raw /metrics scrape",
            needs=Offer.METRICS),
-    Action("back", "escape", "back", "Exchanges", "back to the list of exchanges", footer=True,
-           needs=Offer.EXCHANGES),
+    Action("clients", "c", "clients", "Clients",
+           "what each client library (openai SDKs, AI SDK, Codex, async-openai) does with it",
+           footer=True),
 )  # fmt: skip
 
 _BY_NAME = {a.name: a for a in ACTIONS}
@@ -136,7 +145,14 @@ The stall clocks count **since the last byte** (comments included), **since the 
 def bindings() -> list[Binding]:
     """The app's BINDINGS, each with its id so that a keymap can rebind it."""
     return [
-        Binding(a.keys, a.action, a.label, show=a.footer, key_display=a.key_display, id=a.id)
+        Binding(
+            a.keys,
+            a.action,
+            a.short or a.label,
+            show=a.footer,
+            key_display=a.key_display,
+            id=a.id,
+        )
         for a in ACTIONS
     ]
 
@@ -172,14 +188,24 @@ def _event_list_keys(keymap: Mapping[str, str]) -> str:
     return ", ".join(_shown(keymap.get(b.id or "", b.key)) for b in _event_list_bindings())
 
 
+def help_rows(offers: frozenset[Offer], keymap: Mapping[str, str]) -> list[tuple[str, str]]:
+    """(keys, what they do) of this mode, as the keymap binds them: the table's actions, the
+    event list's keys, then the keys Textual's widgets bring."""
+    rows = [(_shown(keymap.get(a.id, a.keys)), a.help) for a in of_mode(offers)]
+    rows.append((_event_list_keys(keymap), "move in the event list (scrolling up stops following)"))
+    rows += list(TEXTUAL_KEYS)
+    return rows
+
+
 def help_markdown(title: str, offers: frozenset[Offer], keymap: Mapping[str, str]) -> str:
-    """The help screen: the keys of this mode (as the keymap binds them), then the clocks."""
+    """The help screen as text: the keys of this mode (as the keymap binds them), then the
+    clocks."""
     lines = [f"# ssescope {title}", "", "| key | action |", "|---|---|"]
-    lines += [f"| `{_shown(keymap.get(a.id, a.keys))}` | {a.help} |" for a in of_mode(offers)]
-    lines.append(
-        f"| `{_event_list_keys(keymap)}` | move in the event list (scrolling up stops following) |"
-    )
-    lines += [f"| {keys} | {what} |" for keys, what in TEXTUAL_KEYS]
+    table = len(list(of_mode(offers))) + 1
+    lines += [
+        f"| `{keys}` | {what} |" if i < table else f"| {keys} | {what} |"
+        for i, (keys, what) in enumerate(help_rows(offers, keymap))
+    ]
     return "\n".join(lines) + "\n\n" + STALL_CLOCKS
 
 

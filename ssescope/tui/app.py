@@ -15,16 +15,17 @@ from typing import Any, ClassVar, TypeVar
 
 from textual.app import App, SystemCommand
 from textual.binding import BindingType
+from textual.notifications import Notification, Notify
 from textual.screen import ModalScreen, Screen
 
 from ..core.checker import CheckOptions
 from ..core.export import export_run
 from ..core.rules import PROFILES
 from ..core.run import Replay, Run
-from . import actions
+from . import actions, render
 from .config import AppConfig
 from .demo import DemoMode, DemoPicker
-from .messages import RunAdded, RunsCleared
+from .messages import SESSION_TOAST, RunAdded, RunsCleared
 from .modes import EngineMode, FileMode, LiveMode, Mode
 from .screens import DebuggerScreen, HelpScreen, TextScreen
 from .sessions import Sessions
@@ -69,6 +70,9 @@ class SseScopeApp(App[None]):
         self.mode: Mode = mode(self) if mode is not None else mode_for(config)(config, self)
         self._last_tick = config.clock()
         self._keymap_error: str | None = None
+        self._offers: frozenset[actions.Offer] = frozenset()
+        self._toasts: dict[str, Notification] = {}
+        self._toasted_run: Run | None = None
         self.keymap = self._read_keymap()
 
     def _read_keymap(self) -> dict[str, str]:
@@ -110,10 +114,32 @@ class SseScopeApp(App[None]):
         severity: Any = "information",
         timeout: float | None = None,
         markup: bool = False,
+        about: str | None = None,
     ) -> None:
         """Notifications show text literally by default: they carry paths, errors ("[Errno 98]")
-        and event names ("[DONE]") that markup would eat or choke on."""
-        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+        and event names ("[DONE]") that markup would eat or choke on.
+
+        ``about`` ties the toast to a state (:data:`SESSION_TOAST`: the session shown; or a
+        topic such as "profile" or "export"): a new toast about the same thing replaces it, and
+        the session's toasts go when another session is shown, so none outlives what it says."""
+        if about is not None:
+            self.dismiss_toasts(about)
+        notification = Notification(
+            message,
+            title,
+            severity,
+            self.NOTIFICATION_TIMEOUT if timeout is None else timeout,
+            markup=markup,
+        )
+        if about is not None:
+            self._toasts[about] = notification
+        self.post_message(Notify(notification))
+
+    def dismiss_toasts(self, about: str) -> None:
+        """Take down the toast about ``about`` if it is still up."""
+        notification = self._toasts.pop(about, None)
+        if notification is not None and notification in self._notifications:
+            self._unnotify(notification)  # Textual's own way to take one toast down
 
     def start_worker(
         self, work: Coroutine[Any, Any, None], *, group: str, exclusive: bool = False
@@ -136,6 +162,7 @@ class SseScopeApp(App[None]):
         now = self.config.clock()
         dt, self._last_tick = now - self._last_tick, now
         self.mode.tick(dt)
+        self._refresh_offers()
 
     # -- the session list, changed by the mode's messages ---------------------------------------
 
@@ -146,9 +173,12 @@ class SseScopeApp(App[None]):
                 self.select_run(index)
         elif self.sessions.add(message.run, select=message.select):
             self._show_current()
+        self._refresh_offers()
 
     def on_runs_cleared(self, _: RunsCleared) -> None:
         self.sessions.clear()
+        self.dismiss_toasts(SESSION_TOAST)
+        self._refresh_offers()
 
     def select_run(self, index: int) -> None:
         self.sessions.current = index
@@ -156,7 +186,11 @@ class SseScopeApp(App[None]):
 
     def _show_current(self) -> None:
         """Every debugger screen in the stack shows the selected session (one under a modal
-        screen too, so that it is right when the modal closes)."""
+        screen too, so that it is right when the modal closes). The toasts about the session
+        shown before go."""
+        if self.current_run is not self._toasted_run:
+            self._toasted_run = self.current_run
+            self.dismiss_toasts(SESSION_TOAST)
         for screen in self.screen_stack:
             if isinstance(screen, DebuggerScreen):
                 screen.post_message(DebuggerScreen.ShowRun())
@@ -166,21 +200,38 @@ class SseScopeApp(App[None]):
 
     # -- the action table: which keys this mode has, in the footer and the palette --------------
 
+    def offers_now(self) -> frozenset[actions.Offer]:
+        """What the keys may act on now: the mode's abilities in its present state, and
+        switching sessions once there are several."""
+        offers = self.mode.available()
+        if len(self.sessions.runs) > 1:
+            offers |= {actions.Offer.SESSIONS}
+        return offers
+
+    def _refresh_offers(self) -> None:
+        """Redraw the footer when what is offered changed (a second session, samples)."""
+        offers = self.offers_now()
+        if offers != self._offers:
+            self._offers = offers
+            self.refresh_bindings()
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         session_shown = self.mode.shows_session(self.screen)
-        return actions.offered(action, self.mode.offers, session_shown=session_shown)
+        return actions.offered(action, self.offers_now(), session_shown=session_shown)
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         session_shown = self.mode.shows_session(screen)
-        for entry in actions.of_mode(self.mode.offers, session_shown=session_shown):
+        for entry in actions.of_mode(self.offers_now(), session_shown=session_shown):
             if entry.palette:
                 help_text = entry.help[0].upper() + entry.help[1:]
                 yield SystemCommand(entry.label, help_text, partial(self.run_action, entry.action))
 
     def action_help(self) -> None:
-        text = actions.help_markdown(self.mode.title, self.mode.offers, self.keymap)
-        self.push_screen(HelpScreen(text))
+        offers = self.offers_now() | {actions.Offer.SESSIONS}  # every mode can hold several
+        text = actions.help_markdown(self.mode.title, offers, self.keymap)
+        rows = actions.help_rows(offers, self.keymap)
+        self.push_screen(HelpScreen(text, title=f"ssescope {self.mode.title}: keys", rows=rows))
 
     # -- the actions every mode has -------------------------------------------------------------
 
@@ -198,13 +249,13 @@ class SseScopeApp(App[None]):
     def _finding_step(self, step: int) -> None:
         screen = self._debugger()
         if screen is not None and not screen.step_finding(step):
-            self.notify("no more findings in that direction", timeout=2)
+            self.notify("no more findings in that direction", timeout=2, about=SESSION_TOAST)
 
     def action_switch_profile(self) -> None:
         options = self.sessions.options
         profile = PROFILES[(PROFILES.index(options.profile) + 1) % len(PROFILES)]
         self.sessions.options = CheckOptions(**{**options.__dict__, "profile": profile})
-        self.notify(f"profile {profile}: re-judging", timeout=2)
+        self.notify(f"profile {profile}: re-judging", timeout=2, about="profile")
         self.mode.rejudge()
         self._show_current()
 
@@ -216,8 +267,12 @@ class SseScopeApp(App[None]):
         run = self.current_run
         if run is None:
             return
-        paths = export_run(run, self.config.export_dir)
-        self.notify("\n".join(str(p) for p in paths), title="exported", timeout=6)
+        try:
+            paths = export_run(run, self.config.export_dir)
+        except OSError as exc:
+            self.notify(f"cannot export: {exc}", title="export", severity="error", about="export")
+            return
+        self.notify("\n".join(map(str, paths)), title="exported", timeout=10, about="export")
 
     async def action_quit(self) -> None:
         self.mode.stop()
@@ -252,17 +307,22 @@ class SseScopeApp(App[None]):
         """Show the raw upstream chat chunks beside the translated events (or hide them)."""
         screen = self._debugger()
         if screen is not None and not screen.toggle_upstream():
-            self.notify("no upstream chat chunks in this session (yet)", timeout=3)
+            self.notify(
+                "no upstream chat chunks in this session (yet)", timeout=3, about=SESSION_TOAST
+            )
+
+    def action_clients(self) -> None:
+        run = self.current_run
+        if run is None:
+            return
+        self.push_screen(
+            TextScreen("What each client does", render.clients_report(run.client_predictions()))
+        )
 
     def action_raw_metrics(self) -> None:
         run = self.current_run
-        sample = run.health.history.latest("server") if run is not None and run.health else None
-        if sample is None:
-            self.notify("m shows the server's raw /metrics (connect --server)", timeout=2)
-            return
-        text = (
-            sample.raw_text or "(no /metrics text in this sample: a capture keeps only the numbers)"
-        )
-        self.push_screen(
-            TextScreen(f"{sample.url}/metrics ({sample.kind}) at t={sample.t:.2f}s", text)
-        )
+        title, text = render.raw_metrics_view(run)
+        if title is None:
+            self.notify(text, timeout=6, about=SESSION_TOAST)
+        else:
+            self.push_screen(TextScreen(title, text))

@@ -11,11 +11,11 @@ import argparse
 import datetime as _dt
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 from platformdirs import user_data_dir
 
 from ..cli.common import (
+    UsageError,
     add_health_options,
     add_judge_options,
     add_request_options,
@@ -25,6 +25,7 @@ from ..cli.common import (
     non_negative_seconds,
 )
 from ..core.capture import SourceError, open_source
+from ..core.redact import url_host
 from ..engine.faults import parse_faults
 from ..health.command import config_from_args
 
@@ -38,7 +39,7 @@ DEMO_SCENARIOS = ["text", "reasoning", "tool", "parallel", "refusal", "length"]
 
 def default_record_path(url: str) -> str:
     """Captures go to the user's data directory unless --record says otherwise."""
-    host = (urlsplit(url).netloc or "stream").replace(":", "_")
+    host = (url_host(url) or "stream").replace(":", "_")  # never the userinfo
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     return str(Path(user_data_dir("ssescope")) / "captures" / f"{stamp}-{host}.jsonl")
 
@@ -51,7 +52,12 @@ def register(sub: Subparsers) -> None:
 
 
 def _add_export_dir(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--export-dir", default=".", metavar="DIR", help="where `e` writes exports")
+    p.add_argument(
+        "--export-dir",
+        metavar="DIR",
+        help="where `e` writes exports (default: exports/ in the user data directory, "
+        "$XDG_DATA_HOME/ssescope or ~/.local/share/ssescope)",
+    )
 
 
 def _register_connect(sub: Subparsers) -> None:
@@ -61,7 +67,11 @@ def _register_connect(sub: Subparsers) -> None:
         description="POST a Responses request and debug the stream live.",
     )
     connect.add_argument(
-        "url", metavar="URL", nargs="?", help="the server's /v1/responses (or base /v1) URL"
+        "url",
+        metavar="URL",
+        nargs="?",
+        type=http_url,
+        help="the server's /v1/responses (or base /v1) URL",
     )
     connect.add_argument(
         "--via-engine",
@@ -141,8 +151,9 @@ def _register_demo(sub: Subparsers) -> None:
 def _run_app(config: AppConfig) -> int:
     from .app import SseScopeApp  # Textual: only when a command opens the UI
 
-    SseScopeApp(config).run()
-    return 0
+    app = SseScopeApp(config)
+    app.run()
+    return app.return_code or 0  # 1 when the app failed (Textual showed why): never 0 then
 
 
 def _upstream_key(args: argparse.Namespace) -> str | None:
@@ -152,7 +163,7 @@ def _upstream_key(args: argparse.Namespace) -> str | None:
     try:
         return api_key_from_env(args.api_key_env)
     except ValueError as exc:
-        raise SourceError(str(exc)) from None
+        raise UsageError(f"ssescope connect: {exc}") from None
 
 
 def cmd_connect(args: argparse.Namespace) -> int:
@@ -161,7 +172,7 @@ def cmd_connect(args: argparse.Namespace) -> int:
 
     via = args.via_engine
     if (args.url is None) == (via is None):
-        raise SourceError("ssescope connect: give a URL, or --via-engine UPSTREAM (not both)")
+        raise UsageError("ssescope connect: give a URL, or --via-engine UPSTREAM (not both)")
     upstream_key = _upstream_key(args)
     spec = build_request(
         args.url or "http://127.0.0.1:1/v1",  # --via-engine: the engine's address, once it runs
@@ -175,7 +186,7 @@ def cmd_connect(args: argparse.Namespace) -> int:
     try:
         health = config_from_args(args, via or spec.url)
     except ValueError as exc:
-        raise SourceError(str(exc)) from None
+        raise UsageError(f"ssescope connect: {exc}") from None
     record = None if args.no_record else (args.record or default_record_path(via or spec.url))
     config = AppConfig(
         check_options(args, keep_per_rule=None),
@@ -195,6 +206,12 @@ def cmd_connect(args: argparse.Namespace) -> int:
 def cmd_open(args: argparse.Namespace) -> int:
     from .app import AppConfig
 
+    path = Path(args.path)
+    if args.path == "-" or (path.exists() and not path.is_file() and not path.is_dir()):
+        raise SourceError(  # the debugger maps the file: a pipe must be saved first
+            f"{args.path}: not a regular file; save the stream to a file first "
+            "(ssescope check reads pipes: cat x.sse | ssescope check -)"
+        )
     src = open_source(args.path)  # a bad file fails here, with a one-line message, before the UI
     if src.format in ("jsonl-chat", "sse-chat"):
         raise SourceError(
@@ -217,7 +234,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     try:
         faults = parse_faults(args.fault)
     except ValueError as exc:
-        raise SourceError(str(exc)) from None
+        raise UsageError(f"ssescope demo: {exc}") from None
     config = AppConfig(
         check_options(args, keep_per_rule=None),
         "demo",

@@ -25,7 +25,8 @@ class AppConfig:
     record: str | None = None
     """connect: where to record (None: no recording)."""
     redact: bool = True
-    export_dir: str = "."
+    export_dir: str | None = None
+    """Where ``e`` writes exports (None: ``exports`` in the user data directory)."""
     grace: float = 2.0
     replay: bool = False
     """open: start in replay mode (original timing) instead of everything at once."""

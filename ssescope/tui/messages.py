@@ -10,6 +10,11 @@ from textual.message import Message
 
 from ..core.run import Run
 
+SESSION_TOAST = "session"
+"""The ``about`` of toasts about the session shown (its connection error, no more findings, why
+``m`` or ``u`` show nothing): the app takes them down when another session is shown or the
+sessions start over (``SseScopeApp.notify``)."""
+
 
 class RunAdded(Message):
     """A new session: live, loaded from a file, replayed or received by the proxy."""

@@ -22,7 +22,7 @@ from ..core.checker import CheckOptions
 from ..core.run import FileLoader, Replay, Run, RunInfo, run_live_into
 from .actions import Offer
 from .config import AppConfig
-from .messages import RunAdded, RunsCleared
+from .messages import SESSION_TOAST, RunAdded, RunsCleared
 from .screens import DebuggerScreen
 from .sessions import Sessions
 
@@ -51,6 +51,7 @@ class Host(Protocol):
         severity: Any = "information",
         timeout: float | None = None,
         markup: bool = False,
+        about: str | None = None,
     ) -> None: ...
 
     def start_worker(
@@ -77,6 +78,10 @@ class Mode:
     def options(self) -> CheckOptions:
         return self.host.sessions.options
 
+    def available(self) -> frozenset[Offer]:
+        """The abilities that apply now (by default all the mode offers)."""
+        return self.offers
+
     @property
     def replay(self) -> Replay | None:
         """The replay being played, if any (only a file can be replayed)."""
@@ -85,6 +90,11 @@ class Mode:
     def waiting(self) -> str:
         """The header before the first session arrives."""
         return "starting…"
+
+    def note(self, run: Run) -> str:
+        """What the header adds about ``run`` in this mode (indexing progress, the demo's
+        scenario and fault); empty by default."""
+        return ""
 
     def first_screen(self) -> Screen[None]:
         return DebuggerScreen(self.host.sessions, self)
@@ -130,6 +140,8 @@ class FileMode(Mode):
         self.loader: FileLoader | None = None
         self._replay: Replay | None = None
         self._stopping = False
+        self._size = 0
+        self._load_started = 0.0
 
     @property
     def path(self) -> str:
@@ -141,6 +153,26 @@ class FileMode(Mode):
 
     def waiting(self) -> str:
         return f"{self.path}  loading…"
+
+    def note(self, run: Run) -> str:
+        """While the file is indexed: how far (bytes of the file, rows, seconds)."""
+        loader = self.loader
+        if loader is None or loader.done:
+            return ""
+        done, total = loader.bytes_read, max(self._size, 1)
+        rows = sum(len(held.store) for held in loader.runs)
+        elapsed = self.config.clock() - self._load_started
+        return (
+            f"indexing {_megabytes(done)} of {_megabytes(total)} MB ({100 * done / total:.0f}%)"
+            f" · {rows:,} rows · {elapsed:.1f} s"
+        )
+
+    def available(self) -> frozenset[Offer]:
+        """``m`` only once the file has server samples (a capture recorded with --server)."""
+        runs = self.host.sessions.runs
+        if any(run.health is not None and run.health.history.latest("server") for run in runs):
+            return self.offers
+        return self.offers - {Offer.METRICS}
 
     def start(self) -> None:
         if self.config.replay:
@@ -167,6 +199,8 @@ class FileMode(Mode):
         except SourceError as exc:
             self.host.notify(str(exc), title="cannot open", severity="error", timeout=10)
             return
+        self._size = Path(self.path).stat().st_size
+        self._load_started = self.config.clock()
         self.host.start_worker(self._index(self.loader), group="load", exclusive=True)
 
     async def _index(self, loader: FileLoader) -> None:
@@ -292,7 +326,9 @@ class LiveMode(Mode):
         else:
             await self._read_with_health(run, spec)
         if run.error and run is self.host.sessions.current_run:
-            self.host.notify(run.error, title="connection", severity="error", timeout=8)
+            self.host.notify(
+                run.error, title="connection", severity="error", timeout=8, about=SESSION_TOAST
+            )
 
     async def _read_with_health(self, run: Run, spec: RequestSpec) -> None:
         """Probe the server and GPUs while the stream is read; samples share the stream's clock,
@@ -388,6 +424,10 @@ def _health_tracker() -> Rider:
     from ..health.tracker import HealthTracker
 
     return HealthTracker()
+
+
+def _megabytes(n: int) -> str:
+    return f"{n / 1e6:,.1f}"
 
 
 def _numbered(path: str, n: int) -> str:

@@ -20,6 +20,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
+from ..core.redact import redact_text
 from ..proxy.config import ProxyConfig
 from ..proxy.hub import Exchange, ExchangeHub
 from . import render
@@ -31,7 +32,9 @@ from .modes import Host, Mode
 from .screens import DebuggerScreen
 from .widgets import HealthPanel
 
-COLUMNS = ("#", "time", "method", "path", "status", "duration", "events", "findings", "Codex")
+COLUMNS = (
+    "#", "time", "method", "path", "status", "duration", "events", "findings", "Codex", "clients"
+)  # fmt: skip
 
 
 def exchange_cells(ex: Exchange) -> tuple[Text, ...]:
@@ -64,6 +67,9 @@ def exchange_cells(ex: Exchange) -> tuple[Text, ...]:
         Text(str(ex.events) if ex.run else "-"),
         Text(summary[:60], style),
         codex,
+        render.client_strip(ex.client_predictions())
+        if ex.run and not ex.open
+        else Text("-", "dim"),
     )
 
 
@@ -136,11 +142,13 @@ class ProxyMode(Mode):
                 ex.run.rejudge(self.options)
 
     def header(self) -> Text:
+        """One line per fact, never wrapped (ssescope.tcss: a narrow terminal cuts the end with
+        "…"): the count and profile come before the addresses, which are the longest."""
         header = Text("ssescope proxy ", "bold")
-        header.append(f"{self.url or 'starting…'} → {self.proxy.upstream}")
+        header.append(f"{len(self.hub)} exchange(s)  profile {self.options.profile}  ", "dim")
+        header.append(redact_text(f"{self.url or 'starting…'} → {self.proxy.upstream}"))
         if self.proxy.translate:
             header.append("  (translating Chat Completions)", "magenta")
-        header.append(f"  {len(self.hub)} exchange(s)  profile {self.options.profile}", "dim")
         if self.proxy.record_dir:
             header.append(f"\nrecording to {self.proxy.record_dir}", "dim")
         return header

@@ -6,12 +6,14 @@ from __future__ import annotations
 import time
 from typing import ClassVar, Protocol
 
+from rich.table import Table
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.css.query import NoMatches
+from textual.events import Resize
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Log, Markdown, Static
@@ -29,6 +31,18 @@ from .widgets import (
     UpstreamPane,
 )
 
+STALL_NOTE = (
+    "[dim]The stall clocks count [b]since the last byte[/b] (comments included), [b]since the "
+    "last event[/b] (what Codex's idle timer sees: comments never reset it) and [b]since the last "
+    "real event[/b] (keepalives excluded). They turn amber past --stall-warn and red past "
+    "Codex's idle timeout.[/dim]"
+)
+
+DIAGNOSIS_LINES = 2
+"""The diagnosis gets at most this many lines (ssescope.tcss), however narrow the terminal."""
+DIAGNOSIS_WRAP_SLACK = 12
+"""Columns lost to word wrapping at the end of the first line, at most, in practice."""
+
 REDRAW_EVERY = 1 / 20
 """Rows and clocks are redrawn on a timer, so a delta storm costs a few redraws a second."""
 FORCE_EVERY = 0.25
@@ -39,6 +53,11 @@ LOADING_EVERY = 0.5
 twice a second (each redraw re-lays-out the screen), the rows grow on their own throttle."""
 
 
+WIDE_FROM = 120
+"""Terminals at least this wide show the tree and findings beside the events, narrower ones
+under them: the event list keeps the full width for its columns."""
+
+
 class SessionSource(Protocol):
     """What the debugger screen reads from the mode it shows (the header's first words, the
     replay clock)."""
@@ -47,6 +66,8 @@ class SessionSource(Protocol):
     def replay(self) -> Replay | None: ...
 
     def waiting(self) -> str: ...
+
+    def note(self, run: Run) -> str: ...
 
 
 class TextScreen(ModalScreen[None]):
@@ -69,17 +90,44 @@ class TextScreen(ModalScreen[None]):
 
 
 class HelpScreen(ModalScreen[None]):
-    """The keys of the current mode (generated from the action table) and the stall clocks."""
+    """The keys of the current mode (generated from the action table) and the stall clocks, in
+    a compact table that fits a 100x30 terminal; its title says how to scroll and close."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,question_mark", "dismiss", "Close")]
 
-    def __init__(self, markdown: str) -> None:
+    def __init__(
+        self, markdown: str, *, title: str = "", rows: list[tuple[str, str]] | None = None
+    ) -> None:
         super().__init__()
         self.markdown = markdown
+        """The same help as text (what the command palette and the tests read)."""
+        self.title_text = title
+        self.rows = rows
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(id="help"):
-            yield Markdown(self.markdown)
+        with Vertical(id="help"):
+            yield Static(
+                f"{self.title_text} · ↑ ↓ PgUp PgDn scroll · Esc, q or ? closes",
+                id="help-title",
+            )
+            with VerticalScroll(id="help-body"):
+                if self.rows is None:
+                    yield Markdown(self.markdown)
+                else:
+                    yield Static(self._table(self.rows))
+                    yield Static(Text.from_markup(STALL_NOTE), id="help-clocks")
+
+    def on_mount(self) -> None:
+        self.query_one("#help-body").focus()
+
+    @staticmethod
+    def _table(rows: list[tuple[str, str]]) -> Table:
+        table = Table(box=None, show_header=False, padding=(0, 1), expand=True)
+        table.add_column("key", style="bold cyan", max_width=22)
+        table.add_column("action", ratio=1)
+        for keys, what in rows:
+            table.add_row(keys, what)
+        return table
 
 
 class DebuggerScreen(Screen[None]):
@@ -95,6 +143,10 @@ class DebuggerScreen(Screen[None]):
         super().__init__()
         self.sessions = sessions
         self.source = source
+        # Below WIDE_FROM columns the tree and findings go under the events; under 30 rows
+        # they get fewer lines (ssescope.tcss).
+        self.HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (WIDE_FROM, "-wide")]
+        self.VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
         self._last_tree = 0.0
         self._last_findings = 0.0
         self._last_full = 0.0
@@ -117,6 +169,12 @@ class DebuggerScreen(Screen[None]):
         yield Static(id="codex")
         yield Footer()
 
+    def on_resize(self, event: Resize) -> None:
+        footer = self.query_one(Footer)
+        footer.compact = event.size.width < WIDE_FROM  # more keys fit
+        # Under 90 columns the mode's keys take the room of the palette's hint (? lists Ctrl+P).
+        footer.show_command_palette = event.size.width >= 90
+
     def on_mount(self) -> None:
         self.set_interval(REDRAW_EVERY, self._on_timer)
         self.set_interval(FORCE_EVERY, self._on_force_timer)
@@ -130,7 +188,7 @@ class DebuggerScreen(Screen[None]):
             return
         events = self.query_one(EventList)
         events.following = run.info.kind != "file"  # live and replay follow the tail
-        events.set_store(run.store, run.options.stall_warn)
+        events.set_store(run.store, run.options.stall_warn, timed=run.options.timed)
         self.query_one(ItemTree).sync(run)
         self.query_one(FindingsPanel).sync(run.store, force=True)
         self.query_one(DetailPane).clear()
@@ -196,10 +254,23 @@ class DebuggerScreen(Screen[None]):
             profile=sessions.options.profile,
             session=(sessions.current, len(sessions.runs)),
             replay=self.source.replay,
+            note=self.source.note(run) if run is not None else "",
+            width=self.size.width - 2,
         )
         _update(self.query_one("#header", Static), head)
-        _update(self.query_one("#diagnosis", Static), render.diagnosis_line(run))
-        codex = render.prediction_text(run.prediction()) if run else Text()
+        diagnosis = self.query_one("#diagnosis", Static)
+        line = render.diagnosis_line(run)
+        room = DIAGNOSIS_LINES * (self.size.width - 2) - DIAGNOSIS_WRAP_SLACK
+        if len(line.plain) > room > 0:
+            line.truncate(room, overflow="ellipsis")  # its two lines end in "…", not mid-word
+        if diagnosis.display != bool(line.plain):
+            diagnosis.display = bool(line.plain)  # no blank line while nothing is stalled
+        _update(diagnosis, line)
+        codex = (
+            render.prediction_line(run.prediction(), run.client_predictions(), self.size.width)
+            if run
+            else Text()
+        )
         _update(self.query_one("#codex", Static), codex)
 
     def show_row(self, row: int) -> None:
@@ -207,7 +278,7 @@ class DebuggerScreen(Screen[None]):
         if run is None:
             return
         self._selected_row = row
-        self.query_one(DetailPane).show(run.store, row)
+        self.query_one(DetailPane).show(run.store, row, timed=run.options.timed)
 
     # -- what the app asks of it ----------------------------------------------------------------
 
@@ -233,6 +304,7 @@ class DebuggerScreen(Screen[None]):
         if run is None or (not run.upstream and not pane.display):
             return False
         pane.display = not pane.display
+        self.set_class(pane.display, "-upstream")  # a short terminal gives it the detail's room
         if pane.display:
             pane.show(run)
         return True

@@ -19,7 +19,7 @@ from textual.strip import Strip
 from textual.widgets import Log, OptionList, Static, Tree
 from textual.widgets.option_list import Option
 
-from ..core.rules import RULES, SEVERITY_RANK
+from ..core.rules import RULES, report_order
 from ..core.run import Run
 from ..core.store import RowStore
 from . import render
@@ -71,10 +71,15 @@ class EventList(ScrollView, can_focus=True):
         self.highlight: set[int] = set()
         self._rows = 0
         self._synced_at = 0.0
+        self.timed = True
+        """False for a source without arrival times: no time and gap columns."""
+        self._layout: render.RowLayout | None = None
+        self._layout_key: tuple[Any, ...] = ()
 
-    def set_store(self, store: RowStore | None, stall_warn: float) -> None:
+    def set_store(self, store: RowStore | None, stall_warn: float, *, timed: bool = True) -> None:
         self.store = store
         self.stall_warn = stall_warn
+        self.timed = timed
         self.highlight = set()
         self._rows = -1
         self.cursor = 0
@@ -95,9 +100,27 @@ class EventList(ScrollView, can_focus=True):
         if self.following and rows:
             self.cursor = rows - 1
             self.scroll_end(animate=False, immediate=True)
+            # The new height may take a layout to count (the scrollbar appearing with it):
+            # scroll again once it has, or the last rows stay below the bottom edge.
+            self.call_after_refresh(self._keep_tail)
         self.refresh()
 
+    def _keep_tail(self) -> None:
+        if self.following and self._rows > 0:
+            self.scroll_end(animate=False, immediate=True)
+
     # -- drawing ------------------------------------------------------------------------------
+
+    def columns(self) -> render.RowLayout:
+        """The columns for the current width and rows (recomputed only when either changes)."""
+        store = self.store
+        rows = self._rows if store is not None else 0
+        last_t = store.t[rows - 1] if store is not None and rows > 0 else 0.0
+        key = (self.size.width, len(str(rows)), len(f"{last_t:.3f}"), self.timed)
+        if key != self._layout_key or self._layout is None:
+            self._layout_key = key
+            self._layout = render.row_layout(self.size.width, rows, last_t, timed=self.timed)
+        return self._layout
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
@@ -121,15 +144,20 @@ class EventList(ScrollView, can_focus=True):
             3: "(undecodable)",
             4: "(blank)",
         }.get(kind, "")
-        segments = [
-            Segment(_MARK_CHAR[mark], _MARK_STYLE[mark]),
-            Segment(f"{row:>7} ", _DIM),
-            Segment(f"{seq:>6} " if seq >= 0 else "     – ", _DIM),
-            Segment(f"{store.t[row]:>9.3f} ", base),
-            Segment(f"+{render.secs(gap):>7} ", gap_style),
-            Segment(f"{etype[:38]:<38} ", base + _TYPE if not dim else base),
-            Segment(store.summary(row), base),
-        ]
+        layout = self.columns()
+        segments = [Segment(_MARK_CHAR[mark], _MARK_STYLE[mark])]
+        segments.append(Segment(f"{row:>{layout.index}} ", _DIM))
+        if layout.seq:
+            segments.append(
+                Segment(f"{seq:>{layout.seq}} " if seq >= 0 else f"{'–':>{layout.seq}} ", _DIM)
+            )
+        if layout.t:
+            segments.append(Segment(f"{store.t[row]:>{layout.t}.3f} ", base))
+        if layout.gap:
+            segments.append(Segment(f"+{render.secs(gap):>{layout.gap - 2}} ", gap_style))
+        shown_type = render.abbreviate_type(etype, layout.type)
+        segments.append(Segment(f"{shown_type:<{layout.type}} ", base + _TYPE if not dim else base))
+        segments.append(Segment(store.summary(row), base))
         strip = Strip(segments)
         if row == self.cursor:
             strip = strip.apply_style(_CURSOR)
@@ -169,6 +197,16 @@ class EventList(ScrollView, can_focus=True):
     def action_to_end(self) -> None:
         self.go_to(self._rows - 1, follow=True)
 
+    def on_resize(self) -> None:
+        """Keep the tail (or the cursor) in view when the list changes size: the panels settle
+        after the first rows arrive (a narrow terminal stacks them), and a list that follows
+        must still show its last row then."""
+        self.virtual_size = Size(self.size.width, max(self._rows, 0))
+        if self.following and self._rows > 0:
+            self.scroll_end(animate=False, immediate=True)
+        elif self._rows > 0:
+            self.scroll_to_row(self.cursor)
+
     def on_mouse_scroll_up(self) -> None:
         self.following = False  # scrolling up stops following; `f` follows again
 
@@ -182,11 +220,12 @@ class DetailPane(VerticalScroll):
         yield Static(id="detail-raw")
         yield Static(id="detail-json")
 
-    def show(self, store: RowStore, row: int) -> None:
+    def show(self, store: RowStore, row: int, *, timed: bool = True) -> None:
         if row < 0 or row >= len(store):
             return
         ev = store.event(row)
-        self.query_one("#detail-head", Static).update(render.row_header(ev, store, row))
+        head = render.row_header(ev, store, row, timed=timed)
+        self.query_one("#detail-head", Static).update(head)
         self.query_one("#detail-findings", Static).update(
             render.finding_text(store.by_row.get(row, []))
         )
@@ -281,7 +320,7 @@ class FindingsPanel(OptionList):
         grouped: dict[str, list[Any]] = {}
         for f in store.findings:
             grouped.setdefault(f.rule, []).append(f)
-        order = sorted(grouped, key=lambda r: (SEVERITY_RANK[grouped[r][0].severity], r))
+        order = sorted(grouped, key=lambda r: report_order(r, grouped[r][0].severity))
         highlighted = self.highlighted
         self.clear_options()
         self._rows = {}
@@ -314,19 +353,43 @@ class FindingsPanel(OptionList):
 
 
 class StallBar(Static):
-    """The stall clocks, always visible; they tick while nothing arrives."""
+    """The stall clocks, always visible; they tick while nothing arrives.
+
+    On a narrow terminal the labels shorten (``last event`` → ``event``) before anything is
+    cut, so Codex's countdown, the clock that matters most, is always there."""
 
     def show(self, run: Run | None, stall_warn: float, idle_timeout: float) -> None:
         if run is None:
             self.update("")
             return
+        live = run.state in ("waiting", "streaming")
+        if not run.options.timed:
+            text = Text("no timing: ", "bold")
+            text.append("this file recorded no arrival times (a capture has them)  │  ", "dim")
+            text.append(run.state, "dim")
+        else:
+            width = self.size.width - 2 if self.size.width else 0
+            text = self._clocks(run, stall_warn, idle_timeout, short=False)
+            if width and text.cell_len > width:
+                text = self._clocks(run, stall_warn, idle_timeout, short=True)
+        now = run.now()
+        timing = run.checker.timing
+        worst = timing.since_last_progress(now) if live else 0.0
+        self.set_class(live and worst > stall_warn, "-amber")
+        self.set_class(live and timing.since_last_event(now) >= idle_timeout, "-red")
+        if text.plain != getattr(self, "_last_plain", None):
+            self._last_plain = text.plain
+            self.update(text)
+
+    @staticmethod
+    def _clocks(run: Run, stall_warn: float, idle_timeout: float, *, short: bool) -> Text:
         now = run.now()
         timing = run.checker.timing
         since_byte = timing.since_last_byte(now) if timing.t_last_byte is not None else now
         since_event = timing.since_last_event(now)
-        since_progress = timing.since_last_progress(now)
-        last_content = timing.t_first_content
+        live = run.state in ("waiting", "streaming")
         text = Text()
+        sep = " · " if short else "  │  "
 
         def clock(label: str, value: float | None, *, judge: bool = False) -> None:
             style = ""
@@ -340,25 +403,19 @@ class StallBar(Static):
                 )
             text.append(f"{label} ", "dim")
             text.append(render.secs(value), style)
-            text.append("  │  ", "dim")
+            text.append(sep, "dim")
 
-        live = run.state in ("waiting", "streaming")
-        clock("last byte", since_byte, judge=live)
-        clock("last event", since_event, judge=live)
-        clock("last real event", since_progress, judge=live)
-        clock("TTFT", last_content)
+        clock("byte" if short else "last byte", since_byte, judge=live)
+        clock("event" if short else "last event", since_event, judge=live)
+        clock("real" if short else "last real event", timing.since_last_progress(now), judge=live)
+        clock("TTFT", timing.t_first_content)
         left = run.checker.codex.seconds_until_timeout(now) if live else None
         if left is not None:
             style = "bold red" if since_event > stall_warn else "dim"
             text.append(f"Codex gives up in {int(left // 60)}:{int(left % 60):02d}", style)
         else:
             text.append(run.state, "dim")
-        worst = since_progress if live else 0.0
-        self.set_class(live and worst > stall_warn, "-amber")
-        self.set_class(live and since_event >= idle_timeout, "-red")
-        if text.plain != getattr(self, "_last_plain", None):
-            self._last_plain = text.plain
-            self.update(text)
+        return text
 
 
 class HealthPanel(Static):
@@ -383,39 +440,36 @@ class HealthPanel(Static):
         self.display = count > 0
         if not count:
             return
-        from rich.console import Group
+        from ..health.render import panel
 
-        from ..health.render import gpu_table, server_table
-
-        parts: list[Any] = []
-        server = history.latest("server")
-        if server is not None:
-            parts.append(server_table(server, history))
-        gpu = history.latest("gpu")
-        if gpu is not None:
-            parts.append(gpu_table(gpu, history))
-        self.update(Group(*parts))
+        self.update(panel(history))
 
 
 class UpstreamPane(Log):
-    """The raw upstream chat chunks (with their arrival times) beside the translated events,
-    appended live: how a translating engine's input and output are compared side by side."""
+    """The upstream chat chunks beside the translated events, appended live: each ``data:``
+    line said in a few words (the text, the tool call fragment, the finish reason; see
+    :func:`render.chat_line`) after the arrival time of the read that completed it. Lines that
+    a read split are joined first, so a chunk cut mid-JSON still reads as one."""
 
     def on_mount(self) -> None:
         self.display = False
-        self.border_title = "upstream chat chunks"
+        self.border_title = "upstream chat chunks (t, what each adds)"
         self._run: Run | None = None
         self._shown = 0
+        self._pending = ""
 
     def show(self, run: Run) -> None:
         if run is not self._run:
-            self._run, self._shown = run, 0
+            self._run, self._shown, self._pending = run, 0, ""
             self.clear()
         chunks = run.upstream
         for t, chunk in chunks[self._shown :]:
-            text = chunk.decode("utf-8", errors="replace").replace("\r", "␍").rstrip("\n")
-            lines = text.split("\n")
-            self.write_line(f"{t:9.3f}  {lines[0]}")
-            for line in lines[1:]:
-                self.write_line(f"{'':9}  {line}")
+            text = self._pending + chunk.decode("utf-8", errors="replace")
+            *lines, self._pending = text.split("\n")
+            stamp = f"{t:8.3f}"
+            for line in lines:
+                line = line.rstrip("\r")
+                if line:
+                    self.write_line(f"{stamp}  {render.chat_line(line)}")
+                    stamp = " " * len(stamp)
         self._shown = len(chunks)

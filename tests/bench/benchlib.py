@@ -28,7 +28,7 @@ def wait_http(port: int, proc: subprocess.Popen | None = None, what: str = "the 
             contextlib.suppress(OSError),
             socket.create_connection(("127.0.0.1", port), timeout=1) as s,
         ):
-            s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            s.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
             if b" 200 " in s.recv(4096):
                 return
         time.sleep(0.05)

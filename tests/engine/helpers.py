@@ -135,8 +135,19 @@ def judge(data: bytes, profile: str = "openai", status: int = 200) -> StreamSess
     return session
 
 
-def errors(session: StreamSession) -> list[str]:
-    return [f"{f.rule}: {f.message}" for f in session.checker.findings if f.severity == "error"]
+def errors(session: StreamSession, *, clients: bool = False) -> list[str]:
+    """Error findings of the protocol rules; ``clients=True`` adds the client models' verdicts
+    (the engine's tests pin those per scenario with :func:`client_outcomes`)."""
+    return [
+        f"{f.rule}: {f.message}"
+        for f in session.checker.findings
+        if f.severity == "error" and (clients or not f.rule.startswith("client-"))
+    ]
+
+
+def client_outcomes(session: StreamSession) -> dict[str, str]:
+    """The clients whose outcome is not ``ok``: {client: outcome}."""
+    return {p.client: p.outcome for p in session.checker.client_predictions() if p.outcome != "ok"}
 
 
 def findings(session: StreamSession, severity: str | None = None) -> set[str]:

@@ -185,7 +185,7 @@ async def test_a_client_that_goes_away_before_the_upstream_answers_cancels_it() 
         _reader, writer = await asyncio.open_connection("127.0.0.1", engine.port)
         payload = json.dumps(BODY).encode()
         writer.write(
-            b"POST /v1/responses HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"POST /v1/responses HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
             b"Content-Length: %d\r\n\r\n%s" % (len(payload), payload)
         )
         await writer.drain()
@@ -551,7 +551,7 @@ async def test_a_non_streamed_request_whose_client_leaves_cancels_the_upstream()
         _, writer = await asyncio.open_connection("127.0.0.1", engine.port)
         payload = json.dumps({**BODY, "stream": False}).encode()
         writer.write(
-            b"POST /v1/responses HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"POST /v1/responses HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
             b"Content-Length: %d\r\n\r\n%s" % (len(payload), payload)
         )
         await writer.drain()

@@ -23,7 +23,7 @@ from ssescope.engine.faults import (
 )
 from ssescope.engine.mock import MockOptions, pick_scenario, plan_chat
 from ssescope.engine.serve import mock_engine, serve
-from tests.engine.helpers import errors, findings, judge, post
+from tests.engine.helpers import client_outcomes, errors, findings, judge, post
 
 EXEC = {
     "type": "function",
@@ -44,29 +44,57 @@ def body(model: str = "mock", prompt: str = "hello", **extra: Any) -> dict[str, 
 
 
 @pytest.mark.parametrize(
-    ("model", "items", "terminal", "codex"),
+    ("model", "items", "terminal", "codex", "clients"),
     [
-        ("mock-text", ["message"], "response.completed", "ok"),
-        ("mock-reasoning", ["reasoning", "message"], "response.completed", "ok"),
-        ("mock-tool", ["function_call"], "response.completed", "ok"),
-        ("mock-parallel", ["function_call", "function_call"], "response.completed", "ok"),
-        ("mock-length", ["message"], "response.incomplete", "error"),
-        ("mock-refusal", ["message"], "response.completed", "empty"),  # Codex drops refusal parts
+        ("mock-text", ["message"], "response.completed", "ok", {}),
+        # @ai-sdk/openai reads only reasoning summaries; the engine streams reasoning_text
+        (
+            "mock-reasoning",
+            ["reasoning", "message"],
+            "response.completed",
+            "ok",
+            {"ai-sdk": "loss"},
+        ),
+        ("mock-tool", ["function_call"], "response.completed", "ok", {}),
+        ("mock-parallel", ["function_call", "function_call"], "response.completed", "ok", {}),
+        # a correct length cut: openai-python's stream() raises, Codex fails the turn
+        (
+            "mock-length",
+            ["message"],
+            "response.incomplete",
+            "error",
+            {"codex": "error", "openai-python": "error"},
+        ),
+        # Codex and @ai-sdk/open-responses drop refusal parts
+        (
+            "mock-refusal",
+            ["message"],
+            "response.completed",
+            "empty",
+            {"codex": "loss", "ai-sdk-open-responses": "loss"},
+        ),
     ],
 )
 async def test_every_scenario_is_clean_under_openai_and_open_responses(
-    model: str, items: list[str], terminal: str, codex: str
+    model: str, items: list[str], terminal: str, codex: str, clients: dict[str, str]
 ) -> None:
-    async with mock_engine(done_marker=True) as base_url:
+    async with (
+        mock_engine(done_marker=True) as base_url,
+        mock_engine(done_marker=True, reasoning="open-responses") as spec_url,
+    ):
         reply = await post(base_url, body(model, tools=[EXEC]))
+        spec_reply = await post(spec_url, body(model, tools=[EXEC]))
     assert reply.status == 200
     last = reply.events()[-1]
     assert last["type"] == terminal
     assert [i["type"] for i in last["response"]["output"]] == items
-    for profile in ("openai", "open-responses"):
-        session = judge(reply.body, profile)
-        assert errors(session) == [], profile
+    # raw reasoning carries OpenAI's event names unless --reasoning open-responses
+    for profile, answer in (("openai", reply), ("open-responses", spec_reply)):
+        session = judge(answer.body, profile)
+        assert errors(session, clients=False) == [], profile
         assert findings(session, "warning") == set(), profile
+    for profile in ("openai", "open-responses"):
+        assert client_outcomes(judge(reply.body, profile)) == clients, profile
     assert judge(reply.body, "codex").checker.prediction().outcome == codex
 
 

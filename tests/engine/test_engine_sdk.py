@@ -95,7 +95,8 @@ async def stream_and_compare(base_url: str, **kwargs: Any) -> dict[str, Any]:
     session = judge(bytes(tee.data))
     ours = session.checker.tree.reconstruct()
     assert without_nulls(ours) == without_nulls(sdk)
-    assert errors(session) == []
+    # (the client models' verdicts are pinned in test_engine_mock; the SDK itself read it all)
+    assert errors(session, clients=False) == []
     assert sdk["status"] == "completed"
     return sdk
 

@@ -207,7 +207,7 @@ def test_request_not_on_server() -> None:
     assert d is not None and d.rule == "request-not-on-server"
     assert d.sentence == (
         "Stalled 40 s after response.created: the server has no request running or waiting "
-        "(vllm:iteration_tokens_total_count flat for 8.0 s), so nothing is working on this one: "
+        "(vllm:iteration_tokens_total_count flat for 8.0 s): "
         "the request was lost, or something between here and the server holds the stream."
     )
 
@@ -351,3 +351,17 @@ def test_every_diagnosis_rule_has_a_test_here_and_a_place_in_the_order() -> None
     assert untested == []
     assert [r.precedence for r in TABLE] == sorted(r.precedence for r in TABLE)
     assert TABLE[-1].id == "stalled"  # the one that always answers comes last
+
+
+def test_comments_only_is_said_first_whatever_the_readings_find() -> None:
+    """A server-side finding during a comments-only stall still says what Codex sees: comments
+    that do not reset its idle timer (the demo's keepalive-comments on an idle server)."""
+    comments = [(t, b": keepalive\n\n") for t in (10.0, 20.0, 30.0, 40.0)]
+    h = history(*(vllm(t, running=0, waiting=0, steps=77) for t in (32.0, 36.0, 40.0)))
+    d = diagnose(stream(comments), h, NOW)
+    assert d is not None and d.rule == "request-not-on-server"
+    assert d.sentence.startswith(
+        "Stalled 40 s after response.created: only keep-alive comments arrive, which do not "
+        "reset Codex's idle timer (it gives up in 260 s); the server has no request running"
+    )
+    assert d.evidence["comments"] == 4

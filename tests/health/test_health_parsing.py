@@ -107,12 +107,16 @@ def test_llamacpp_metrics_and_slots() -> None:
     s = _server("llamacpp", fx.llamacpp_metrics(processing=1, deferred=2, decodes=77))
     assert (s.running, s.waiting, s.heartbeat) == (1, 2, 77)
     assert s.heartbeat_metric == "llamacpp:n_decode_total"
-    assert s.generated_tokens == 400 and s.kv_cache_usage is None  # optional in current builds
+    # issue 12: tokens_predicted_total moves only when a request ends, so without /slots the
+    # live token counter is n_decode_total (it was tokens_predicted_total: 0 tok/s mid-answer)
+    assert s.generated_tokens == 77 and s.generated_metric == "llamacpp:n_decode_total"
+    assert s.kv_cache_usage is None  # optional in current builds
     slots = adapters.parse_slots(json.loads(fx.llamacpp_slots(n_decoded=42)))
     assert slots is not None and [x.processing for x in slots] == [True, False]
     adapters.apply_slots(s, slots)
     assert s.heartbeat == 77  # the metric stays the heartbeat; slots are extra
     assert s.extra["slots_n_decoded"] == 42
+    assert s.generated_tokens == 400 + 42  # finished requests + the one in flight
 
 
 def test_llamacpp_without_metrics_uses_slots_as_heartbeat() -> None:

@@ -401,3 +401,24 @@ async def test_real_nvml_degrades_cleanly() -> None:
             NO_DRIVER,
             "no NVIDIA driver loaded (NVML: driver not loaded)",
         )
+
+
+async def test_llamacpp_slots_heartbeat_does_not_drop_when_a_request_ends() -> None:
+    """Without --metrics the heartbeat is the slots' n_decoded: a request that ends (or a new
+    one in the same slot) must not read as a counter reset, i.e. a server restart."""
+    answers = iter(
+        [fx.llamacpp_slots(n_decoded=40), fx.llamacpp_slots(n_decoded=0, processing=False)]
+    )
+    srv = FakeServer(
+        {
+            "/health": Route(200, '{"status":"ok"}', "application/json"),
+            "/slots": Route(
+                200, lambda: next(answers, fx.llamacpp_slots(n_decoded=5)), "application/json"
+            ),
+        }
+    )
+    with srv.running():
+        probe = ServerProbe(srv.url)
+        beats = [(await probe.poll(clock)).heartbeat for _ in range(3)]
+        await probe.aclose()
+    assert beats[0] == 40 and beats[2] is not None and beats[2] >= 40

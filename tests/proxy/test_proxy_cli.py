@@ -87,7 +87,7 @@ async def test_headless_prints_one_line_per_exchange(tmp_path: Path) -> None:
             out, err = await _stop(proc)
     assert got.status == 200
     assert re.match(r"#1 \d\d:\d\d:\d\d POST /v1/responses 200 \d+\.\d{3}s 8 events \| clean", line)
-    assert line.rstrip().endswith("| codex: ok: hello")
+    assert line.rstrip().endswith("| codex: ok: hello | clients: 6 ok")
     assert re.match(r"#2 \S+ GET /health 200 \d+\.\d{3}s 16 B$", second.rstrip()), second
     assert out == ""
     assert proc.returncode == 0

@@ -90,7 +90,8 @@ def test_summary_prediction_and_json_of_a_judged_exchange() -> None:
     assert doc["findings"] == broken.finding_counts
     line = format_line(broken)
     assert "| codex: error: stream disconnected before completion" in line
-    assert line.endswith("(after retries)")
+    assert line.endswith("(after retries) | clients: 4 ok; codex error, openai-python error")
+    assert {c["client"]: c["outcome"] for c in doc["clients"]}["openai-python"] == "error"
 
     plain = _open(hub, "/v1/models")
     plain.status, plain.bytes, plain.end_reason, plain.t_end = 200, 42, "eof", 0.25

@@ -241,7 +241,7 @@ async def test_export_writes_the_response_and_a_report(tmp_path: Path) -> None:
     response = json.loads(next(tmp_path.glob("*.response.json")).read_text())
     assert response["output"][0]["type"] == "function_call"
     report = next(tmp_path.glob("*.report.md")).read_text()
-    assert "item-identity-changed" in report and "Codex CLI 0.169.0 would" in report
+    assert "item-identity-changed" in report and "Codex CLI 0.171.0 would" in report
 
 
 async def test_help_screen_and_detail_pane() -> None:

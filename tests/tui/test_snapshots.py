@@ -36,3 +36,12 @@ def loaded(app_ref: list) -> Callable[[Pilot], object]:  # type: ignore[type-arg
 def test_main_screen(snap_compare: Callable[..., bool], sample: str) -> None:
     app = open_app(f"sample_streams/{sample}")
     assert snap_compare(app, terminal_size=SIZE, run_before=loaded([]))
+
+
+@pytest.mark.parametrize("size", [(100, 30), (80, 24)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_main_screen_on_a_small_terminal(
+    snap_compare: Callable[..., bool], size: tuple[int, int]
+) -> None:
+    """The panels stack under the events, the columns give way, the header stays one line."""
+    app = open_app("sample_streams/stall-after-created.capture.jsonl")
+    assert snap_compare(app, terminal_size=size, run_before=loaded([]))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ssescope.core.checker import CheckOptions
 from ssescope.core.live import build_request
 from ssescope.engine.serve import mock_engine
@@ -30,7 +32,10 @@ async def test_translated_stream_with_the_raw_upstream_one_key_away() -> None:
             await pilot.press("u")  # the chat chunks beside the translated events
             pane = app.screen.query_one(UpstreamPane)
             await wait_for(pilot, lambda: pane.display and pane.line_count > 3)
-            assert any("chat.completion.chunk" in line for line in pane.lines)
+            shown = "\n".join(pane.lines)  # each chunk's time, then what it adds
+            assert "get_weather()" in shown and "finish tool_calls" in shown
+            first_time = float(pane.lines[0].split()[0])
+            assert first_time == pytest.approx(run.upstream[0][0], abs=1e-3)
             assert app.screen.query_one(EventList).display  # side by side, not instead
             await pilot.press("u")
             assert not pane.display

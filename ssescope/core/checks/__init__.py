@@ -9,15 +9,35 @@ head or in ``END_CHECKS`` for what the whole stream lacks.
 
 Families: framing (HTTP and SSE), sequence, lifecycle, fields, items, parts, deltas (the text and
 argument accumulators, the hot path), consistency (copies that must agree, usage), stalls, codex
-(the catalogue entries of the Codex model's findings).
+(the catalogue entries of the Codex model's findings), open_responses (what that profile asks
+beyond OpenAI's wire: the spec's fields and event names), request (the answer against the request the
+reader told the checker: ``history-rejected``, ``completed-at-token-limit``).
 """
 
 from __future__ import annotations
 
-from . import codex, consistency, deltas, fields, framing, items, lifecycle, parts, sequence, stalls
+from . import (
+    clients,
+    codex,
+    consistency,
+    deltas,
+    fields,
+    framing,
+    items,
+    lifecycle,
+    open_responses,
+    parts,
+    request,
+    sequence,
+    stalls,
+)
 from .base import EndCheck, HttpCheck
 
-HTTP_CHECKS: tuple[HttpCheck, ...] = (framing.http_status, framing.content_type)
+HTTP_CHECKS: tuple[HttpCheck, ...] = (
+    framing.http_status,
+    request.history_rejected,
+    framing.content_type,
+)
 """Judges of the response head, in the order their findings are reported."""
 
 END_CHECKS: tuple[EndCheck, ...] = (
@@ -26,6 +46,7 @@ END_CHECKS: tuple[EndCheck, ...] = (
     framing.done_sentinel_missing,
     framing.event_lines_missing,
     consistency.arguments_never_done,
+    consistency.completed_while_unfinished,
 )
 """Judges of what a 2xx stream lacks once the read ended, in the order their findings are
 reported."""
@@ -33,6 +54,7 @@ reported."""
 __all__ = [
     "END_CHECKS",
     "HTTP_CHECKS",
+    "clients",
     "codex",
     "consistency",
     "deltas",
@@ -40,7 +62,9 @@ __all__ = [
     "framing",
     "items",
     "lifecycle",
+    "open_responses",
     "parts",
+    "request",
     "sequence",
     "stalls",
 ]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, TypeGuard
 
 from ..catalogue import PROFILES, RULES, SEVERITY_RANK, Severity
-from ..codex import DEFAULT_IDLE_TIMEOUT, CodexModel
+from ..codex import DEFAULT_CODEX_VERSION, DEFAULT_IDLE_TIMEOUT, CodexModel
 from ..events import Event
 from ..findings import Finding, FindingLog
 from ..timing import Timing
@@ -29,18 +29,47 @@ class CheckOptions:
     profile: str = "openai"
     stall_warn: float = DEFAULT_STALL_WARN
     codex_idle_timeout: float = DEFAULT_IDLE_TIMEOUT
+    codex_version: str = DEFAULT_CODEX_VERSION
+    """The Codex CLI release the Codex model is of (``CODEX_VERSIONS``)."""
     keep_per_rule: int | None = None
     """Keep at most this many findings per rule (counts stay exact)."""
     track_events: bool = False
     """Keep, per tree node, the index of every event that touched it (the TUI wants it)."""
     framed: bool = True
     """False when the source had no SSE framing (JSON lines): framing rules do not apply."""
+    timed: bool = True
+    """False when the source recorded no arrival times (raw SSE, JSON lines): every time figure
+    is unknown, not zero."""
+    clients: tuple[str, ...] | None = None
+    """Only these client models (``--client``); None: every modelled client."""
 
     def __post_init__(self) -> None:
         if self.profile not in PROFILES:
             raise ValueError(
                 f"unknown profile {self.profile!r} (choose from {', '.join(PROFILES)})"
             )
+
+
+FACTS_PER_RULE = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """One firing of a rule, kept for the client models whatever the profile says."""
+
+    message: str
+    event_index: int | None
+    event_type: str | None
+    output_index: Any
+
+    @classmethod
+    def of(cls, message: str, ev: Event | None) -> Fact:
+        if ev is None:
+            return cls(message, None, None, None)
+        payload = ev.payload
+        return cls(
+            message, ev.index, ev.type, payload.get("output_index") if payload is not None else None
+        )
 
 
 class CheckState:
@@ -53,15 +82,28 @@ class CheckState:
         self.profile = self.options.profile
         self.log = FindingLog(self.options.keep_per_rule)
         self.tree = ResponseTree(track_events=self.options.track_events)
-        self.timing = Timing()
-        self.codex = CodexModel(self.options.codex_idle_timeout)
+        self.timing = Timing(timed=self.options.timed)
+        self.codex = CodexModel(self.options.codex_idle_timeout, self.options.codex_version)
         self.events_seen = 0
         self.rows = 0
         self.http_status: int | None = None
+        self.request: dict[str, Any] | None = None
+        """The request body, when the reader knows it (``Checker.on_request``): the rules that
+        judge the answer against what was asked (``history-rejected``, a token limit)."""
         self.finished = False
         self.end_reason: str | None = None
         self.new: list[Finding] = []
         """The findings of the input being judged (``feed_frame``, ``tick``, …)."""
+        self.fired: dict[str, list[Fact]] = {}
+        """The first few firings of every rule, whatever the profile: what the client models
+        read (a rule that is off in this profile is still a fact about the stream)."""
+        self.first_error: tuple[int, dict[str, Any]] | None = None
+        """The first ``error`` event (or payload with an ``error`` key), by row: what the SDKs
+        raise with."""
+        self.http_body = ""
+        """The body of an HTTP error answer (its message is what the SDKs raise with)."""
+        self.first_invalid_data: str | None = None
+        """The first payload that is not JSON (clients that parse it raise on its text)."""
         # framing
         self.done_index: int | None = None
         self.no_event_line = 0
@@ -84,6 +126,14 @@ class CheckState:
         self.args_checked: set[int] = set()
         self.incomplete_items: list[int] = []  # positions of items that ended incomplete
 
+    def note(self, rule_id: str, message: str, ev: Event | None = None) -> None:
+        """Keep a fact for the client models without reporting it: what is a finding in one
+        profile but not in this one (an event OpenAI does not know, under Open Responses,
+        which names it so) is still what a client of the other kind meets."""
+        facts = self.fired.setdefault(rule_id, [])
+        if len(facts) < FACTS_PER_RULE:
+            facts.append(Fact.of(message, ev))
+
     def emit(
         self,
         rule_id: str,
@@ -95,6 +145,11 @@ class CheckState:
         escalate: bool = False,
     ) -> Finding | None:
         """Record a finding under the active profile (rules that are off there are dropped)."""
+        facts = self.fired.get(rule_id)
+        if facts is None:
+            self.fired[rule_id] = [Fact.of(message, ev)]
+        elif len(facts) < FACTS_PER_RULE:
+            facts.append(Fact.of(message, ev))
         sev = RULES[rule_id].severity_in(self.profile)
         if sev is None:
             return None

@@ -247,6 +247,44 @@ def arguments_never_done(st: CheckState) -> None:
 
 define(
     "consistency",
+    "completed-while-unfinished",
+    (E, E, E),
+    "response.completed while an item never finished: the answer was cut",
+    "An item got neither its output_item.done nor a .done for its text or arguments, yet the "
+    "response says completed: a proxy reported a cut upstream as success (LiteLLM's fake "
+    "response.completed). Every client then hands over a truncated answer or truncated "
+    "arguments as complete.",
+)
+
+
+def unfinished_items(st: CheckState) -> list[int]:
+    """Positions of the items a completed response left unfinished (no .done of any kind)."""
+    if st.tree.terminal_type != "response.completed":
+        return []
+    return [
+        node.position
+        for node in st.tree.items
+        if node.done_item is None
+        and node.arguments_done is None
+        and all(p.done_text is None and p.done_part is None for p in (*node.parts, *node.summary))
+        and (node.parts or node.summary or node.argument_deltas)
+    ]
+
+
+def completed_while_unfinished(st: CheckState) -> None:
+    """At the end of a completed response: items that streamed but never finished."""
+    cut = unfinished_items(st)
+    if cut:
+        where = ", ".join(str(p) for p in cut)
+        st.emit(
+            "completed-while-unfinished",
+            f"item(s) {where} streamed but got no .done of any kind before response.completed",
+            t=st.timing.t_end,
+        )
+
+
+define(
+    "consistency",
     "final-output-mismatch",
     (W, W, I),
     "response.completed's output differs from the streamed items",

@@ -26,6 +26,13 @@ TEXT_DONES: dict[str, tuple[str, str]] = {
     "response.reasoning_text.done": ("reasoning_text", "text"),
 }
 """Text .done event type → (the part's type, the payload key of the final text)."""
+TEXT_DELTA_PARTS: dict[str, str] = {**TEXT_DELTAS, "response.reasoning.delta": "reasoning_text"}
+TEXT_DONE_PARTS: dict[str, tuple[str, str]] = {
+    **TEXT_DONES,
+    "response.reasoning.done": ("reasoning_text", "text"),
+}
+"""The same, with the Open Responses names of raw reasoning (read under that profile only:
+see ``lifecycle.unknown_event``; the registry keeps OpenAI's names)."""
 ARGUMENT_DELTAS = (
     "response.function_call_arguments.delta",
     "response.custom_tool_call_input.delta",
@@ -46,7 +53,7 @@ def text_delta(st: CheckState, ev: Event, payload: dict[str, Any]) -> None:
     node = resolve(st, ev, payload)
     if node is None:
         return
-    part = part_for(st, ev, node, payload, TEXT_DELTAS[ev.type or ""])
+    part = part_for(st, ev, node, payload, TEXT_DELTA_PARTS[ev.type or ""])
     if part.done_text is not None or part.done_part is not None:
         st.emit("part-order", f"{ev.type} after the part's .done", ev)
     delta = payload.get("delta")
@@ -60,7 +67,7 @@ def text_done(st: CheckState, ev: Event, payload: dict[str, Any]) -> None:
     node = resolve(st, ev, payload)
     if node is None:
         return
-    want, key = TEXT_DONES[ev.type or ""]
+    want, key = TEXT_DONE_PARTS[ev.type or ""]
     part = part_for(st, ev, node, payload, want)
     text = payload.get(key)
     if part.done_text is not None:

@@ -77,8 +77,12 @@ def judge_invalid(st: CheckState, ev: Event, frame: Frame) -> None:
     after_done(st, ev)
     st.events_seen += 1
     if ev.payload is not None:
+        if st.first_error is None and ev.payload.get("error"):
+            st.first_error = (ev.index, ev.payload)  # `{"error": …}`: the SDKs raise on it
         st.emit("type-missing", f"payload has {ev.error}", ev)
     else:
+        if st.first_invalid_data is None:
+            st.first_invalid_data = (frame.data or "")[:4096]
         st.emit("data-not-json", f"data is {ev.error}: {short(frame.data or '', 80)!r}", ev)
 
 

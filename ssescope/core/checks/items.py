@@ -10,7 +10,7 @@ from .. import models as m
 from ..catalogue import OFF, E, I, W, define
 from ..events import Event
 from ..tree import ItemNode
-from . import consistency
+from . import consistency, open_responses
 from .base import CheckState, is_int, on, short
 
 define(
@@ -165,8 +165,23 @@ def _judge_target(st: CheckState, ev: Event, node: ItemNode, etype: str) -> None
         )
 
 
+def _empty_ids(
+    st: CheckState, ev: Event, item: dict[str, Any], itype: str | None, where: str
+) -> None:
+    """An empty call_id or id counts as missing (the models accept the empty string)."""
+    if itype in m.CALL_ID_ITEMS and item.get("call_id") == "":
+        st.emit("call-id-missing", f"{itype} item in {where} has an empty call_id", ev)
+    if item.get("id") == "" and itype not in m.ID_OPTIONAL_ITEMS:
+        st.emit("item-id-missing", f"{itype} item in {where} has an empty id", ev)
+
+
 def _item_field_issues(st: CheckState, ev: Event, item: dict[str, Any], where: str) -> None:
-    itype = item.get("type")
+    raw_type = item.get("type")
+    itype = raw_type if isinstance(raw_type, str) else None
+    if raw_type is not None and itype is None:
+        st.emit(
+            "field-type", f"{where}: `item.type` is {type(raw_type).__name__}, not a string", ev
+        )
     for issue in m.validate_item(item):
         absent = issue.kind == "missing" or issue.got == "null"
         if issue.path == "item.call_id" and absent:
@@ -177,11 +192,9 @@ def _item_field_issues(st: CheckState, ev: Event, item: dict[str, Any], where: s
             st.emit("field-missing", f"{where}: {issue.describe()}", ev)
         else:
             st.emit("field-type", f"{where}: {issue.describe()}", ev)
-    if itype in m.CALL_ID_ITEMS and item.get("call_id") == "":
-        st.emit("call-id-missing", f"{itype} item in {where} has an empty call_id", ev)
-    if item.get("id") == "" and itype not in m.ID_OPTIONAL_ITEMS:
-        st.emit("item-id-missing", f"{itype} item in {where} has an empty id", ev)
-    if isinstance(itype, str) and itype not in m.ITEM_MODELS and itype not in m.OTHER_ITEM_TYPES:
+    _empty_ids(st, ev, item, itype, where)
+    open_responses.item_fields(st, ev, item, where)
+    if itype is not None and itype not in m.ITEM_MODELS and itype not in m.OTHER_ITEM_TYPES:
         st.emit(
             "field-type",
             f"{where}: unknown item type {itype!r} (kept as is)",

@@ -9,7 +9,7 @@ from .. import models as m
 from ..catalogue import E, I, W, define
 from ..ends import EndReason
 from ..events import Event
-from . import consistency, items
+from . import consistency, deltas, items, open_responses
 from .base import CheckState, on, short
 from .fields import report_issues
 
@@ -68,6 +68,7 @@ def _thin_response(st: CheckState, ev: Event, response: dict[str, Any]) -> None:
         )
     for issue in wrong:
         st.emit("field-type", f"{ev.type}: {issue.describe()}", ev)
+    open_responses.response_fields(st, ev, response, issues)
 
 
 define(
@@ -210,13 +211,10 @@ def terminal(st: CheckState, ev: Event, payload: dict[str, Any]) -> None:
     if response is None:
         return
     st.tree.terminal = response
-    report_issues(
-        st,
-        ev,
-        etype,
-        # usage is judged by the usage rules
-        (i for i in m.validate_response(response) if not i.path.startswith("response.usage")),
-    )
+    # usage is judged by the usage rules
+    issues = [i for i in m.validate_response(response) if not i.path.startswith("response.usage")]
+    report_issues(st, ev, etype, issues)
+    open_responses.response_fields(st, ev, response, issues)
     _terminal_status(st, ev, etype, response)
     if etype == "response.completed":
         items.incomplete_items_at_completed(st, ev)
@@ -258,6 +256,8 @@ define(
 def error(st: CheckState, ev: Event, payload: dict[str, Any]) -> None:
     st.error_seen = True
     st.pending_error = ev
+    if st.first_error is None:
+        st.first_error = (ev.index, payload)
     nested = payload.get("error")
     src = nested if isinstance(nested, dict) else payload
     code, message = src.get("code"), src.get("message")
@@ -297,6 +297,13 @@ define(
 
 
 def unknown_event(st: CheckState, ev: Event, etype: str) -> None:
+    payload = ev.payload
+    if st.profile == "open-responses" and etype in m.OPEN_RESPONSES_EVENT_MODELS and payload:
+        # the spec's name of raw reasoning: read as OpenAI's twin, into the reasoning item
+        open_responses.spec_named_event(st, ev, etype, payload)
+        read = deltas.text_delta if etype.endswith(".delta") else deltas.text_done
+        read(st, ev, payload)
+        return
     hint = m.foreign_name_hint(etype)
     if hint is not None:
         st.emit("unknown-event-type", f"{etype!r} is not a Responses event: {hint}", ev)
@@ -309,7 +316,6 @@ def unknown_event(st: CheckState, ev: Event, etype: str) -> None:
         )
     else:
         st.emit("unknown-event-type", f"{etype!r} is not a Responses API event type", ev)
-    payload = ev.payload
     node = st.tree.find(payload.get("output_index"), payload.get("item_id")) if payload else None
     if node is not None:
         st.tree.touch(node, ev.index)

@@ -78,7 +78,7 @@ def part_for(
     if part is None and ci is None and node.parts:
         part = node.parts[-1]  # servers without content_index (llama.cpp): the open part
     if part is None:
-        key = (node.position, ci)
+        key = (node.position, ci if isinstance(ci, int | str | None) else repr(ci))
         if key not in st.missing_part_reported:
             st.missing_part_reported.add(key)
             st.emit(

@@ -1,0 +1,187 @@
+"""Run every installed real client over the whole corpus and write down what each one did.
+
+    python -m tests.clients.observe --out observations.json [--markdown observations.md]
+
+The JSON holds, per case: its description, ssescope's judgement (error findings, the Codex
+outcome, the truth it reconstructs, the client models' predictions when the models exist), and
+per client the raw observation and the outcome the classifier gives it. stdout gets a compact
+case × client table and, with the models, the agreement count per client (the README's figure).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from tests.clients.classify import Truth, classify, truth_of
+from tests.clients.corpus import NOT_ASSERTED, Case, all_cases, judge, real_cases
+from tests.clients.harness import CLIENTS, missing_reason, run_all
+
+SHORT = {"ok": "ok", "error": "ERR", "loss": "LOSS", "hang": "HANG"}
+
+
+def predictions(result: dict[str, Any]) -> dict[str, str]:
+    """The client models' predicted outcomes (empty until ``ssescope.core.clients`` exists)."""
+    return {p["client"]: p["outcome"] for p in result.get("clients") or []}
+
+
+def case_record(
+    c: Case, result: dict[str, Any], observed: dict[str, dict[str, dict[str, Any]]]
+) -> dict[str, Any]:
+    truth = truth_of(result)
+    record: dict[str, Any] = {
+        **c.to_dict(),
+        "ssescope": {
+            "errors": sorted({f["rule"] for f in result["findings"] if f["severity"] == "error"}),
+            "warnings": sorted(
+                {f["rule"] for f in result["findings"] if f["severity"] == "warning"}
+            ),
+            "codex": result["codex"].get("outcome"),
+            "predicted": predictions(result),
+        },
+        "truth": dataclasses.asdict(truth),
+        "clients": {},
+    }
+    for client, by_case in observed.items():
+        obs = by_case[c.id]
+        verdict = classify(client, obs, truth)
+        record["clients"][client] = {
+            "outcome": verdict.outcome,
+            "detail": verdict.detail,
+            "observation": obs,
+        }
+    return record
+
+
+def agreement(records: Sequence[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """Per client: cases where the model's prediction equals the observed outcome."""
+    out: dict[str, Counter[str]] = {}
+    for r in records:
+        for client, seen in r["clients"].items():
+            predicted = r["ssescope"]["predicted"].get(client)
+            if predicted is None:
+                continue
+            tally = out.setdefault(client, Counter())
+            tally["cases"] += 1
+            tally["agree"] += predicted == seen["outcome"]
+    return {c: dict(t) for c, t in out.items()}
+
+
+def observe(cases: Sequence[Case] | None = None) -> dict[str, Any]:
+    """Every installed client over ``cases`` (default: the asserted corpus plus the recorded
+    streams of ``../shared/real_streams``, which only this report covers so far)."""
+    cases = list(
+        cases
+        if cases is not None
+        else (*all_cases(), *(c for c in real_cases() if c.id in NOT_ASSERTED))
+    )
+    installed = [c for c in CLIENTS if missing_reason(c) is None]
+    started = time.monotonic()
+    observed = run_all(cases, installed)
+    records = [case_record(c, judge(c), observed) for c in cases]
+    versions = {
+        client: next(iter(by_case.values()))["version"] for client, by_case in observed.items()
+    }
+    return {
+        "clients": versions,
+        "skipped": {c: missing_reason(c) for c in CLIENTS if c not in installed},
+        "seconds": round(time.monotonic() - started, 2),
+        "cases": records,
+        "agreement": agreement(records),
+    }
+
+
+def _cell(seen: dict[str, Any], truth: dict[str, Any]) -> str:
+    obs = seen["observation"]
+    outcome = seen["outcome"]
+    if outcome == "error":
+        return f"**error** {seen['detail'][:140]}"
+    if outcome == "hang":
+        return "**hang**"
+    facts = [f"text {len(obs.get('text') or '')}/{len(truth['text'])}"]
+    if obs.get("refusal") or truth["refusal"]:
+        facts.append(f"refusal {len(obs.get('refusal') or '')}/{len(truth['refusal'])}")
+    if obs.get("tool_calls") or truth["tool_calls"]:
+        facts.append(f"calls {len(obs.get('tool_calls') or [])}/{len(truth['tool_calls'])}")
+    if obs.get("reasoning") or truth["reasoning"]:
+        facts.append(f"reasoning {len(obs.get('reasoning') or '')}/{len(truth['reasoning'])}")
+    facts.append(f"status {obs.get('status')}")
+    head = "**loss**" if outcome == "loss" else "ok"
+    tail = f" ({seen['detail'][:140]})" if outcome == "loss" else ""
+    return f"{head} {', '.join(facts)}{tail}"
+
+
+def markdown(report: dict[str, Any]) -> str:
+    clients = list(report["clients"])
+    lines = [
+        "# What the real clients do with each stream of the corpus",
+        "",
+        "Generated by `python -m tests.clients.observe`. Cells: outcome, then delivered/carried "
+        "lengths (text, refusal, tool calls, reasoning) and the client's status or finish reason. "
+        "Truth = ssescope's reconstruction from deltas and items.",
+        "",
+        "Clients: " + ", ".join(f"`{c}` {v}" for c, v in report["clients"].items()),
+        "",
+        "| case | ssescope errors | truth | " + " | ".join(clients) + " |",
+        "|---|---|---|" + "---|" * len(clients),
+    ]
+    for r in report["cases"]:
+        t = r["truth"]
+        truth = f"text {len(t['text'])}, calls {len(t['tool_calls'])}, status {t['status']}"
+        if not 200 <= t["http_status"] < 300:
+            truth = f"HTTP {t['http_status']}"
+        errors = ", ".join(r["ssescope"]["errors"]) or "none"
+        cells = [_cell(r["clients"][c], t).replace("|", "\\|") for c in clients]
+        lines.append(
+            f"| `{r['id']}`<br>{r['description']} | {errors} | {truth} | "
+            + " | ".join(cells)
+            + " |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def table(report: dict[str, Any]) -> str:
+    clients = list(report["clients"])
+    width = max(len(r["id"]) for r in report["cases"])
+    out = [f"{'case':<{width}}  " + "  ".join(f"{c[:12]:<12}" for c in clients)]
+    for r in report["cases"]:
+        cells = []
+        for c in clients:
+            seen = r["clients"][c]
+            predicted = r["ssescope"]["predicted"].get(c)
+            mark = "" if predicted in (None, seen["outcome"]) else f"≠{predicted}"
+            cells.append(f"{SHORT[seen['outcome']] + mark:<12}")
+        out.append(f"{r['id']:<{width}}  " + "  ".join(cells))
+    for client, reason in report["skipped"].items():
+        out.append(f"skipped {client}: {reason}")
+    for client, tally in report["agreement"].items():
+        out.append(f"agreement {client}: {tally['agree']}/{tally['cases']}")
+    out.append(f"{len(report['cases'])} cases, {report['seconds']} s")
+    return "\n".join(out)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, required=True, help="observations JSON file")
+    parser.add_argument("--markdown", type=Path, help="also write a readable table here")
+    args = parser.parse_args(argv)
+    report = observe()
+    args.out.write_text(json.dumps(report, indent=1) + "\n")
+    if args.markdown:
+        args.markdown.write_text(markdown(report))
+    print(table(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+__all__ = ["Truth", "agreement", "main", "markdown", "observe", "table"]
