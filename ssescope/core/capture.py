@@ -617,16 +617,23 @@ def _capture_chunks(fh: IO[bytes], src: Source) -> Iterator[tuple[float, bytes]]
             lineno += 1
             start = pos
             pos += len(line)
-            record = _capture_record(line, lineno, src)
+            try:
+                record = from_json(line, cache_strings="keys")
+            except ValueError:  # blank, cut, not JSON (or JSON only json.loads reads): said there
+                record = _capture_record(line, lineno, src)
             del line  # a 200 MB record line lets go before its chunk is made
-            if record is None:
+            if type(record) is not dict:
                 continue
-            rt = record_time(record.get("t", t))
-            if rt is not None:
+            rt = record.get("t", t)
+            if type(rt) is float and 0.0 <= rt <= MAX_T:  # nearly every record: the short way
                 t = rt
+            elif (checked := record_time(rt)) is not None:
+                t = checked
             else:
                 src.warn(f"line {lineno}: time {_shown(record.get('t'))} is not usable; kept {t}")
-            chunk = _chunk_of(record, lambda why: src.warn(f"line {lineno}: {why}"))  # noqa: B023 - called at once
+            chunk = _text_of(record)
+            if chunk is None:
+                chunk = _chunk_of(record, lambda why: src.warn(f"line {lineno}: {why}"))  # noqa: B023 - called at once
             if chunk is not None:
                 src.chunk_at = start
                 del record  # a 5 MB done event is judged without its record alive
@@ -653,6 +660,18 @@ def _capture_record(line: bytes, lineno: int, src: Source) -> dict[str, Any] | N
             src.warn(f"line {lineno} of the capture is not JSON; skipped")
         return None
     return record if isinstance(record, dict) else None
+
+
+def _text_of(record: dict[str, Any]) -> bytes | None:
+    """The chunk of a plain text record, nearly every record of a capture (None: anything else,
+    which :func:`_chunk_of` reads and warns about)."""
+    text = record.get("text")
+    if type(text) is str:
+        try:
+            return text.encode("utf-8")
+        except UnicodeEncodeError:
+            return None
+    return None
 
 
 def _chunk_of(record: dict[str, Any], warn: Callable[[str], None]) -> bytes | None:

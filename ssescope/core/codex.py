@@ -73,16 +73,16 @@ _INT_FIELDS = ("summary_index", "content_index")
 
 
 def _undeclared() -> dict[str, tuple[tuple[str, type], ...]]:
-    from .models import EVENT_MODELS
+    from .models import EVENT_MODELS, event_field_types
 
     return {
         etype: tuple(
             (name, str if name in _STRING_FIELDS else int)
             for name in (*_STRING_FIELDS, *_INT_FIELDS)
-            if name not in model.model_fields
-            or model.model_fields[name].annotation is not (str if name in _STRING_FIELDS else int)
+            if name not in fields or fields[name] is not (str if name in _STRING_FIELDS else int)
         )
-        for etype, model in EVENT_MODELS.items()
+        for etype in EVENT_MODELS
+        for fields in (event_field_types(etype),)
     }
 
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic_core import from_json
 
-from .models import FieldIssue, StreamEvent, event_issues, validate_event
+from .models import FieldIssue, event_issues, validate_event
 from .sse import Frame
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 EventKind = Literal["event", "done", "comment", "invalid", "blank"]
 
@@ -30,7 +33,7 @@ class Event:
     """Seconds since the previous row arrived."""
 
     @property
-    def model(self) -> StreamEvent | None:
+    def model(self) -> BaseModel | None:
         """The typed event (None for unknown types or invalid fields), built on demand."""
         if self.kind != "event" or self.payload is None or self.issues:
             return None

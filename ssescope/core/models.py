@@ -15,20 +15,38 @@ of :class:`FieldIssue` that name the missing field or the wrong JSON type.
 
 from __future__ import annotations
 
+import inspect
+import types
+import typing
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from functools import partial
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
-
-_STRICT = ConfigDict(strict=True, extra="ignore", defer_build=True)  # build on first use: startup
+if TYPE_CHECKING:
+    from pydantic import BaseModel, ValidationError
 
 # ---------------------------------------------------------------------------------------------
 # Content parts
 # ---------------------------------------------------------------------------------------------
 
 
-class _Model(BaseModel):
-    model_config = _STRICT
+class _Model:
+    """A model's declaration: its fields as annotations (and defaults), nothing else.
+
+    The pydantic class of each declaration is built only when something needs pydantic (a
+    payload the quick check cannot vouch for, or a caller asking for the class): importing
+    pydantic and creating some eighty classes cost about 0.1 s, most of the time a valid stream
+    needs none of it (:func:`quick_valid` judges it from these annotations), and a debugger that
+    opens a file should show it first."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _DECLARED[cls.__name__] = cls
+
+
+_DECLARED: dict[str, type[_Model]] = {}
+"""Every declaration by name, in the order of the file (a parent before its children)."""
 
 
 class LogProb(_Model):
@@ -59,7 +77,7 @@ class SummaryTextPart(_Model):
     text: str
 
 
-PART_MODELS: dict[str, type[_Model]] = {
+_PART_SPECS: dict[str, type[_Model]] = {
     "output_text": OutputTextPart,
     "refusal": RefusalPart,
     "reasoning_text": ReasoningTextPart,
@@ -177,7 +195,7 @@ class ShellCallOutputItem(_Model):
     max_output_length: int | None
 
 
-ITEM_MODELS: dict[str, type[_Model]] = {
+_ITEM_SPECS: dict[str, type[_Model]] = {
     "message": MessageItem,
     "function_call": FunctionCallItem,
     "custom_tool_call": CustomToolCallItem,
@@ -598,7 +616,7 @@ HOSTED_PROGRESS: dict[str, tuple[str, ...]] = {
     "mcp_list_tools": ("in_progress", "completed", "failed"),
 }
 
-EVENT_MODELS: dict[str, type[StreamEvent]] = {
+_EVENT_SPECS: dict[str, type[_Model]] = {
     "response.created": ResponseCreated,
     "response.queued": ResponseQueued,
     "response.in_progress": ResponseInProgress,
@@ -643,7 +661,7 @@ EVENT_MODELS: dict[str, type[StreamEvent]] = {
 }
 for _family, _steps in HOSTED_PROGRESS.items():
     for _step in _steps:
-        EVENT_MODELS[f"response.{_family}.{_step}"] = HostedToolProgress
+        _EVENT_SPECS[f"response.{_family}.{_step}"] = HostedToolProgress
 
 TERMINAL_TYPES = frozenset({"response.completed", "response.failed", "response.incomplete"})
 LIFECYCLE_TYPES = frozenset(
@@ -858,8 +876,7 @@ def _loc_path(prefix: str, loc: tuple[Any, ...]) -> str:
 
 def _annotation_json_type(annotation: Any) -> str:
     """Describe a field annotation in JSON terms, for "expected …" in messages."""
-    import types
-    import typing
+    from pydantic import BaseModel
 
     origin = typing.get_origin(annotation)
     if origin in (typing.Union, types.UnionType):
@@ -880,6 +897,8 @@ def _annotation_json_type(annotation: Any) -> str:
 
 
 def _expected_missing(model: type[BaseModel], loc: tuple[Any, ...]) -> str:
+    from pydantic import BaseModel
+
     current: Any = model
     annotation: Any = None
     for part in loc:
@@ -915,98 +934,313 @@ def _issues(exc: ValidationError, prefix: str, model: type[BaseModel]) -> list[F
     return out
 
 
-def _validate(
-    model: type[_Model], payload: dict[str, Any], prefix: str = ""
-) -> tuple[Any, list[FieldIssue]]:
-    try:
-        return model.model_validate(payload), []
-    except ValidationError as exc:
-        return None, _issues(exc, prefix, model)
+# ---------------------------------------------------------------------------------------------
+# The pydantic classes, built from the declarations on first use
+# ---------------------------------------------------------------------------------------------
 
+_BUILT: dict[str, type[BaseModel]] = {}
+
+
+def pydantic_model(declaration: type[_Model] | str) -> type[BaseModel]:
+    """The pydantic class of a declaration (or of its name), building every class on the first
+    call: strict about JSON types, extra keys ignored, each schema built when first validated."""
+    if not _BUILT:
+        _build_all()
+    return _BUILT[declaration if isinstance(declaration, str) else declaration.__name__]
+
+
+def _build_all() -> None:
+    from pydantic import BaseModel, ConfigDict
+
+    class _Strict(BaseModel):
+        model_config = ConfigDict(strict=True, extra="ignore", defer_build=True)
+
+    namespace = dict(globals())  # annotations name other models: their pydantic classes
+    built: dict[str, type[BaseModel]] = {}
+    for name, declaration in _DECLARED.items():
+        parent = declaration.__bases__[0]
+        base = _Strict if parent is _Model else built[parent.__name__]
+        own = inspect.get_annotations(declaration)
+        body: dict[str, Any] = {
+            "__module__": __name__,
+            "__qualname__": name,
+            "__doc__": declaration.__doc__,
+            "__annotations__": {field: eval(ann, namespace) for field, ann in own.items()},
+        }
+        body.update(
+            {field: declaration.__dict__[field] for field in own if field in declaration.__dict__}
+        )
+        model = types.new_class(name, (base,), exec_body=partial(_fill, body))
+        built[name] = namespace[name] = model
+    _BUILT.update(built)
+
+
+def _fill(body: dict[str, Any], namespace: dict[str, Any]) -> None:
+    namespace.update(body)
+
+
+class _Models(Mapping[str, "type[BaseModel]"]):
+    """A name → pydantic class table whose keys (all a hot path asks: ``etype in EVENT_MODELS``)
+    are known without building anything; looking up a value builds the classes."""
+
+    def __init__(self, declarations: dict[str, type[_Model]]) -> None:
+        self._declarations = declarations
+
+    def __getitem__(self, key: str) -> type[BaseModel]:
+        return pydantic_model(self._declarations[key])
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._declarations
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._declarations)
+
+    def __len__(self) -> int:
+        return len(self._declarations)
+
+
+PART_MODELS: Mapping[str, type[BaseModel]] = _Models(_PART_SPECS)
+ITEM_MODELS: Mapping[str, type[BaseModel]] = _Models(_ITEM_SPECS)
+EVENT_MODELS: Mapping[str, type[BaseModel]] = _Models(_EVENT_SPECS)
+
+
+def __getattr__(name: str) -> Any:
+    """``BaseModel``, for code that asks whether an annotation is a model class."""
+    if name == "BaseModel":
+        from pydantic import BaseModel
+
+        return BaseModel
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _hints(declaration: type[_Model]) -> dict[str, Any]:
+    """The fields of a declaration with their annotations evaluated (declarations stand for the
+    models they name), parents' fields first, as pydantic orders them."""
+    cached = _HINTS.get(declaration)
+    if cached is None:
+        cached = {}
+        for klass in reversed(declaration.__mro__):
+            for field, ann in inspect.get_annotations(klass).items():
+                cached[field] = eval(ann, globals())
+        _HINTS[declaration] = cached
+    return cached
+
+
+_HINTS: dict[type[_Model], dict[str, Any]] = {}
+
+
+def event_field_types(event_type: str) -> dict[str, Any]:
+    """The fields the model of ``event_type`` declares and their annotations (``str``,
+    ``int | None``, …), without building pydantic (Codex's decoder model asks at import)."""
+    return _hints(_EVENT_SPECS[event_type])
+
+
+# ---------------------------------------------------------------------------------------------
+# The quick check: certainly valid, or ask pydantic
+# ---------------------------------------------------------------------------------------------
 
 # A plan per model for a quick, conservative check: it accepts only payloads that are certainly
-# valid (plain JSON types, empty nested lists); anything else goes through pydantic, which names
-# the issue. Generated from the models' own annotations so it cannot disagree with them. It exists
-# because deltas are most of a stream and pydantic costs more than the JSON parse per event.
+# valid for the strict pydantic model (plain JSON types, literals, nested models and lists of
+# them checked the same way); anything else goes through pydantic, which names the issue.
+# Generated from the declarations' own annotations so it cannot disagree with them. It exists
+# because deltas are most of a stream and pydantic costs more than the JSON parse per event, and
+# because a valid stream then needs no pydantic at all.
 _STRICT_TYPES: dict[Any, tuple[type, ...]] = {
     str: (str,),
     int: (int,),
     float: (int, float),
     bool: (bool,),
 }
+_ANY_JSON = (str, int, float, bool, list, dict)
+_MISSING = object()
+
+_Deep = Callable[[Any], bool]
+_Accepts = tuple[tuple[type, ...], _Deep | None]
+"""The value types a field accepts and, when they are not the whole story, a deeper check."""
+_Plan = tuple[tuple[str, tuple[type, ...], bool, bool, _Deep | None], ...]
 
 
-def _plan(model: type[BaseModel]) -> tuple[tuple[str, tuple[type, ...], bool, bool], ...] | None:
-    import types
-    import typing
-
-    plan = []
-    for name, info in model.model_fields.items():
-        if name == "type":
-            continue
-        ann = info.annotation
-        nullable = False
-        origin = typing.get_origin(ann)
-        if origin in (typing.Union, types.UnionType):
-            args = [a for a in typing.get_args(ann) if a is not type(None)]
-            nullable = len(args) < len(typing.get_args(ann))
-            if len(args) != 1:
-                return None
-            ann = args[0]
-            origin = typing.get_origin(ann)
-        if ann in _STRICT_TYPES:
-            allowed = _STRICT_TYPES[ann]
-        elif ann is dict or origin is dict:
-            allowed = (dict,)
-        elif ann is list or origin is list:
-            allowed = (list,)  # only empty lists pass the quick check
-        else:
+def _accepts(ann: Any) -> tuple[tuple[type, ...], _Deep | None, bool] | None:
+    """(types, deeper check, nullable) of an annotation, or None when the quick check cannot
+    vouch for it."""
+    if ann is Any:
+        return _ANY_JSON, None, True
+    if ann is type(None):
+        return (), None, True
+    origin = typing.get_origin(ann)
+    if origin in (typing.Union, types.UnionType):
+        return _accepts_union(typing.get_args(ann))
+    if origin is typing.Literal:
+        allowed = typing.get_args(ann)
+        if not all(type(a) is str for a in allowed):
             return None
-        plan.append((name, allowed, info.is_required(), nullable))
+        return (str,), frozenset(allowed).__contains__, False
+    if ann in _STRICT_TYPES:
+        return _STRICT_TYPES[ann], None, False
+    if ann is dict or (origin is dict and typing.get_args(ann)[1] is Any):
+        return (dict,), None, False
+    if ann is list or origin is list:
+        return _accepts_list(typing.get_args(ann))
+    if isinstance(ann, type) and issubclass(ann, _Model):
+        return (dict,), lambda value, model=ann: quick_valid(model, value), False
+    return None
+
+
+def _accepts_union(members: tuple[Any, ...]) -> tuple[tuple[type, ...], _Deep | None, bool] | None:
+    parts = []
+    for member in members:
+        accepts = _accepts(member)
+        if accepts is None:
+            return None
+        parts.append(accepts)
+    kinds = tuple(t for p in parts for t in p[0])
+    if len(kinds) != len(set(kinds)):
+        return None  # two members take the same JSON type: let pydantic decide
+    nullable = any(p[2] for p in parts)
+    typed = [p for p in parts if p[0]]
+    if len(typed) == 1:  # ``X | None``: X's own check
+        return kinds, typed[0][1], nullable
+    deeper = {t: p[1] for p in typed if p[1] is not None for t in p[0]}
+    return kinds, partial(_by_type, deeper) if deeper else None, nullable
+
+
+def _by_type(deeper: dict[type, _Deep], value: Any) -> bool:
+    deep = deeper.get(type(value))
+    return deep is None or deep(value)
+
+
+def _accepts_list(args: tuple[Any, ...]) -> tuple[tuple[type, ...], _Deep | None, bool] | None:
+    if not args or args[0] is Any:
+        return (list,), None, False
+    element = _accepts(args[0])
+    if element is None or element[2]:
+        return None  # nullable elements: rare, left to pydantic
+    kinds, deep = element[0], element[1]
+
+    def every(value: list[Any]) -> bool:
+        for item in value:
+            if type(item) not in kinds or (deep is not None and not deep(item)):
+                return False
+        return True
+
+    return (list,), every, False
+
+
+def _plan(declaration: type[_Model], skip: str = "") -> _Plan | None:
+    plan = []
+    for name, ann in _hints(declaration).items():
+        if name == skip:
+            continue
+        accepts = _accepts(ann)
+        if accepts is None:
+            return None
+        kinds, deep, nullable = accepts
+        owner = next(k for k in declaration.__mro__ if name in inspect.get_annotations(k))
+        required = name not in owner.__dict__  # the class that annotates it last decides
+        plan.append((name, kinds, required, nullable, deep))
     return tuple(plan)
 
 
-_PLANS: dict[type[BaseModel], Any] = {}
+_Check = Callable[[dict[str, Any]], bool]
+_CHECKS: dict[object, _Check | None] = {}
+_EVENT_CHECKS: dict[str, _Check | None] = {}
+"""Per event type: its model's check without the ``type`` field, which the type chose."""
 
 
-def quick_valid(model: type[BaseModel], payload: dict[str, Any]) -> bool:
-    """True only if ``payload`` is certainly valid for ``model`` (False: ask pydantic)."""
-    plan = _PLANS.get(model, False)
-    if plan is False:
-        plan = _PLANS[model] = _plan(model)
-    if plan is None:
-        return False
-    get = payload.get
-    for name, allowed, required, nullable in plan:
-        value = get(name)
-        if value is None:
-            if required and not nullable:
-                return False
-            if required and name not in payload:
-                return False
-            continue
-        vt = type(value)
-        if vt not in allowed:
-            return False
-        if vt is list and value:
-            return False
-    return True
+def _compile(plan: _Plan) -> _Check:
+    """A plan as one straight-line function: a field costs a ``get`` and a type test or two,
+    where walking the plan cost a loop turn and five comparisons (a third of a delta's
+    judgement went here). The code comes only from the declarations' own annotations."""
+    lines = ["def check(payload):", "    get = payload.get"]
+    names: dict[str, Any] = {"MISSING": _MISSING}
+    for i, (field, kinds, required, nullable, deep) in enumerate(plan):
+        names[f"K{i}"] = kinds[0] if len(kinds) == 1 else kinds
+        wrong = f"type(v) is not K{i}" if len(kinds) == 1 else f"type(v) not in K{i}"
+        if deep is not None:
+            names[f"D{i}"] = deep
+            look = "(v or type(v) is not list) and " if list in kinds else ""  # [] needs no look
+            wrong = f"{wrong} or ({look}not D{i}(v))"
+        if required and not nullable:  # None and missing fail the type test
+            lines += [f"    v = get({field!r})", f"    if {wrong}:", "        return False"]
+        elif not required and nullable:
+            lines += [f"    v = get({field!r})", f"    if v is not None and ({wrong}):"]
+            lines.append("        return False")
+        else:
+            lines.append(f"    v = get({field!r}, MISSING)")
+            if required:  # required but nullable: present, null or of its type
+                lines += ["    if v is MISSING:", "        return False"]
+                lines += [f"    if v is not None and ({wrong}):", "        return False"]
+            else:  # optional, never null: absent or of its type
+                lines += [f"    if v is not MISSING and ({wrong}):", "        return False"]
+    lines.append("    return True")
+    exec("\n".join(lines), names)
+    check: _Check = names["check"]
+    return check
 
 
-def validate_event(payload: dict[str, Any]) -> tuple[StreamEvent | None, list[FieldIssue]]:
+def _check_of(declaration: type[_Model], skip: str = "") -> _Check | None:
+    plan = _plan(declaration, skip)
+    return None if plan is None else _compile(plan)
+
+
+def _event_check(event_type: str) -> _Check | None:
+    declaration = _EVENT_SPECS[event_type]
+    type_only = _plan(declaration)
+    type_only = None if type_only is None else tuple(f for f in type_only if f[0] == "type")
+    chosen = type_only is not None and _compile(type_only)({"type": event_type})
+    check = _EVENT_CHECKS[event_type] = _check_of(declaration, "type" if chosen else "")
+    return check
+
+
+def quick_valid(model: type[_Model] | type[BaseModel], payload: dict[str, Any]) -> bool:
+    """True only if ``payload`` is certainly valid for ``model`` (a declaration or its pydantic
+    class; False: ask pydantic)."""
+    try:
+        check = _CHECKS[model]
+    except KeyError:
+        check = _CHECKS[model] = _check_of(_DECLARED[model.__name__])
+    return check is not None and check(payload)
+
+
+def _validate(
+    declaration: type[_Model], payload: dict[str, Any], prefix: str = ""
+) -> tuple[Any, list[FieldIssue]]:
+    from pydantic import ValidationError
+
+    model = pydantic_model(declaration)
+    try:
+        return model.model_validate(payload), []
+    except ValidationError as exc:
+        return None, _issues(exc, prefix, model)
+
+
+def _issues_of(declaration: type[_Model], payload: dict[str, Any], prefix: str) -> list[FieldIssue]:
+    """Only the issues: none without pydantic when the quick check vouches for the payload."""
+    if quick_valid(declaration, payload):
+        return []
+    return _validate(declaration, payload, prefix)[1]
+
+
+def validate_event(payload: dict[str, Any]) -> tuple[BaseModel | None, list[FieldIssue]]:
     """Validate a decoded event payload against its model. Unknown types return ``(None, [])``."""
-    model = EVENT_MODELS.get(payload.get("type"))  # type: ignore[arg-type]
-    if model is None:
+    declaration = _EVENT_SPECS.get(payload.get("type"))  # type: ignore[arg-type]
+    if declaration is None:
         return None, []
-    return _validate(model, payload)
+    return _validate(declaration, payload)
 
 
 def event_issues(payload: dict[str, Any]) -> tuple[FieldIssue, ...]:
-    """Only the issues (the hot path): skips building the model when the quick check passes."""
-    model = EVENT_MODELS.get(payload.get("type"))  # type: ignore[arg-type]
-    if model is None or quick_valid(model, payload):
+    """Only the issues (the hot path): skips pydantic when the quick check passes."""
+    etype: Any = payload.get("type")
+    try:
+        check = _EVENT_CHECKS[etype]
+    except KeyError:
+        if etype not in _EVENT_SPECS:
+            return ()
+        check = _event_check(etype)
+    if check is not None and check(payload):
         return ()
-    return tuple(_validate(model, payload)[1])
+    return tuple(_validate(_EVENT_SPECS[etype], payload)[1])
 
 
 def validate_item(
@@ -1016,39 +1250,39 @@ def validate_item(
     ``model`` overrides the one of its type (``OPEN_RESPONSES_ITEM_MODELS``)."""
     itype = item.get("type")
     if model is None:
-        model = ITEM_MODELS.get(itype) if isinstance(itype, str) else None
+        model = _ITEM_SPECS.get(itype) if isinstance(itype, str) else None
     if model is None:
         return []
-    return _validate(model, item, prefix)[1]
+    return _issues_of(model, item, prefix)
 
 
 def validate_error_payload(error: dict[str, Any], prefix: str = "error") -> list[FieldIssue]:
     """Field issues of an ``error`` event's nested payload as Open Responses requires it."""
-    return _validate(OpenResponsesErrorPayload, error, prefix)[1]
+    return _issues_of(OpenResponsesErrorPayload, error, prefix)
 
 
 def validate_part(part: dict[str, Any], prefix: str = "part") -> list[FieldIssue]:
     ptype = part.get("type")
-    model = PART_MODELS.get(ptype) if isinstance(ptype, str) else None
-    if model is None:
+    declaration = _PART_SPECS.get(ptype) if isinstance(ptype, str) else None
+    if declaration is None:
         return [FieldIssue(f"{prefix}.type", "value", "a known part type", repr(part.get("type")))]
-    return _validate(model, part, prefix)[1]
+    return _issues_of(declaration, part, prefix)
 
 
 def validate_response(
     response: dict[str, Any], prefix: str = "response", model: type[_Model] = Response
 ) -> list[FieldIssue]:
     """Field issues of a Response (``model``: :class:`OpenResponsesResponse` for that spec)."""
-    return _validate(model, response, prefix)[1]
+    return _issues_of(model, response, prefix)
 
 
 def validate_usage(usage: Any, prefix: str = "response.usage") -> list[FieldIssue]:
     if not isinstance(usage, dict):
         return [FieldIssue(prefix, "type", "object", json_type(usage))]
-    return _validate(Usage, usage, prefix)[1]
+    return _issues_of(Usage, usage, prefix)
 
 
 def validate_chat_chunk(
     payload: dict[str, Any],
-) -> tuple[ChatCompletionChunk | None, list[FieldIssue]]:
+) -> tuple[BaseModel | None, list[FieldIssue]]:
     return _validate(ChatCompletionChunk, payload)

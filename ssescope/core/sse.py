@@ -109,10 +109,26 @@ class _Fields:
         )  # fmt: skip
 
 
+_SMALL = 1 << 16
+"""Frames up to this size take the short way, which decodes copies of their slices (a bigger
+event is decoded from views instead, so it is not held twice)."""
+
+
 def _block_frame(index: int, offset: int, raw: bytes, t_first: float, t_last: float) -> Frame:
     """The frame of one whole LF-only block (``raw`` ends with its blank line). The lines every
     Responses server sends, ``data: `` and ``event: ``, are parsed here; a block with any other
     line is parsed by :class:`_Fields`, line by line, and yields the same frame."""
+    if raw[:7] == b"event: " and len(raw) <= _SMALL:  # the usual pair, one ``data:``: no split
+        nl = raw.find(b"\n")
+        if raw[nl + 1 : nl + 7] == b"data: " and raw.find(b"\n", nl + 1) == len(raw) - 2:
+            try:
+                name, value = raw[7:nl].decode("utf-8"), raw[nl + 7 : -2].decode("utf-8")
+            except UnicodeDecodeError:
+                pass  # the line-by-line path below replaces and flags it
+            else:
+                return Frame(
+                    index, offset, raw, t_first, t_last, name, value, None, None, (), (), True
+                )
     event = data = None
     invalid = False
     view = memoryview(raw)  # lines are decoded from views: a 200 MB event is not copied first
@@ -186,6 +202,8 @@ class SSEFramer:
             chunk = self._after_cr(chunk, t)
         if not chunk:
             return out
+        if self._whole_block(chunk, t, out):
+            return out
         if not self._buf and not self._pieces:
             self._buf_t = t
         if self._start_checked and b"\n" not in chunk and b"\r" not in chunk:
@@ -221,6 +239,31 @@ class SSEFramer:
         return out
 
     # -- internals --------------------------------------------------------------------------
+
+    def _whole_block(self, chunk: bytes, t: float, out: list[Frame]) -> bool:
+        """A chunk that is one whole LF-only frame (a capture's record, a proxy that writes a
+        frame at a time): what :meth:`_split_blocks` would do for it, without the search."""
+        if chunk[-2:] != b"\n\n" or not self._one_block(chunk):
+            return False
+        out.append(_block_frame(self._count, self._offset, chunk, t, t))
+        self._count += 1
+        self._offset += len(chunk)
+        self._last_emitted = None
+        return True
+
+    def _one_block(self, chunk: bytes) -> bool:
+        """Whether ``chunk`` (ending in a blank line) is one whole LF-only frame on a frame
+        boundary, with nothing of a line or frame pending."""
+        return (
+            not self._buf
+            and not self._pieces
+            and not self._raw
+            and self._start_checked
+            and not self._strip_bom
+            and chunk.find(b"\n\n") == len(chunk) - 2
+            and chunk[0] != 10
+            and b"\r" not in chunk
+        )
 
     def _after_cr(self, chunk: bytes, t: float) -> bytes:
         """The previous chunk ended with CR: a leading LF is the rest of that CRLF."""

@@ -140,13 +140,15 @@ class RecordFileBytes:
         record line becomes its chunk (``record_chunk``)."""
         self.starts = array("q")
         self.records = array("q")
+        self._add_start, self._add_record = self.starts.append, self.records.append
         self.size = 0
         self._cache: OrderedDict[int, bytes] = OrderedDict()
 
     def add(self, chunk: bytes, t: float = 0.0) -> None:
-        self.starts.append(self.size)
-        self.records.append(self.source.chunk_at)
-        self.size += len(chunk)
+        size = self.size
+        self._add_start(size)
+        self._add_record(self.source.chunk_at)
+        self.size = size + len(chunk)
 
     def _chunk(self, i: int) -> bytes:
         cached = self._cache.get(i)
@@ -220,8 +222,8 @@ class RowStore:
         self.by_row: dict[int, list[Finding]] = {}
         self.keep_findings_per_rule = keep_findings_per_rule
         self._summaries: OrderedDict[int, str] = OrderedDict()
-        self.version = 0
-        """Bumped on every change, so views know when to redraw."""
+        self._changes = 0
+        """Changes other than a new row (findings added)."""
         self.findings_version = 0
         """Bumped when findings are added (a row without findings leaves it alone)."""
 
@@ -250,18 +252,18 @@ class RowStore:
             self._end = start + len(frame.raw)
             t_firsts(frame.t_first)
             t_lasts(frame.t_last)
-            seq = ev.sequence_number
-            seqs(seq if seq is not None and -1 <= seq < _SEQ_LIMIT else -1)
+            payload = ev.payload  # Event.sequence_number, inline: an integer that is no bool
+            seq = payload.get("sequence_number") if payload is not None else None
+            seqs(seq if type(seq) is int and -1 <= seq < _SEQ_LIMIT else -1)
             kinds(kind_codes[ev.kind])
             name = ev.type or ""
             code = type_ids.get(name)
             type_codes(code if code is not None else self._new_type(name))
             item = tree.last_touched
             items(-1 if item is None else item)
-            marks(0)
+            marks(0)  # the row count: every row changes ``version``
             if findings:
                 self.add_findings(findings)
-            self.version += 1
 
         return add_row
 
@@ -289,10 +291,15 @@ class RowStore:
                 if row is not None:
                     self.by_row.setdefault(row, []).append(f)
         if findings:
-            self.version += 1
+            self._changes += 1
             self.findings_version += 1
 
     # -- reading ------------------------------------------------------------------------------
+
+    @property
+    def version(self) -> int:
+        """Grows on every change (a row, findings), so views know when to redraw."""
+        return len(self.marks) + self._changes
 
     @property
     def data(self) -> bytes | bytearray:
