@@ -484,4 +484,7 @@ def format_line(exchange: Exchange) -> str:
             line += f" | history-rejected: {exchange.history_rejected}"
     if exchange.judge_error:
         line += f" | judging failed: {exchange.judge_error}"
+    for note in exchange.notes:
+        if note.startswith(("recording stopped", "cannot write")) or "cannot write" in note:
+            line += f" | {note}"
     return line

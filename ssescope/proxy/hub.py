@@ -267,6 +267,7 @@ class Exchange:
             "codex": None if prediction is None else prediction.to_dict(),
             "clients": [p.to_dict() for p in self.client_predictions()],
             "history_rejected": self.history_rejected,
+            "notes": list(self.notes),
             "record": self.record_path,
             "upstream_record": None if self.upstream is None else self.upstream.record_path,
         }

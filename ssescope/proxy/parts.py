@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any, ClassVar, Literal
 
 from ..core.capture import CaptureWriter
@@ -31,8 +32,12 @@ class LazyCaptureWriter:
     """A :class:`CaptureWriter` whose file is created on the first record, i.e. once the
     upstream answers: opening a file is kept off the path of the request to the upstream."""
 
-    def __init__(self, path: str, **kwargs: Any) -> None:
+    def __init__(
+        self, path: str, on_error: Callable[[str], None] | None = None, **kwargs: Any
+    ) -> None:
         self.path = path
+        self.on_error = on_error
+        """Told, once, when the capture cannot be written (the writer goes on silently)."""
         self._kwargs = kwargs
         self._writer: CaptureWriter | None = None
         self.closed = False
@@ -40,6 +45,8 @@ class LazyCaptureWriter:
     def _open(self) -> CaptureWriter:
         if self._writer is None:
             self._writer = CaptureWriter(self.path, **self._kwargs)
+            if self.on_error is not None:
+                self._writer.report_to(self.on_error)
         return self._writer
 
     def write_response(self, status: int | None, headers: Any = None, **kwargs: Any) -> None:
@@ -85,6 +92,7 @@ class Recorder(Part):
         assert self.exchange.record_path is not None
         self.writer = LazyCaptureWriter(
             self.exchange.record_path,
+            on_error=self._cannot_write,
             method=request.method,
             url=self.url,
             headers=request.headers,
@@ -116,7 +124,13 @@ class Recorder(Part):
 
     def failed(self, exc: Exception) -> None:
         """Disk full, …: recording stops, forwarding and judging go on."""
-        self.exchange.notes.append(f"recording stopped: {exc}")
+        self._cannot_write(f"recording stopped: {exc}")
+
+    def _cannot_write(self, message: str) -> None:
+        """The capture cannot be written: said in the log and on the exchange (its headless
+        line, its --json), and the exchange is still forwarded and judged."""
+        log.warning("exchange #%s: %s", self.exchange.id, message)
+        self.exchange.notes.append(message)
 
     def close(self) -> None:
         if self.writer is not None and not self.writer.closed:

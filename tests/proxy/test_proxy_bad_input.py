@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from ssescope.proxy.command import format_line
 from tests.proxy.helpers import Request, Upstream, fetch, response_events, running_proxy
 
 EVENTS = b"".join(response_events("hi"))
@@ -141,3 +142,7 @@ async def test_an_unwritable_record_dir_still_forwards_and_judges(tmp_path: Path
     assert got.status == 200 and got.body == b"".join(response_events("ok"))
     assert exchange.end_reason == "eof" and exchange.judge_error is None
     assert exchange.run is not None and exchange.run.prediction().outcome == "ok"
+    # ... and says so: on the exchange (its headless line and --json) and in the log
+    assert any("cannot write the capture" in note for note in exchange.notes), exchange.notes
+    assert "cannot write the capture" in format_line(exchange)
+    assert exchange.to_dict()["notes"] == exchange.notes
