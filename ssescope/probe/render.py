@@ -9,6 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from ..core.clients import SHORT_NAMES
 from .cases import CASES, ProbeCase
 
 OUTCOME_STYLE = {"ok": "green", "error": "bold red", "loss": "bold red", "hang": "bold red"}
@@ -54,7 +55,8 @@ def _clients(case: dict[str, Any]) -> Text:
     for i, c in enumerate(bad):
         out.append(", " if i else "")
         style = "yellow" if expected else OUTCOME_STYLE.get(c["outcome"], "yellow")
-        out.append(f"{c['client']} {c['outcome']}", style)
+        name = SHORT_NAMES.get(c["client"], c["client"])  # the --json names them in full
+        out.append(f"{name} {c['outcome']}", style)
     if expected:
         out.append(" (expected)", "dim")
     return out
