@@ -22,6 +22,10 @@ if TYPE_CHECKING:
     from .samples import Sample
 
 
+FIRST_SAMPLE_WAIT = 5.0
+"""Seconds a read that ended before the first poll answered waits for it."""
+
+
 class HealthRider:
     """One source's samples and diagnosis; with ``config``, the probes that watch a live read."""
 
@@ -63,3 +67,7 @@ class HealthRider:
         )
         async with monitor:
             yield
+            # A read shorter than the first poll still gets one sample of every source (the
+            # diagnosis and check --server's result need them); bounded by a probe's timeout.
+            wanted = {p.name for p in monitor.probes}
+            await monitor.wait_for(lambda h: wanted <= set(h.sources()), FIRST_SAMPLE_WAIT)
