@@ -2748,3 +2748,25 @@ def test_codex_prints_serde_wording_behind_the_disconnect_prefix() -> None:
         .prediction()
         .message.endswith("invalid type: integer `5`, expected a string")
     )
+
+
+def test_the_checker_keeps_only_the_shape_of_a_big_request() -> None:
+    """A request with a 2 MB image is held by the checker as its shape (strings cut), which is
+    all the request rules read."""
+    image = "data:image/png;base64," + "A" * 2_000_000
+    body = {
+        "max_output_tokens": 16,
+        "input": [
+            {
+                "type": "message",
+                "role": "user",
+                "content": [{"type": "input_image", "image_url": image}],
+            }
+        ],
+    }
+    checker = Checker()
+    checker.on_request(body)
+    kept = checker.request
+    assert kept is not None and kept["max_output_tokens"] == 16
+    part = kept["input"][0]["content"][0]
+    assert part["type"] == "input_image" and len(part["image_url"]) <= 201

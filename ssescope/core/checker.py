@@ -34,6 +34,21 @@ from .sse import Frame
 __all__ = ["DEFAULT_STALL_WARN", "CheckOptions", "Checker"]
 
 _DISPATCH = event_dispatch()
+KEPT_STRING = 200
+"""Characters of a request string the checker keeps (texts, base64 images, encrypted content)."""
+
+
+def _shape(value: Any, depth: int = 0) -> Any:
+    """``value`` with every string cut to :data:`KEPT_STRING` characters (and nesting to 64)."""
+    if isinstance(value, str):
+        return value if len(value) <= KEPT_STRING else value[:KEPT_STRING] + "…"
+    if depth > 64:
+        return None
+    if isinstance(value, dict):
+        return {k: _shape(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_shape(v, depth + 1) for v in value]
+    return value
 
 
 class Checker(CheckState):
@@ -46,8 +61,10 @@ class Checker(CheckState):
 
     def on_request(self, body: Any) -> None:
         """The request the stream answers (its JSON body; anything else is ignored), told
-        before the response head: some rules judge the answer against what was asked."""
-        self.request = body if isinstance(body, dict) else None
+        before the response head: some rules judge the answer against what was asked. Only
+        its shape is kept (long strings cut): the rules read types, roles and limits, and a
+        request carrying images or a long history must not be held twice."""
+        self.request = _shape(body) if isinstance(body, dict) else None
 
     def on_http(
         self,
