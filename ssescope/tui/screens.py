@@ -267,7 +267,7 @@ class DebuggerScreen(Screen[None]):
             diagnosis.display = bool(line.plain)  # no blank line while nothing is stalled
         _update(diagnosis, line)
         codex = (
-            render.prediction_line(run.prediction(), run.client_predictions(), self.size.width)
+            render.prediction_line(run.prediction(), run.client_predictions(), self.size.width - 2)
             if run
             else Text()
         )
