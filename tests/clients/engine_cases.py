@@ -62,6 +62,12 @@ CLEAN: tuple[Request, ...] = (
         "mock-reasoning",
         config={"reasoning": "summary"},
     ),
+    Request(
+        "engine/reasoning-open-responses",
+        "raw reasoning under the Open Responses names (response.reasoning.delta), then text",
+        "mock-reasoning",
+        config={"reasoning": "open-responses"},
+    ),
     Request("engine/tool", "one function call", "mock-tool"),
     Request("engine/parallel", "two function calls", "mock-parallel"),
     Request(

@@ -129,6 +129,7 @@ def _events_view(st: CheckState, *, raw_reasoning: bool, refusal: bool) -> Conte
     got = from_nodes(
         [n for n in st.tree.items if n.type != "function_call" or n.done_item is not None],
         None,
+        deltas_only=True,
     )
     if not raw_reasoning:
         got.reasoning = got.summary
@@ -255,7 +256,10 @@ def predict_open_responses(st: CheckState) -> Verdict:
     orphan = _orphan_delta(st)
     if orphan is not None:
         return orphan
-    got = _events_view(st, raw_reasoning=True, refusal=False)
+    # it reads raw reasoning only as response.reasoning_text.delta, not the spec's
+    # response.reasoning.delta (which the open-responses profile reads into the tree)
+    spec_names = facts(st, "unknown-event-type", ("response.reasoning.delta",))
+    got = _events_view(st, raw_reasoning=not spec_names, refusal=False)
     extra = []
     concatenated = facts(st, "delta-not-string", ("response.output_text.delta",))
     if concatenated:

@@ -166,12 +166,34 @@ def from_items(items: Iterable[Any], status: str | None) -> Content:
     return out
 
 
-def from_nodes(nodes: Iterable[ItemNode], status: str | None) -> Content:
-    """What a client that accumulated these items from their events delivers."""
+def from_nodes(
+    nodes: Iterable[ItemNode], status: str | None, *, deltas_only: bool = False
+) -> Content:
+    """What a client that accumulated these items from their events delivers; ``deltas_only``:
+    it shows text and reasoning only as they stream (the AI SDK), so a message or reasoning
+    item that arrived whole, or through events it does not read, gives it nothing."""
     out = Content(status=status)
     for node in nodes:
-        _add_node(out, node)
+        if deltas_only and node.type in ("message", "reasoning"):
+            _streamed_node(out, node)
+        else:
+            _add_node(out, node)
     return out
+
+
+def _streamed_node(out: Content, node: ItemNode) -> None:
+    for part in node.parts:
+        value = part.streamed.value if part.delta_count else ""
+        if node.type == "reasoning":
+            out.reasoning += value
+        elif part.type == "refusal":
+            out.refusal += value
+        elif part.type == "output_text":
+            out.text += value
+    for part in node.summary:
+        value = part.streamed.value if part.delta_count else ""
+        out.summary += value
+        out.reasoning += value
 
 
 def terminal_status(tree: ResponseTree) -> str | None:
