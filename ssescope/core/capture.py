@@ -631,7 +631,11 @@ def _capture_chunks(fh: IO[bytes], src: Source) -> Iterator[tuple[float, bytes]]
                 t = checked
             else:
                 src.warn(f"line {lineno}: time {_shown(record.get('t'))} is not usable; kept {t}")
-            chunk = _text_of(record)
+            text = record.get("text")
+            try:  # nearly every record: a text chunk of UTF-8 (the short way, no call)
+                chunk = text.encode("utf-8") if type(text) is str else None
+            except UnicodeEncodeError:
+                chunk = None
             if chunk is None:
                 chunk = _chunk_of(record, lambda why: src.warn(f"line {lineno}: {why}"))  # noqa: B023 - called at once
             if chunk is not None:
@@ -660,18 +664,6 @@ def _capture_record(line: bytes, lineno: int, src: Source) -> dict[str, Any] | N
             src.warn(f"line {lineno} of the capture is not JSON; skipped")
         return None
     return record if isinstance(record, dict) else None
-
-
-def _text_of(record: dict[str, Any]) -> bytes | None:
-    """The chunk of a plain text record, nearly every record of a capture (None: anything else,
-    which :func:`_chunk_of` reads and warns about)."""
-    text = record.get("text")
-    if type(text) is str:
-        try:
-            return text.encode("utf-8")
-        except UnicodeEncodeError:
-            return None
-    return None
 
 
 def _chunk_of(record: dict[str, Any], warn: Callable[[str], None]) -> bytes | None:

@@ -132,12 +132,6 @@ def not_a_responses_exchange(src: Source) -> str | None:
     )
 
 
-PROGRESS_EVERY = 1024
-"""Chunks between two progress reports (a report costs a file tell and a lock); a raw file's
-chunks are big blocks, each of which is reported."""
-PROGRESS_BLOCK = 1 << 16
-
-
 def check_source(
     src: Source,
     options: CheckOptions,
@@ -145,7 +139,7 @@ def check_source(
     progress: Callable[[int, int], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Judge every response in an opened source (usually one); ``progress(bytes, events)`` is
-    told how far the read is every :data:`PROGRESS_EVERY` chunks."""
+    told how far the read is every :data:`~ssescope.core.session.PROGRESS_EVERY` chunks."""
     if src.format in CHAT_FORMATS:
         raise SourceError(
             f"{src.path}: this is a Chat Completions stream (chat.completion.chunk); "
@@ -160,17 +154,18 @@ def check_source(
     chunks, body = _error_body(src)
     session = streams.start(body)
     results: list[dict[str, Any]] = []
-    t = 0.0
-    for n, item in enumerate(chunks):
-        if isinstance(item, Boundary):
+
+    def report() -> None:  # the current session's count
+        assert progress is not None
+        progress(src.position(), session.checker.events_seen)
+
+    t, boundary = 0.0, True
+    while boundary:
+        t, boundary = session.feed_chunks(chunks, t, report if progress is not None else None)
+        if boundary:
             session.finish(t, EndReason.EOF)
             results.append(streams.result(session, []))
             session = streams.start()
-            continue
-        t, chunk = item
-        session.feed(chunk, t)
-        if progress is not None and (n % PROGRESS_EVERY == 0 or len(chunk) >= PROGRESS_BLOCK):
-            progress(src.position(), session.checker.events_seen)
     end_t, reason, error = src.end or (t, EndReason.EOF, None)
     if reason == EndReason.CONNECT_ERROR and src.response is None and not results:
         # the live run exited 2 with this line: judging the recording of it does the same

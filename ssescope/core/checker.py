@@ -161,10 +161,23 @@ class Checker(CheckState):
     def prediction(self) -> CodexPrediction:
         return self.codex.prediction()
 
+    _final_predictions: tuple[tuple[frozenset[str] | None, int], list[ClientPrediction]] | None = (
+        None
+    )
+
     def client_predictions(self, only: Collection[str] | None = None) -> list[ClientPrediction]:
         """What every modelled client (or those of ``only``, else of ``--client``) does with
-        the stream so far; ``pending`` for all but Codex's idle timer until the read ends."""
-        return predict_all(self, only if only is not None else self.options.clients)
+        the stream so far; ``pending`` for all but Codex's idle timer until the read ends.
+        Once the stream has ended they no longer change, so they are computed once for the end
+        (its findings) and the result, the views and the proxy's exchange (a thousand tool
+        calls make each model's reconstruction cost a few percent of the whole check)."""
+        wanted = only if only is not None else self.options.clients
+        if not self.finished:
+            return predict_all(self, wanted)
+        key = (None if wanted is None else frozenset(wanted), self.rows)
+        if self._final_predictions is None or self._final_predictions[0] != key:
+            self._final_predictions = (key, predict_all(self, wanted))
+        return list(self._final_predictions[1])
 
     def summary(self) -> dict[str, Any]:
         return {

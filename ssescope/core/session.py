@@ -5,10 +5,10 @@ Live connect, replay, the proxy and headless check all drive one of these, one c
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from .capture import CaptureWriter
+from .capture import Boundary, CaptureWriter
 from .checker import Checker, CheckOptions
 from .ends import EndReason
 from .events import Event
@@ -17,6 +17,10 @@ from .redact import redact_headers, redact_url
 from .sse import Frame, SSEFramer
 
 MAX_UNJUDGED = 20
+PROGRESS_EVERY = 1024
+"""Chunks between two progress reports of :meth:`StreamSession.feed_chunks` (a report costs a
+file tell and a lock); a raw file's chunks are big blocks, each of which is reported."""
+PROGRESS_BLOCK = 1 << 16
 EventCallback = Callable[[Event, list[Finding]], None]
 ChunkCallback = Callable[[bytes, float], None]
 FindingsCallback = Callable[[list[Finding]], None]
@@ -83,10 +87,46 @@ class StreamSession:
         if self.on_chunk is not None:
             self.on_chunk(chunk, t)
         self.checker.timing.on_chunk(t, len(chunk))
-        status = self.checker.http_status
-        if status is not None and not 200 <= status < 300:
+        if not self._framing():
             return  # an error body (JSON, HTML): recorded, shown in http-status, not framed
-        self._judge(self.framer.feed(chunk, t))
+        frames = self.framer.feed(chunk, t)
+        if frames:  # a capture's record is one frame; a raw block, thousands
+            self._judge(frames)
+
+    def feed_chunks(
+        self,
+        chunks: Iterator[tuple[float, bytes] | Boundary],
+        t: float = 0.0,
+        progress: Callable[[], None] | None = None,
+    ) -> tuple[float, bool]:
+        """:meth:`feed` every ``(t, chunk)`` of ``chunks`` up to their end or a
+        :class:`Boundary` (the next response of the file): returns the last ``t`` and whether
+        a boundary stopped it. ``progress`` is called every :data:`PROGRESS_EVERY` chunks and
+        after each big one. One loop with its calls bound: a capture's chunk is one small
+        frame, so what a call of :meth:`feed` costs per chunk shows in the whole check."""
+        feed = self.feed
+        if self.writer is None and self.on_chunk is None and self._framing():
+            on_chunk, frames_of, judge = self.checker.timing.on_chunk, self.framer.feed, self._judge
+
+            def feed(chunk: bytes, t: float) -> None:
+                on_chunk(t, len(chunk))
+                frames = frames_of(chunk, t)
+                if frames:
+                    judge(frames)
+
+        for n, item in enumerate(chunks):
+            if item.__class__ is Boundary:
+                return t, True
+            t, chunk = item  # type: ignore[misc]  # not a Boundary: a (t, chunk) pair
+            feed(chunk, t)
+            if progress is not None and (n % PROGRESS_EVERY == 0 or len(chunk) >= PROGRESS_BLOCK):
+                progress()
+        return t, False
+
+    def _framing(self) -> bool:
+        """Whether chunks are framed and judged (not the body of an HTTP error)."""
+        status = self.checker.http_status
+        return status is None or 200 <= status < 300
 
     def _judge(self, frames: list[Frame]) -> None:
         checker = self.checker
@@ -99,7 +139,7 @@ class StreamSession:
                 ev, findings = checker.feed_frame(frame)
             except Exception as exc:  # one event, never the read (nor its recording)
                 ev, findings = self._unjudged(frame, exc), []
-            if self.terminal_seen_at is None and checker.tree.terminal_type is not None:
+            if self.terminal_seen_at is None and tree.terminal_type is not None:
                 self.terminal_seen_at = ev.t
             if self.on_event is not None:
                 self.on_event(ev, findings)

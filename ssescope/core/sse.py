@@ -241,29 +241,26 @@ class SSEFramer:
     # -- internals --------------------------------------------------------------------------
 
     def _whole_block(self, chunk: bytes, t: float, out: list[Frame]) -> bool:
-        """A chunk that is one whole LF-only frame (a capture's record, a proxy that writes a
-        frame at a time): what :meth:`_split_blocks` would do for it, without the search."""
-        if chunk[-2:] != b"\n\n" or not self._one_block(chunk):
+        """A chunk that is one whole LF-only frame on a frame boundary, with nothing of a line
+        or frame pending (a capture's record, a proxy that writes a frame at a time): what
+        :meth:`_split_blocks` would do for it, without the search."""
+        if (
+            chunk[-2:] != b"\n\n"
+            or chunk.find(b"\n\n") != len(chunk) - 2  # one blank line: the end
+            or chunk[0] == 10
+            or self._buf
+            or self._pieces
+            or self._raw
+            or not self._start_checked
+            or self._strip_bom
+            or b"\r" in chunk
+        ):
             return False
         out.append(_block_frame(self._count, self._offset, chunk, t, t))
         self._count += 1
         self._offset += len(chunk)
         self._last_emitted = None
         return True
-
-    def _one_block(self, chunk: bytes) -> bool:
-        """Whether ``chunk`` (ending in a blank line) is one whole LF-only frame on a frame
-        boundary, with nothing of a line or frame pending."""
-        return (
-            not self._buf
-            and not self._pieces
-            and not self._raw
-            and self._start_checked
-            and not self._strip_bom
-            and chunk.find(b"\n\n") == len(chunk) - 2
-            and chunk[0] != 10
-            and b"\r" not in chunk
-        )
 
     def _after_cr(self, chunk: bytes, t: float) -> bytes:
         """The previous chunk ended with CR: a leading LF is the rest of that CRLF."""
