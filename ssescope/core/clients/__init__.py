@@ -13,7 +13,7 @@ from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 from . import ai_sdk, async_openai, codex, openai_node, openai_python
-from .base import OUTCOMES, ClientModel, ClientPrediction, Outcome, Verdict
+from .base import ClientModel, ClientPrediction, Outcome, Verdict
 
 if TYPE_CHECKING:
     from ..checks.base import CheckState
@@ -55,13 +55,8 @@ def summarize(predictions: Collection[ClientPrediction]) -> str:
     return "; ".join(part for part in (f"{ok} ok" if ok else "", ", ".join(others)) if part)
 
 
-def unknown_clients(ids: Collection[str]) -> list[str]:
-    return [cid for cid in ids if cid not in CLIENTS]
-
-
 __all__ = [
     "CLIENTS",
-    "OUTCOMES",
     "SHORT_NAMES",
     "ClientModel",
     "ClientPrediction",
@@ -69,5 +64,4 @@ __all__ = [
     "Verdict",
     "predict_all",
     "summarize",
-    "unknown_clients",
 ]

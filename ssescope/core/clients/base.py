@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from ..checks.base import CheckState
 
 Outcome = Literal["ok", "error", "loss", "hang", "pending"]
-OUTCOMES: tuple[Outcome, ...] = ("ok", "error", "loss", "hang", "pending")
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,7 @@ def predict(state: CheckState) -> Verdict:
         return Verdict("pending", p.message, detail)
     if p.outcome == "error":
         return Verdict("hang" if p.message == MSG_IDLE else "error", p.message, detail)
-    truth = carried(state.tree, bad_deltas="delta-not-string" in state.fired)
+    truth = carried(state.tree)
     if p.outcome == "empty":
         if truth.text or truth.tool_calls or truth.refusal:
             return Verdict("loss", p.message, detail)

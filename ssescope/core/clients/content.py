@@ -52,11 +52,8 @@ def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def _part_value(part: PartNode, prefer_done: bool = False) -> str:
-    """What streamed into a part: its deltas, else its ``.done`` value, else the added part's.
-    ``prefer_done``: some delta was not a string, so the deltas lack what it carried."""
-    if prefer_done and part.done_text is not None:
-        return part.done_text
+def _part_value(part: PartNode) -> str:
+    """What streamed into a part: its deltas, else its ``.done`` value, else the added part's."""
     if part.delta_count:
         return part.streamed.value
     if part.done_text is not None:
@@ -110,21 +107,21 @@ def _add_item_dict(out: Content, item: Any) -> None:
             reader(out, item)
 
 
-def _message_node(out: Content, node: ItemNode, prefer_done: bool) -> None:
+def _message_node(out: Content, node: ItemNode) -> None:
     for part in node.parts:
         if part.type == "refusal":
-            out.refusal += _part_value(part, prefer_done)
+            out.refusal += _part_value(part)
         elif part.type == "output_text":
-            out.text += _part_value(part, prefer_done)
+            out.text += _part_value(part)
 
 
-def _reasoning_node(out: Content, node: ItemNode, prefer_done: bool) -> None:
+def _reasoning_node(out: Content, node: ItemNode) -> None:
     for part in node.summary:
-        value = _part_value(part, prefer_done)
+        value = _part_value(part)
         out.summary += value
         out.reasoning += value
     for part in node.parts:
-        out.reasoning += _part_value(part, prefer_done)
+        out.reasoning += _part_value(part)
 
 
 def _tool_call_node(out: Content, node: ItemNode) -> None:
@@ -137,24 +134,22 @@ def _tool_call_node(out: Content, node: ItemNode) -> None:
     out.tool_calls.append(ToolCall(name, call_id, args, node.type))
 
 
-def _add_node(out: Content, node: ItemNode, prefer_done: bool = False) -> None:
+def _add_node(out: Content, node: ItemNode) -> None:
     """Add what streamed into one item of the tree (an item whose parts never streamed counts
     as its .done or added item)."""
     if node.type == "message" and node.parts:
-        _message_node(out, node, prefer_done)
+        _message_node(out, node)
     elif node.type == "reasoning" and (node.summary or node.parts):
-        _reasoning_node(out, node, prefer_done)
+        _reasoning_node(out, node)
     elif node.type in TOOL_CALL_TYPES:
         _tool_call_node(out, node)
     else:
         _add_item_dict(out, node.done_item or node.added_item)
 
 
-def carried(tree: ResponseTree, *, bad_deltas: bool = False) -> Content:
+def carried(tree: ResponseTree) -> Content:
     """What the stream carried, item by item in arrival order: ssescope's reconstruction, where
-    an item's ``output_item.done`` (and a part's ``.done``) is authoritative over its deltas.
-    (``bad_deltas`` is kept for callers; the reconstruction already prefers the .done values.)"""
-    del bad_deltas
+    an item's ``output_item.done`` (and a part's ``.done``) is authoritative over its deltas."""
     return from_items((node.to_dict() for node in tree.items), terminal_status(tree))
 
 

@@ -211,7 +211,7 @@ def _end_verdict(st: CheckState) -> Verdict:
             "error",
             f"finalResponse() resolves with status 'failed': {message or 'no error message'}",
         )
-    lost = differences(carried(st.tree, bad_deltas="delta-not-string" in st.fired), got)
+    lost = differences(carried(st.tree), got)
     lost += cut_loss(st)
     concat = _concatenated(st) if source == "the accumulated snapshot" else None
     if concat:

@@ -174,7 +174,7 @@ def _end_verdict(st: CheckState) -> Verdict:
         source = "the output_item.done items (response.completed carried no output)"
     status = (st.tree.terminal or {}).get("status")
     got = from_items(output, status if isinstance(status, str) else "completed")
-    lost = differences(carried(st.tree, bad_deltas="delta-not-string" in st.fired), got)
+    lost = differences(carried(st.tree), got)
     lost += cut_loss(st)
     if lost:
         return Verdict("loss", "; ".join(lost), f"get_final_response() returns {source}")
