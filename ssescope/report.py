@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.text import Text
 from rich.tree import Tree
 
-from .core.codex import DEFAULT_CODEX_VERSION
+from .core.check import codex_version
 from .core.rules import RULES, report_order
 
 SEV_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
@@ -197,10 +197,7 @@ def timing_section(result: dict[str, Any]) -> Text:
 
 def codex_section(result: dict[str, Any]) -> Text:
     codex = result["codex"]
-    version = next(
-        (p["version"] for p in result.get("clients") or [] if p["client"] == "codex"), ""
-    )
-    line = Text(f"Codex CLI {version or DEFAULT_CODEX_VERSION} would: ")
+    line = Text(f"Codex CLI {codex_version(result)} would: ")
     line.append(codex["outcome"], OUTCOME_STYLE.get(codex["outcome"], ""))
     line.append(f" — {codex['message']}")
     for d in codex.get("detail") or []:

@@ -235,7 +235,7 @@ def _check_live(
         extra_headers=args.headers,
         api_key_env=args.api_key_env,
     )
-    show = progress.wanted(args.json) and progress.wanted(args.json, sys.stdout)
+    show = progress.wanted(args.json)
     with progress.shown(redact_url(args.source), enabled=show) as report:
         reading = read_until_signal(
             spec,
@@ -262,7 +262,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     elif args.record:
         raise UsageError("ssescope check: --record applies to URLs only")
     else:
-        show = progress.wanted(args.json) and progress.wanted(args.json, sys.stdout)
+        show = progress.wanted(args.json)
         with progress.shown(args.source, enabled=show) as report:
             results = check_file(args.source, options, report)
     if args.json:

@@ -29,10 +29,16 @@ Report = Callable[[int, int], None]
 
 
 def wanted(json_output: bool, stream: object = None) -> bool:
-    """Only a human report on a terminal gets a progress display."""
-    target = stream if stream is not None else sys.stderr
-    isatty = getattr(target, "isatty", None)
-    return not json_output and callable(isatty) and bool(isatty())
+    """Only a human report on a terminal gets a progress display: ``stream`` a terminal, or by
+    default both stderr (where it draws) and stdout (not piped)."""
+    if json_output:
+        return False
+    targets: tuple[object, ...] = (stream,) if stream is not None else (sys.stderr, sys.stdout)
+    for target in targets:
+        isatty = getattr(target, "isatty", None)
+        if not callable(isatty) or not isatty():
+            return False
+    return True
 
 
 def _file_size(source: str) -> int | None:

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from .capture import Boundary, CaptureWriter, Source, SourceError, open_source
 from .checker import CheckOptions
+from .codex import DEFAULT_CODEX_VERSION
 from .ends import EndReason
 from .redact import redact_url
 from .session import StreamSession
@@ -49,6 +50,14 @@ def result_of(session: StreamSession, source: str, fmt: str, warnings: list[str]
         else {"t": round(session.end[0], 6), "reason": session.end[1], "error": session.end[2]},
         "warnings": [*warnings, *session.warnings],
     }
+
+
+def codex_version(result: dict[str, Any]) -> str:
+    """The Codex release a result's prediction is of (its ``clients`` entry names it)."""
+    return next(
+        (p["version"] for p in result.get("clients") or [] if p["client"] == "codex"),
+        DEFAULT_CODEX_VERSION,
+    )
 
 
 class _SourceStreams:

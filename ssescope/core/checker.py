@@ -161,23 +161,26 @@ class Checker(CheckState):
     def prediction(self) -> CodexPrediction:
         return self.codex.prediction()
 
-    _final_predictions: tuple[tuple[frozenset[str] | None, int], list[ClientPrediction]] | None = (
-        None
-    )
+    _predictions: tuple[tuple[object, ...], list[ClientPrediction]] | None = None
 
     def client_predictions(self, only: Collection[str] | None = None) -> list[ClientPrediction]:
         """What every modelled client (or those of ``only``, else of ``--client``) does with
-        the stream so far; ``pending`` for all but Codex's idle timer until the read ends.
-        Once the stream has ended they no longer change, so they are computed once for the end
-        (its findings) and the result, the views and the proxy's exchange (a thousand tool
-        calls make each model's reconstruction cost a few percent of the whole check)."""
+        the stream so far; ``pending`` for all but Codex's idle timer and an HTTP error until the
+        read ends. Computed again only when something a model reads has moved (a frame, a
+        finding, Codex's timer, the end): the end's findings, the result, the views, the live
+        TUI strip and the proxy's exchange all ask, and each model reconstructs the response."""
         wanted = only if only is not None else self.options.clients
-        if not self.finished:
-            return predict_all(self, wanted)
-        key = (None if wanted is None else frozenset(wanted), self.rows)
-        if self._final_predictions is None or self._final_predictions[0] != key:
-            self._final_predictions = (key, predict_all(self, wanted))
-        return list(self._final_predictions[1])
+        key = (
+            None if wanted is None else frozenset(wanted),
+            self.rows,
+            len(self.log),
+            self.finished,
+            self.http_status,
+            self.codex.fatal,
+        )
+        if self._predictions is None or self._predictions[0] != key:
+            self._predictions = (key, predict_all(self, wanted))
+        return list(self._predictions[1])
 
     def summary(self) -> dict[str, Any]:
         return {

@@ -14,17 +14,9 @@ from typing import Any
 
 from platformdirs import user_data_dir
 
-from .check import result_of
-from .codex import DEFAULT_CODEX_VERSION
+from .check import codex_version, result_of
 from .rules import RULES, report_order
 from .run import Run
-
-
-def _codex_version(result: dict[str, Any]) -> str:
-    return next(
-        (p["version"] for p in result.get("clients") or [] if p["client"] == "codex"),
-        DEFAULT_CODEX_VERSION,
-    )
 
 
 def report_markdown(result: dict[str, Any]) -> str:
@@ -36,7 +28,7 @@ def report_markdown(result: dict[str, Any]) -> str:
         "",
         f"- profile: `{result['profile']}`",
         f"- events: {result['events']}; errors {s['errors']}, warnings {s['warnings']}, info {s['infos']}",
-        f"- Codex CLI {_codex_version(result)} would: **{codex['outcome']}**: {codex['message']}",
+        f"- Codex CLI {codex_version(result)} would: **{codex['outcome']}**: {codex['message']}",
     ]
     lines.append(f"- timing: {timing_words(result['timing'])}")
     if result.get("clients"):

@@ -69,8 +69,6 @@ class Run:
         self.clock = clock
         self.options = options
         self.info = info
-        self._clients_key: tuple[object, ...] | None = None
-        self._clients: list[ClientPrediction] = []
         self.store = RowStore(stream)
         self.chunks: list[tuple[float, bytes]] | None = [] if keep_chunks else None
         self.session = StreamSession(
@@ -192,14 +190,9 @@ class Run:
         return self.session.checker.prediction()
 
     def client_predictions(self) -> list[ClientPrediction]:
-        """Every client model's outcome so far; recomputed only when the run moved (the live
-        strip asks several times a second)."""
-        checker = self.session.checker
-        key = (id(checker), checker.rows, checker.finished, len(checker.log), checker.codex.fatal)
-        if self._clients_key != key:
-            self._clients_key = key
-            self._clients = checker.client_predictions()
-        return self._clients
+        """Every client model's outcome so far (the checker recomputes them only when the run
+        moved)."""
+        return self.session.checker.client_predictions()
 
     @property
     def http_status(self) -> int | None:
