@@ -43,6 +43,7 @@ from pydantic_core import from_json
 from .. import __version__
 from .ends import EndReason
 from .redact import redact_body, redact_headers, redact_url
+from .sse import LARGE
 
 FORMAT_NAME = "ssescope-capture"
 FORMAT_VERSION = 1
@@ -257,6 +258,23 @@ class Source:
             chunk = _chunk_of(_loads(line), lambda _why: None)
             return chunk if chunk is not None else b""
         return b"data: " + line.strip() + b"\n\n"
+
+    def record_chunk_from(self, read_line: Callable[[], bytes]) -> bytes:
+        """:meth:`record_chunk` of the line ``read_line()`` gives. Read here, so that a huge
+        line is let go once its text is decoded (no caller holds it), its record once its
+        chunk is made: two copies alive at a time, not four."""
+        line = read_line()
+        if len(line) < LARGE or self.format != "capture" or (text := _utf8(line)) is None:
+            return self.record_chunk(line)
+        del line
+        try:
+            record = json.loads(text)
+        except (ValueError, RecursionError):
+            return b""
+        del text
+        chunk = _chunk_of(record, lambda _why: None) if isinstance(record, dict) else None
+        del record
+        return chunk if chunk is not None else b""
 
     def warn(self, message: str) -> None:
         """A warning about the file; past WARNINGS_KEPT of them only their number grows (a
@@ -608,6 +626,38 @@ def _jsonl_chunks(fh: IO[bytes], src: Source) -> Iterator[tuple[float, bytes] | 
     src.end = (0.0, EndReason.EOF, None)
 
 
+def _other_time(record: dict[str, Any], t: float, lineno: int, src: Source) -> float:
+    """The time of a record whose ``t`` is not a plain float in range (kept ``t`` if unusable)."""
+    checked = record_time(record.get("t", t))
+    if checked is not None:
+        return checked
+    src.warn(f"line {lineno}: time {_shown(record.get('t'))} is not usable; kept {t}")
+    return t
+
+
+def _large_chunk(t: float, chunk: bytes) -> Iterator[tuple[float, bytes]]:
+    """A big record's chunk, with its value as a chunk of its own where it has the shape: the
+    framer keeps that chunk as the frame's body (a LargeFrame) instead of copying the value out
+    of the record's chunk while the chunk is still alive."""
+    cut = _value_start(chunk)
+    if not cut:
+        yield (t, chunk)
+        return
+    head, body = chunk[:cut], chunk[cut:]
+    del chunk
+    yield (t, head)
+    yield (t, body)
+
+
+def _value_start(chunk: bytes) -> int:
+    """Where the value of a big record's one ``data`` line starts, when the record is one
+    LF-only frame that ends with that line (0 for any other shape)."""
+    if chunk[-2:] != b"\n\n" or chunk.find(b"\n\n") != len(chunk) - 2 or b"\r" in chunk:
+        return 0
+    start = chunk.rfind(b"\n", 0, len(chunk) - 2) + 1
+    return start + 6 if chunk[start : start + 6] == b"data: " else 0
+
+
 def _capture_chunks(fh: IO[bytes], src: Source) -> Iterator[tuple[float, bytes]]:
     t = 0.0
     with fh:
@@ -617,20 +667,23 @@ def _capture_chunks(fh: IO[bytes], src: Source) -> Iterator[tuple[float, bytes]]
             lineno += 1
             start = pos
             pos += len(line)
-            try:
-                record = from_json(line, cache_strings="keys")
-            except ValueError:  # blank, cut, not JSON (or JSON only json.loads reads): said there
-                record = _capture_record(line, lineno, src)
-            del line  # a 200 MB record line lets go before its chunk is made
+            if len(line) >= LARGE and (decoded := _utf8(line)) is not None:
+                del line  # the line's text replaces it: a 200 MB record is not held three times
+                record = _large_record(decoded, lineno, src)
+                del decoded
+            else:
+                try:
+                    record = from_json(line, cache_strings="keys")
+                except ValueError:  # blank, cut, not JSON (or only json.loads reads it): said there
+                    record = _capture_record(line, lineno, src)
+                del line  # a 200 MB record line lets go before its chunk is made
             if type(record) is not dict:
                 continue
             rt = record.get("t", t)
             if type(rt) is float and 0.0 <= rt <= MAX_T:  # nearly every record: the short way
                 t = rt
-            elif (checked := record_time(rt)) is not None:
-                t = checked
             else:
-                src.warn(f"line {lineno}: time {_shown(record.get('t'))} is not usable; kept {t}")
+                t = _other_time(record, t, lineno, src)
             text = record.get("text")
             try:  # nearly every record: a text chunk of UTF-8 (the short way, no call)
                 chunk = text.encode("utf-8") if type(text) is str else None
@@ -640,13 +693,36 @@ def _capture_chunks(fh: IO[bytes], src: Source) -> Iterator[tuple[float, bytes]]
                 chunk = _chunk_of(record, lambda why: src.warn(f"line {lineno}: {why}"))  # noqa: B023 - called at once
             if chunk is not None:
                 src.chunk_at = start
-                del record  # a 5 MB done event is judged without its record alive
+                del record, text  # a 5 MB done event is judged without its record alive
+                if len(chunk) >= LARGE:
+                    parts = _large_chunk(t, chunk)
+                    del chunk  # held by the parts alone, which let it go
+                    yield from parts
+                    continue
                 yield (t, chunk)
-            elif "text" not in record and "base64" not in record:
+            else:
                 _other_record(record, t, src)
     if src.end is None:
         src.end = (t, EndReason.INTERRUPTED, None)
         src.warnings.append("the capture has no end record (the recording was interrupted)")
+
+
+def _utf8(line: bytes) -> str | None:
+    try:
+        return line.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def _large_record(text: str, lineno: int, src: Source) -> dict[str, Any] | None:
+    """A huge line of a capture as a record, parsed from its text: json.loads of a str needs
+    only its result besides it, where a parser of the line's bytes (jiter's too) holds a
+    decoded copy as well. Any line it refuses takes the usual way, with its warnings."""
+    try:
+        record = json.loads(text)
+    except (ValueError, RecursionError):
+        return _capture_record(text.encode("utf-8"), lineno, src)
+    return record if isinstance(record, dict) else None
 
 
 def _capture_record(line: bytes, lineno: int, src: Source) -> dict[str, Any] | None:
@@ -690,6 +766,10 @@ def _chunk_of(record: dict[str, Any], warn: Callable[[str], None]) -> bytes | No
 
 
 def _other_record(record: dict[str, Any], t: float, src: Source) -> None:
+    """A record that holds no chunk: the end, a health sample (a chunk record whose chunk was
+    not usable was warned of already)."""
+    if "text" in record or "base64" in record:
+        return
     if "end" in record:
         error = record.get("error")
         src.end = (t, str(record["end"]), None if error is None else str(error))

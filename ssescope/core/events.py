@@ -57,7 +57,7 @@ MAX_NESTING = 200
 stack, and no client reads it either."""
 
 
-def _loads(data: str) -> Any:
+def _loads(data: str | bytes) -> Any:
     """jiter (pydantic-core's parser) is about twice as fast as json.loads; json.loads decides
     only when jiter refuses something else (e.g. a lone surrogate escape, which Python's json
     accepts), and its result is held to the same nesting limit."""
@@ -93,11 +93,13 @@ def _nests_within(value: Any, limit: int) -> bool:
 
 def decode_frame(frame: Frame) -> Event:
     """Decode one frame: JSON, `type`, and the typed model with its field issues."""
-    data = frame.data
+    data: str | bytes | None = frame.json_bytes  # a huge value is parsed from its one copy
     if data is None:
-        return Event(frame.index, frame, "comment" if frame.has_content else "blank")
-    if data == "[DONE]":
-        return Event(frame.index, frame, "done")
+        data = frame.data
+        if data is None:
+            return Event(frame.index, frame, "comment" if frame.has_content else "blank")
+        if data == "[DONE]":
+            return Event(frame.index, frame, "done")
     try:
         payload = _loads(data)
     except ValueError as exc:

@@ -14,6 +14,7 @@ returned by :meth:`SSEFramer.feed` and :meth:`SSEFramer.finish` gives back the i
 
 from __future__ import annotations
 
+import codecs
 from dataclasses import dataclass
 
 BOM = b"\xef\xbb\xbf"
@@ -51,6 +52,103 @@ class Frame:
     def dispatched(self) -> bool:
         """True when a WHATWG client would dispatch this frame as an event."""
         return self.data is not None and self.terminated
+
+    @property
+    def nbytes(self) -> int:
+        """How many bytes the frame has (``len(raw)``, without joining a large frame's)."""
+        return len(self.raw)
+
+    def raw_prefix(self, limit: int) -> bytes:
+        """The first ``limit`` bytes of ``raw`` (what a screen shows of a huge frame)."""
+        return self.raw[:limit]
+
+    @property
+    def json_bytes(self) -> bytes | None:
+        """The data as bytes a JSON parser reads directly, when the frame keeps them so (a
+        :class:`LargeFrame`); None: parse :attr:`data`."""
+        return None
+
+
+LARGE = 1 << 20
+"""A frame of one ``data`` line at least this big is kept as a :class:`LargeFrame`."""
+
+
+class LargeFrame(Frame):
+    """A frame of one big ``data`` line (a 200 MB delta), held as its bytes once.
+
+    A plain :class:`Frame` holds ``raw`` and the decoded ``data`` (and the JSON parse makes a
+    third copy while both are alive). This one holds the frame as ``head`` (the lines before the
+    value and ``data: ``) and ``body`` (the value and the blank line), valid UTF-8, and gives
+    ``raw`` and ``data`` on demand; the JSON parser reads ``body`` itself (JSON allows the
+    trailing line ends). Only the framer makes one, for LF-only frames whose last line is
+    their one ``data`` line."""
+
+    __slots__ = ("body", "head")
+
+    def __init__(
+        self,
+        index: int,
+        offset: int,
+        head: bytes,
+        body: bytes,
+        t_first: float,
+        t_last: float,
+        fields: _Fields,
+        bom: bool = False,
+    ) -> None:
+        self.index, self.offset, self.t_first, self.t_last = index, offset, t_first, t_last
+        self.head, self.body = head, body
+        self.event, self.id, self.retry = fields.event, fields.id, fields.retry
+        self.comments, self.unknown_fields = tuple(fields.comments), tuple(fields.unknown)
+        self.terminated, self.invalid_utf8, self.bom = True, fields.invalid, bom
+        self.line_ending, self.has_content = "\n", True
+
+    @property
+    def raw(self) -> bytes:
+        return self.head + self.body
+
+    @raw.setter
+    def raw(self, value: bytes) -> None:
+        raise AttributeError("a large frame's raw bytes are its head and body")
+
+    @property
+    def data(self) -> str:
+        return str(memoryview(self.body)[:-2], "utf-8")
+
+    @data.setter
+    def data(self, value: str | None) -> None:
+        raise AttributeError("a large frame's data is its body")
+
+    @property
+    def nbytes(self) -> int:
+        return len(self.head) + len(self.body)
+
+    def raw_prefix(self, limit: int) -> bytes:
+        head = self.head
+        return head[:limit] if len(head) >= limit else head + self.body[: limit - len(head)]
+
+    @property
+    def json_bytes(self) -> bytes:
+        return self.body
+
+    @property
+    def dispatched(self) -> bool:
+        return True
+
+
+def _valid_utf8(body: bytes) -> bool:
+    """Whether ``body`` is UTF-8, read a megabyte at a time (no second copy of a huge value)."""
+    if body.isascii():
+        return True
+    decode = codecs.getincrementaldecoder("utf-8")().decode
+    view = memoryview(body)
+    try:
+        for start in range(0, len(body), LARGE):
+            decode(view[start : start + LARGE])
+        decode(b"", True)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 RETRY_DIGITS = 18
@@ -115,23 +213,32 @@ event is decoded from views instead, so it is not held twice)."""
 
 
 def _block_frame(index: int, offset: int, raw: bytes, t_first: float, t_last: float) -> Frame:
-    """The frame of one whole LF-only block (``raw`` ends with its blank line). The lines every
-    Responses server sends, ``data: `` and ``event: ``, are parsed here; a block with any other
-    line is parsed by :class:`_Fields`, line by line, and yields the same frame."""
-    if raw[:7] == b"event: " and len(raw) <= _SMALL:  # the usual pair, one ``data:``: no split
-        nl = raw.find(b"\n")
-        if raw[nl + 1 : nl + 7] == b"data: " and raw.find(b"\n", nl + 1) == len(raw) - 2:
-            try:
-                name, value = raw[7:nl].decode("utf-8"), raw[nl + 7 : -2].decode("utf-8")
-            except UnicodeDecodeError:
-                pass  # the line-by-line path below replaces and flags it
-            else:
-                return Frame(
-                    index, offset, raw, t_first, t_last, name, value, None, None, (), (), True
-                )
+    """The frame of one whole LF-only block (``raw`` ends with its blank line). The pair every
+    Responses server sends, ``event: `` and one ``data: ``, is parsed here; any other block by
+    :func:`_lines_frame`, and a big one by :func:`_large_block`: the same frame either way."""
+    if len(raw) <= _SMALL:
+        if raw[:7] == b"event: ":  # the usual pair, one ``data:``: no split
+            nl = raw.find(b"\n")
+            if raw[nl + 1 : nl + 7] == b"data: " and raw.find(b"\n", nl + 1) == len(raw) - 2:
+                try:
+                    name, value = raw[7:nl].decode("utf-8"), raw[nl + 7 : -2].decode("utf-8")
+                except UnicodeDecodeError:
+                    pass  # the line-by-line path replaces and flags it
+                else:
+                    return Frame(
+                        index, offset, raw, t_first, t_last, name, value, None, None, (), (), True
+                    )
+    elif len(raw) >= LARGE and (large := _large_block(index, offset, raw, t_first, t_last)):
+        return large
+    return _lines_frame(index, offset, raw, t_first, t_last)
+
+
+def _lines_frame(index: int, offset: int, raw: bytes, t_first: float, t_last: float) -> Frame:
+    """A whole block line by line: ``data: `` and ``event: `` lines here, decoded from views (a
+    200 MB event is not copied first); a block with any other line by :class:`_Fields`."""
     event = data = None
     invalid = False
-    view = memoryview(raw)  # lines are decoded from views: a 200 MB event is not copied first
+    view = memoryview(raw)
     pos, stop = 0, len(raw) - 2
     find, startswith = raw.find, raw.startswith
     while pos <= stop:
@@ -154,6 +261,26 @@ def _block_frame(index: int, offset: int, raw: bytes, t_first: float, t_last: fl
     )
 
 
+def _large_block(
+    index: int, offset: int, raw: bytes, t_first: float, t_last: float
+) -> LargeFrame | None:
+    """A whole big block whose last line is its one ``data`` line, as a :class:`LargeFrame`
+    (``body`` the one copy of its value); None for any other shape."""
+    start = raw.rfind(b"\n", 0, len(raw) - 2) + 1  # where the last line starts
+    if raw[start : start + 6] != b"data: ":
+        return None
+    fields = _Fields()
+    if start:
+        for line in raw[: start - 1].split(b"\n"):
+            fields.add(line)
+        if fields.data is not None:
+            return None
+    body = raw[start + 6 :]
+    if not _valid_utf8(body):
+        return None
+    return LargeFrame(index, offset, raw[: start + 6], body, t_first, t_last, fields)
+
+
 def _decoded(value: memoryview) -> tuple[str, bool]:
     """A field value as text, and whether it was not valid UTF-8 (then replaced)."""
     try:
@@ -170,7 +297,8 @@ class SSEFramer:
 
     def __init__(self) -> None:
         self._buf = b""  # bytes of an incomplete line
-        self._pieces: list[bytes] = []  # later chunks of that line, not yet joined
+        self._pieces: list[bytes | bytearray] = []  # later chunks of that line, not yet joined
+        self._parked = 0  # bytes in _pieces: past LARGE they grow one bytearray instead
         self._buf_t = 0.0  # arrival time of the first byte in _buf
         self._offset = 0  # stream offset of the first byte of the frame being built
         self._start_checked = False
@@ -204,32 +332,42 @@ class SSEFramer:
             return out
         if self._whole_block(chunk, t, out):
             return out
-        if not self._buf and not self._pieces:
-            self._buf_t = t
-        if self._start_checked and b"\n" not in chunk and b"\r" not in chunk:
-            # No line end: park the chunk. Joining once when the line ends keeps a 50 MB event
-            # that arrives in 4 KiB chunks linear instead of quadratic.
-            self._pieces.append(chunk)
+        if self._pieces or len(self._buf) >= LARGE or (self._buf and len(chunk) >= LARGE):
+            chunk = self._large_line(chunk, t, out)  # what is left after a big data line's frame
+            if not chunk:
+                return out
+        data = self._with_pending(chunk, t)
+        if data is None:
             return out
-        if self._pieces:  # one join, and the parts let go: a 200 MB line is copied once
-            data = b"".join([self._buf, *self._pieces, chunk])
-            self._buf, self._pieces = b"", []
-        elif self._buf:
-            data, self._buf = self._buf + chunk, b""
-        else:
-            data = chunk
         if not self._start_checked and not self._check_start(data):
             self._buf = data  # too short to tell a BOM from a stream
             return out
         self._split(data, t, out)
         return out
 
+    def _with_pending(self, chunk: bytes, t: float) -> bytes | None:
+        """``chunk`` after the pending start of its line; None when it does not end that line
+        (then it is parked)."""
+        if not self._buf and not self._pieces:
+            self._buf_t = t
+        if self._start_checked and b"\n" not in chunk and b"\r" not in chunk:
+            self._park(chunk)
+            return None
+        if self._pieces:  # one join, and the parts let go: a 200 MB line is copied once
+            data = b"".join([self._buf, *self._pieces, chunk])
+            self._buf, self._pieces, self._parked = b"", [], 0
+            return data
+        if self._buf:
+            data, self._buf = self._buf + chunk, b""
+            return data
+        return chunk
+
     def finish(self, t: float) -> list[Frame]:
         """End of stream: flush a final line and frame that had no terminating blank line."""
         out: list[Frame] = []
         if self._pieces:
             self._buf = b"".join([self._buf, *self._pieces])
-            self._pieces = []
+            self._pieces, self._parked = [], 0
         if self._buf:
             line = self._buf
             self._buf = b""
@@ -261,6 +399,86 @@ class SSEFramer:
         self._offset += len(chunk)
         self._last_emitted = None
         return True
+
+    def _park(self, chunk: bytes) -> None:
+        """A chunk with no line end, parked until the line ends. Joining once then keeps a
+        50 MB event that arrives in 4 KiB chunks linear; past LARGE the line grows as one
+        bytearray instead: thousands of freed pieces would stay in the heap (and in RSS) while
+        the value is parsed, a bytearray that big is its own mapping, given back when freed."""
+        pieces = self._pieces
+        if pieces and type(pieces[0]) is bytearray:
+            pieces[0] += chunk
+            return
+        pieces.append(chunk)
+        self._parked += len(chunk)
+        if self._parked >= LARGE:
+            line = bytearray(self._buf)
+            for piece in pieces:
+                line += piece
+            self._buf, self._pieces = b"", [line]
+
+    def _large_line(self, chunk: bytes, t: float, out: list[Frame]) -> bytes:
+        """The pending line is a big ``data`` line that ``chunk`` ends, with the blank line
+        after it: emit it as a :class:`LargeFrame` whose body is joined once from the parked
+        line (the usual way joins it, then copies it into ``raw`` and decodes it: three copies
+        at once). Returns the rest of ``chunk``; all of it when the frame is not of that shape
+        (then the usual way frames it)."""
+        stop = self._large_line_stop(chunk)
+        if stop == -1:
+            return chunk
+        body = self._large_body(chunk, stop)
+        head = b"".join([*self._raw, b"data: "])
+        if self._t_first is None:
+            self._t_first = self._buf_t
+        fields = self._fields
+        if not _valid_utf8(body):  # rare: the usual frame, with the replaced text and its flag
+            self._raw = [head, body]
+            value, fields.invalid = _decoded(memoryview(body)[:-2])
+            fields.data = [value]
+            self._content = True
+            self._emit(t, out, terminated=True)
+            return chunk[stop:]
+        frame = LargeFrame(
+            self._count, self._offset, head, body, self._t_first, t, fields, self._bom
+        )
+        self._count += 1
+        self._offset += frame.nbytes
+        self._last_emitted = None
+        out.append(frame)
+        self._reset_frame()
+        return chunk[stop:]
+
+    def _large_line_stop(self, chunk: bytes) -> int:
+        """Where in ``chunk`` the frame of a big pending data line ends (after its blank line),
+        when the frame has the shape a :class:`LargeFrame` holds; -1 when it has not."""
+        buf, pieces = self._buf, self._pieces
+        grown = pieces[0] if pieces and type(pieces[0]) is bytearray else None
+        end = chunk.find(b"\n")
+        shaped = (
+            end != -1
+            and chunk[end + 1 : end + 2] == b"\n"
+            and chunk.find(b"\r", 0, end) == -1
+            and (buf if grown is None else grown)[:6] == b"data: "
+            and self._fields.data is None
+            and not (self._strip_bom or self._ending_pending)
+            and self._ending == "\n"
+        )
+        if not shaped:
+            return -1
+        if grown is None and len(buf) + sum(map(len, pieces)) + end < LARGE:
+            return -1
+        return end + 2
+
+    def _large_body(self, chunk: bytes, stop: int) -> bytes:
+        """The big line's value and the blank line (``chunk[:stop]`` ends them), as one bytes
+        object; the pending line lets go."""
+        buf, pieces = self._buf, self._pieces
+        self._buf, self._pieces, self._parked = b"", [], 0
+        if pieces and type(pieces[0]) is bytearray:  # copied once more, as bytes: a parser
+            return b"".join([memoryview(pieces[0])[6:], chunk[:stop]])  # copies a bytearray
+        if len(buf) == 6 and not pieces and stop == len(chunk):
+            return chunk  # the value came as a chunk of its own: no copy at all
+        return b"".join([buf[6:], *pieces, chunk[:stop]])
 
     def _after_cr(self, chunk: bytes, t: float) -> bytes:
         """The previous chunk ended with CR: a leading LF is the rest of that CRLF."""

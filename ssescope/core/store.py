@@ -26,7 +26,7 @@ from typing import Any, Protocol
 from .capture import Source
 from .events import Event, decode_frame
 from .findings import Finding
-from .sse import SSEFramer
+from .sse import LARGE, SSEFramer
 from .tree import ResponseTree
 
 EventSink = Callable[[Event, list[Finding]], None]
@@ -101,10 +101,19 @@ class FileView:
         return self._map
 
     def slice(self, start: int, end: int) -> bytes:
+        if end - start >= LARGE:  # read, not mapped: the mapped pages would stay in RSS too
+            with open(self.path, "rb") as fh:
+                fh.seek(start)
+                return fh.read(end - start)
         return self._cover(end)[start:end]
 
     def line(self, start: int) -> bytes:
         """The line that starts at ``start``, with its line end."""
+        end = self._map.find(b"\n", start, start + LARGE)
+        if end == -1 and len(self._map) - start > LARGE:  # a huge line: read, not mapped
+            with open(self.path, "rb") as fh:
+                fh.seek(start)
+                return fh.readline()
         end = self._map.find(b"\n", start)
         if end == -1:
             self._map = self._open()  # the last line may have been completed since
@@ -142,20 +151,28 @@ class RecordFileBytes:
         self.records = array("q")
         self._add_start, self._add_record = self.starts.append, self.records.append
         self.size = 0
+        self._last_at = -1
         self._cache: OrderedDict[int, bytes] = OrderedDict()
 
     def add(self, chunk: bytes, t: float = 0.0) -> None:
         size = self.size
-        self._add_start(size)
-        self._add_record(self.source.chunk_at)
         self.size = size + len(chunk)
+        at = self.source.chunk_at
+        if at == self._last_at:
+            return  # the second part of a big record the source yielded in two (its value)
+        self._last_at = at
+        self._add_start(size)
+        self._add_record(at)
 
     def _chunk(self, i: int) -> bytes:
         cached = self._cache.get(i)
         if cached is not None:
             self._cache.move_to_end(i)
             return cached
-        chunk = self.source.record_chunk(self.view.line(self.records[i]))
+        at = self.records[i]
+        chunk = self.source.record_chunk_from(lambda: self.view.line(at))
+        if len(chunk) >= LARGE:  # a huge record is decoded again when needed, never kept
+            return chunk
         self._cache[i] = chunk
         if len(self._cache) > CHUNK_CACHE:
             self._cache.popitem(last=False)
@@ -249,7 +266,7 @@ class RowStore:
             frame = ev.frame
             start = frame.offset
             offsets(start)
-            self._end = start + len(frame.raw)
+            self._end = start + frame.nbytes
             t_firsts(frame.t_first)
             t_lasts(frame.t_last)
             payload = ev.payload  # Event.sequence_number, inline: an integer that is no bool
@@ -328,6 +345,7 @@ class RowStore:
         framer = SSEFramer()
         raw = self.raw(row)
         frames = framer.feed(raw, self.t[row]) + framer.finish(self.t[row])
+        del raw  # a huge row's frame holds its one copy (a LargeFrame's body)
         frame = frames[0]
         frame.index, frame.offset, frame.t_first = row, self.offset[row], self.t_first[row]
         ev = decode_frame(frame)

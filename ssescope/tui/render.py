@@ -107,9 +107,10 @@ def row_layout(width: int, rows: int, last_t: float, *, timed: bool = True) -> R
     return RowLayout(**{**layout.__dict__, "type": max(TYPE_MIN, min(TYPE_FULL, room))})
 
 
-def visible_bytes(raw: bytes, limit: int = RAW_LIMIT) -> Text:
+def visible_bytes(raw: bytes, limit: int = RAW_LIMIT, total: int | None = None) -> Text:
     """The raw bytes exactly as received, with the invisible made visible: CR ␍, LF ␊, a BOM,
-    bytes that are not UTF-8 (⟨ff⟩), tabs."""
+    bytes that are not UTF-8 (⟨ff⟩), tabs. ``total``: the frame's size when ``raw`` is only its
+    first bytes (a huge frame is not joined to be shown)."""
     out = Text()
     shown = raw[:limit]
     if shown.startswith(b"\xef\xbb\xbf"):
@@ -139,8 +140,9 @@ def visible_bytes(raw: bytes, limit: int = RAW_LIMIT) -> Text:
         else:
             buf.append(ch)
     flush()
-    if len(raw) > limit:
-        out.append(f"\n… {len(raw) - limit:,} more bytes", "dim")
+    size = len(raw) if total is None else total
+    if size > limit:
+        out.append(f"\n… {size - limit:,} more bytes", "dim")
     return out
 
 
@@ -199,7 +201,7 @@ def row_header(ev: Event, store: RowStore, row: int, *, timed: bool = True) -> T
         out.append(f"  t={ev.frame.t_first:.3f}…{ev.frame.t_last:.3f} s  +{secs(ev.gap)}", "dim")
     else:
         out.append("  no timing (not recorded in this file)", "dim")
-    out.append(f"  {len(ev.frame.raw):,} bytes at offset {ev.frame.offset:,}", "dim")
+    out.append(f"  {ev.frame.nbytes:,} bytes at offset {ev.frame.offset:,}", "dim")
     if ev.type:
         out.append(f"\n{ev.type}", "bold cyan")
     elif ev.kind != "event":

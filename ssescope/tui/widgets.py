@@ -232,7 +232,9 @@ class DetailPane(VerticalScroll):
         raw = Text()
         raw.append("raw bytes", "bold underline")
         raw.append("\n")
-        raw.append_text(render.visible_bytes(ev.frame.raw))
+        frame = ev.frame
+        shown = frame.raw_prefix(render.RAW_LIMIT)
+        raw.append_text(render.visible_bytes(shown, total=frame.nbytes))
         self.query_one("#detail-raw", Static).update(raw)
         self.query_one("#detail-json", Static).update(render.pretty_json(ev))
 
