@@ -9,6 +9,8 @@ session on their own timers, so a delta storm is batched into a few redraws a se
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Callable, Coroutine, Iterable
 from functools import partial
 from typing import Any, ClassVar, TypeVar
@@ -24,6 +26,7 @@ from ..core.rules import PROFILES
 from ..core.run import Replay, Run
 from . import actions, render
 from .config import AppConfig
+from .crash import crash_line
 from .demo import DemoMode, DemoPicker
 from .messages import SESSION_TOAST, RunAdded, RunsCleared
 from .modes import EngineMode, FileMode, LiveMode, Mode
@@ -74,6 +77,25 @@ class SseScopeApp(App[None]):
         self._toasts: dict[str, Notification] = {}
         self._toasted_run: Run | None = None
         self.keymap = self._read_keymap()
+        self.crash: str | None = None
+        """The line an internal failure ends the app with (:mod:`.crash`), None until one."""
+
+    def _handle_exception(self, error: Exception) -> None:
+        """An exception nothing handled (a bug): Textual ends the app with status 1 and would
+        print its traceback with every frame's locals; one line is printed instead and the
+        traceback goes to a file (:mod:`.crash`). ``SSESCOPE_DEBUG=1`` keeps Textual's."""
+        super()._handle_exception(error)
+        if not os.environ.get("SSESCOPE_DEBUG") and self.crash is None:
+            self.crash = crash_line(error)
+
+    def _print_error_renderables(self) -> None:
+        """Where Textual prints its traceback on exit: the crash line, whole (rich would wrap
+        it at the terminal's width), instead."""
+        if self.crash is None:
+            super()._print_error_renderables()
+            return
+        self._exit_renderables.clear()
+        print(self.crash, file=sys.stderr)
 
     def _read_keymap(self) -> dict[str, str]:
         try:
