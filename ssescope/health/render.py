@@ -311,13 +311,96 @@ def compact_gpu(g: GpuSample, history: History) -> RenderableType:
     return table
 
 
-def panel(history: History) -> Group:
-    """What the debugger's health panel draws: the latest server and GPU readings, compact."""
+def panel(history: History, max_lines: int | None = None) -> Group:
+    """What the debugger's health panel draws: the latest server and GPU readings, compact.
+    ``max_lines``: the panel's height; when the readings do not fit it (an 80x24 terminal),
+    the tight form instead (:func:`tight_panel`), which keeps both the server and the GPUs."""
     parts: list[RenderableType] = []
+    lines = 0
     s = history.latest("server")
     if isinstance(s, ServerSample):
-        parts.append(compact_server(s, history))
+        table = compact_server(s, history)
+        parts.append(table)
+        lines += table.row_count + 1
     g = history.latest("gpu")
     if isinstance(g, GpuSample):
-        parts.append(compact_gpu(g, history))
+        gpus = compact_gpu(g, history)
+        parts.append(gpus)
+        lines += (gpus.row_count if isinstance(gpus, Table) else 1) + 1
+    if max_lines is not None and lines > max_lines:
+        return tight_panel(history, max_lines)
     return Group(*parts)
+
+
+def _line(*parts: str | tuple[str, str]) -> Text:
+    return Text.assemble(*parts, no_wrap=True, overflow="ellipsis")
+
+
+def _rate(history: History, name: str) -> float | None:
+    rates = history.rates("server", name)
+    return rates[-1] if rates else None
+
+
+def _tight_server(s: ServerSample, history: History) -> list[tuple[int, Text]]:
+    """The server's lines of the tight panel, each with its rank (lower is kept first)."""
+    where = s.url.removeprefix("http://")
+    head = _line((s.kind, "bold cyan"), " ")  # the states before the address, which is cut
+    head.append_text(_state(s.health.state))
+    head.append("·")
+    head.append_text(_state(s.metrics.state))
+    if s.stale:
+        head.append(" stale", "yellow")
+    head.append(f" {where}", "dim")
+    out = [(0, head)]
+    load = [
+        f"{label} {_n(value, fmt)}"
+        for label, value, fmt in (
+            ("run", s.running, "{:g}"),
+            ("wait", s.waiting, "{:g}"),
+            ("KV", None if s.kv_cache_usage is None else s.kv_cache_usage * 100, "{:.0f}%"),
+        )
+        if value is not None
+    ]
+    if "kv_cache_usage" in s.not_exposed:
+        load.append("KV not exposed")
+    if load:
+        out.append((1, _line("  ".join(load))))
+    if s.heartbeat is not None:
+        rate = _rate(history, "heartbeat")
+        spark = sparkline(history.rates("server", "heartbeat"), PANEL_SPARK)
+        out.append((2, _line(f"steps {_n(rate, '+{:.1f}/s')}  ", (spark, "cyan"))))
+    if s.generated_tokens is not None:
+        out.append((4, _line(f"tokens {_n(_rate(history, 'generated_tokens'), '{:.1f}/s')}")))
+    return out
+
+
+def _tight_gpu(g: GpuSample) -> list[tuple[int, Text]]:
+    if g.state != "ok" or not g.devices:
+        return [(1, _line(("GPU ", "bold"), _state(g.state).plain, f"  {g.detail}"))]
+    out = []
+    for rank, d in enumerate(g.devices):
+        mem = "" if d.mem_used_mib is None else f"  {d.mem_used_mib / 1024:.0f}"
+        if mem and d.mem_total_mib is not None:
+            mem += f"/{d.mem_total_mib / 1024:.0f} GiB"
+        text = _line(
+            (f"GPU{d.index}", "bold"),
+            f" {_n(d.util, '{:.0f}%')}  {_n(d.temp_c, '{:.0f}°C')}  {_n(d.power_w, '{:.0f} W')}",
+            mem,
+        )
+        out.append((3 if rank == 0 else 5 + rank, text))
+    return out
+
+
+def tight_panel(history: History, max_lines: int) -> Group:
+    """The health panel in ``max_lines`` lines: the server's liveness, its load (running,
+    waiting, KV cache) and engine steps, then one line per GPU; what does not fit is dropped
+    from the least telling (tokens, the later GPUs) up."""
+    lines: list[tuple[int, int, Text]] = []
+    s = history.latest("server")
+    if isinstance(s, ServerSample):
+        lines += [(rank, i, text) for i, (rank, text) in enumerate(_tight_server(s, history))]
+    g = history.latest("gpu")
+    if isinstance(g, GpuSample):
+        lines += [(rank, 100 + i, text) for i, (rank, text) in enumerate(_tight_gpu(g))]
+    kept = sorted(sorted(lines, key=lambda line: line[0])[: max(max_lines, 1)], key=lambda x: x[1])
+    return Group(*(text for _rank, _order, text in kept))

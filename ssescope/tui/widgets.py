@@ -374,6 +374,8 @@ class StallBar(Static):
             text = self._clocks(run, stall_warn, idle_timeout, short=False)
             if width and text.cell_len > width:
                 text = self._clocks(run, stall_warn, idle_timeout, short=True)
+            if width and text.cell_len > width:  # 80 columns: TTFT (it does not tick) goes
+                text = self._clocks(run, stall_warn, idle_timeout, short=True, ttft=False)
         now = run.now()
         timing = run.checker.timing
         worst = timing.since_last_progress(now) if live else 0.0
@@ -384,7 +386,9 @@ class StallBar(Static):
             self.update(text)
 
     @staticmethod
-    def _clocks(run: Run, stall_warn: float, idle_timeout: float, *, short: bool) -> Text:
+    def _clocks(
+        run: Run, stall_warn: float, idle_timeout: float, *, short: bool, ttft: bool = True
+    ) -> Text:
         now = run.now()
         timing = run.checker.timing
         since_byte = timing.since_last_byte(now) if timing.t_last_byte is not None else now
@@ -410,7 +414,8 @@ class StallBar(Static):
         clock("byte" if short else "last byte", since_byte, judge=live)
         clock("event" if short else "last event", since_event, judge=live)
         clock("real" if short else "last real event", timing.since_last_progress(now), judge=live)
-        clock("TTFT", timing.t_first_content)
+        if ttft:
+            clock("TTFT", timing.t_first_content)
         left = run.checker.codex.seconds_until_timeout(now) if live else None
         if left is not None:
             style = "bold red" if since_event > stall_warn else "dim"
@@ -427,7 +432,12 @@ class HealthPanel(Static):
 
     def on_mount(self) -> None:
         self.display = False
-        self._seen = -1
+        self._seen: tuple[int, int] = (-1, -1)
+        self._history: Any = None
+
+    def on_resize(self) -> None:
+        if self._history is not None:
+            self.show_history(self._history)  # the height decides between full and tight
 
     def show(self, run: Run | None) -> None:
         tracker = run.health if run is not None else None
@@ -436,15 +446,18 @@ class HealthPanel(Static):
     def show_history(self, history: Any) -> None:
         """Draw from a ``ssescope.health.samples.History`` (None: hide)."""
         count = len(history) if history is not None else 0
-        if count == self._seen:
+        # Under 120 columns the panel has a fixed height (a row under the events), which the
+        # tight form fits; elsewhere its height follows its content, so the full tables stand.
+        height = self.content_size.height if self.screen.has_class("-narrow") else 0
+        if (count, height) == self._seen:
             return
-        self._seen = count
+        self._seen, self._history = (count, height), history
         self.display = count > 0
         if not count:
             return
         from ..health.render import panel
 
-        self.update(panel(history))
+        self.update(panel(history, max_lines=height or None))
 
 
 class UpstreamPane(Log):

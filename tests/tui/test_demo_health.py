@@ -108,3 +108,28 @@ async def test_a_fault_that_needs_a_partner_gets_one() -> None:
         assert "fault cut, fake-completed" in run.info.label
         assert run.checker.tree.terminal_type == "response.completed"  # the cut, disguised
         await pilot.press("q")
+
+
+async def test_at_80x24_the_panel_keeps_the_server_and_the_gpu_in_its_lines() -> None:
+    """The full tables need 12 lines and the panel has 5 at 80x24: the tight form keeps the
+    server's states, its load and engine steps, and the GPU, each cut to the panel's width."""
+    config = AppConfig(CheckOptions(stall_warn=0.5), "demo", demo_delay=0.0, demo_faults=("stall",))
+    app = SseScopeApp(config)
+    async with app.run_test(size=(80, 24)) as pilot:
+        line = app.screen.query_one("#diagnosis")
+        await wait_for(
+            pilot,
+            lambda: "the engine is not generating" in str(line.render()),
+            timeout=20,
+        )
+        panel = app.screen.query_one(HealthPanel)
+        assert panel.display
+        console = Console(width=panel.content_size.width, record=True, file=io.StringIO())
+        console.print(panel.content)
+        lines = console.export_text().rstrip("\n").split("\n")
+        assert len(lines) <= panel.content_size.height
+        assert lines[0].startswith("vllm ok·ok 127.0.0.1:")
+        assert lines[1].startswith("run 1  wait 0  KV ")
+        assert lines[2].startswith("steps +0.0/s")
+        assert any(text.startswith("GPU0 0%") for text in lines)
+        await pilot.press("q")

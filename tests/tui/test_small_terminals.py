@@ -169,3 +169,30 @@ async def test_the_upstream_chunks_take_the_detail_room_on_a_short_terminal() ->
             await pilot.press("u")
             await pilot.pause()
             assert app.screen.query_one(DetailPane).display and not pane.display
+
+
+async def test_at_80_columns_the_countdown_outlasts_ttft() -> None:
+    """With a first token the clocks are longer: TTFT (which does not tick) gives way."""
+    server = ScriptedServer(Reply(chunks=[*frames(EVENTS[:5]), b": keepalive\n\n"], hold=True))
+    clock = FakeClock()
+    with server.running():
+        config = AppConfig(
+            CheckOptions(stall_warn=0.3),
+            "connect",
+            spec=build_request(server.url),
+            record=None,
+            clock=clock,
+        )
+        app = SseScopeApp(config)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(
+                pilot, lambda: app.current_run is not None and len(app.current_run.store) >= 6
+            )
+            assert app.current_run is not None
+            assert app.current_run.checker.timing.t_first_content is not None
+            clock.advance(12.0)
+            stall = app.screen.query_one(StallBar)
+            await wait_for(pilot, lambda: "Codex gives up in 4:4" in str(stall.render()))
+            text = str(stall.render())
+            assert "\n" not in text and len(text) <= 78 and "TTFT" not in text
+            await pilot.press("q")
