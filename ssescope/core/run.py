@@ -29,8 +29,9 @@ if TYPE_CHECKING:
     from .live import RequestSpec
     from .riders import Rider
 
-INDEX_SLICE = 0.02
-"""Seconds of judging per slice when a file is indexed in the UI's event loop."""
+INDEX_SLICE = 0.03
+"""Seconds of judging per slice when a file is indexed in the UI's event loop: a key press waits at
+most this long, and the fewer the slices the less the turns between them cost the indexing."""
 INDEX_TURNS = 32
 """Event-loop turns between two slices (see :meth:`FileLoader.index`)."""
 FIRST_ROWS = 100
@@ -361,10 +362,9 @@ class FileLoader:
     @staticmethod
     def _feeder(run: Run) -> Callable[[bytes, float], object]:
         """What :meth:`Run.feed` does per chunk, with its state set once per slice (nothing
-        reads it during one): the session's own ``feed``, a call less for each of a million
-        chunks."""
+        reads it during one): the session's chunk feeder, bound once (as ``check``'s)."""
         run.state = "streaming"
-        return run.session.feed
+        return run.session.chunk_feeder()
 
     async def index(self, cancelled: Callable[[], bool], *, budget: float = INDEX_SLICE) -> None:
         """Index the whole file inside the caller's event loop, ``budget`` seconds at a time;

@@ -104,16 +104,7 @@ class StreamSession:
         a boundary stopped it. ``progress`` is called every :data:`PROGRESS_EVERY` chunks and
         after each big one. One loop with its calls bound: a capture's chunk is one small
         frame, so what a call of :meth:`feed` costs per chunk shows in the whole check."""
-        feed = self.feed
-        if self.writer is None and self.on_chunk is None and self._framing():
-            on_chunk, frames_of, judge = self.checker.timing.on_chunk, self.framer.feed, self._judge
-
-            def feed(chunk: bytes, t: float) -> None:
-                on_chunk(t, len(chunk))
-                frames = frames_of(chunk, t)
-                if frames:
-                    judge(frames)
-
+        feed = self.chunk_feeder()
         for n, item in enumerate(chunks):
             if item.__class__ is Boundary:
                 return t, True
@@ -122,6 +113,33 @@ class StreamSession:
             if progress is not None and (n % PROGRESS_EVERY == 0 or len(chunk) >= PROGRESS_BLOCK):
                 progress()
         return t, False
+
+    def chunk_feeder(self) -> Callable[[bytes, float], None]:
+        """:meth:`feed` with what cannot change during a read of a file bound once (no capture
+        written, a 2xx status): a capture's chunk is one small frame, so what a call costs per
+        chunk shows in the whole check, and in the debugger's indexing of it."""
+        if self.writer is not None or not self._framing():
+            return self.feed
+        on_chunk, frames_of, judge = self.on_chunk, self.framer.feed, self._judge
+        timing_chunk = self.checker.timing.on_chunk
+        if on_chunk is None:
+
+            def feed(chunk: bytes, t: float) -> None:
+                timing_chunk(t, len(chunk))
+                frames = frames_of(chunk, t)
+                if frames:
+                    judge(frames)
+
+            return feed
+
+        def feed_kept(chunk: bytes, t: float) -> None:  # the row store keeps where it is
+            on_chunk(chunk, t)
+            timing_chunk(t, len(chunk))
+            frames = frames_of(chunk, t)
+            if frames:
+                judge(frames)
+
+        return feed_kept
 
     def _framing(self) -> bool:
         """Whether chunks are framed and judged (not the body of an HTTP error)."""

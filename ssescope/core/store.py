@@ -26,7 +26,7 @@ from typing import Any, Protocol
 from .capture import Source
 from .events import Event, decode_frame
 from .findings import Finding
-from .sse import LARGE, SSEFramer
+from .sse import LARGE, Frame, SSEFramer
 from .tree import ResponseTree
 
 EventSink = Callable[[Event, list[Finding]], None]
@@ -158,11 +158,10 @@ class RecordFileBytes:
         size = self.size
         self.size = size + len(chunk)
         at = self.source.chunk_at
-        if at == self._last_at:
-            return  # the second part of a big record the source yielded in two (its value)
-        self._last_at = at
-        self._add_start(size)
-        self._add_record(at)
+        if at != self._last_at:  # else the second part of a big record (its value, yielded apart)
+            self._last_at = at
+            self._add_start(size)
+            self._add_record(at)
 
     def _chunk(self, i: int) -> bytes:
         cached = self._cache.get(i)
@@ -266,7 +265,8 @@ class RowStore:
             frame = ev.frame
             start = frame.offset
             offsets(start)
-            self._end = start + frame.nbytes
+            # a slot read for a plain frame; a LargeFrame's raw is joined on demand: its size
+            self._end = start + (len(frame.raw) if frame.__class__ is Frame else frame.nbytes)
             t_firsts(frame.t_first)
             t_lasts(frame.t_last)
             payload = ev.payload  # Event.sequence_number, inline: an integer that is no bool

@@ -16,7 +16,7 @@ from textual.css.query import NoMatches
 from textual.events import Resize
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Log, Markdown, Static
+from textual.widgets import Footer, Log, Static
 
 from ..core.run import Replay, Run
 from . import render
@@ -48,9 +48,10 @@ REDRAW_EVERY = 1 / 20
 FORCE_EVERY = 0.25
 TREE_EVERY = 0.25
 FINDINGS_EVERY = 0.5
-LOADING_EVERY = 0.5
+LOADING_EVERY = 1.0
 """While a file is indexed nothing is live: the header, clocks, tree and findings are redrawn
-twice a second (each redraw re-lays-out the screen), the rows grow on their own throttle."""
+once a second (each redraw re-lays-out the screen: time the indexing would lose); the rows
+grow on their own throttle."""
 
 
 WIDE_FROM = 120
@@ -112,6 +113,9 @@ class HelpScreen(ModalScreen[None]):
             )
             with VerticalScroll(id="help-body"):
                 if self.rows is None:
+                    # Here, not at the top: markdown-it is 20 ms of every start-up otherwise
+                    from textual.widgets import Markdown
+
                     yield Markdown(self.markdown)
                 else:
                     yield Static(self._table(self.rows))

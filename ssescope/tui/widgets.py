@@ -92,8 +92,8 @@ class EventList(ScrollView, can_focus=True):
         if rows == self._rows:
             return
         now = time.monotonic()
-        if not final and not self.following and self._rows > 0 and now - self._synced_at < 0.5:
-            return  # indexing in the background: grow the scrollbar twice a second, not 20 times
+        if not final and not self.following and self._rows > 0 and now - self._synced_at < 1.0:
+            return  # indexing in the background: grow the scrollbar once a second, not 20 times
         self._synced_at = now
         self._rows = rows
         self.virtual_size = Size(self.size.width, rows)
