@@ -112,7 +112,8 @@ def test_invalid_utf8_in_a_large_value_is_replaced_and_flagged_as_before() -> No
     assert frame.raw == data
 
 
-def _big_stream(size: int) -> list[bytes]:
+def big_stream(size: int) -> list[bytes]:
+    """The test stream with its one delta (row 4) of ``size`` characters (the bench's too)."""
     parts = frames(EVENTS)
     big = {
         "type": "response.output_text.delta",
@@ -127,7 +128,8 @@ def _big_stream(size: int) -> list[bytes]:
     return [*parts[:4], event, *parts[5:]]
 
 
-def _capture(path: Path, chunks: list[bytes]) -> Path:
+def write_capture(path: Path, chunks: list[bytes]) -> Path:
+    """A capture of ``chunks``, one record each, 10 ms apart."""
     header = {"format": "ssescope-capture", "version": 1, "request": None,
               "response": {"status": 200, "headers": {"content-type": "text/event-stream"}}}  # fmt: skip
     with path.open("w", encoding="utf-8") as fh:
@@ -155,10 +157,10 @@ def _peak(read: object) -> int:
 def test_check_holds_a_huge_event_at_most_twice_and_a_half(tmp_path: Path) -> None:
     """Before: the joined line, ``raw`` and the decoded data alive at once, then the parse: over
     three copies of the event, for a raw file and for a capture alike."""
-    chunks = _big_stream(SIZE)
+    chunks = big_stream(SIZE)
     raw = tmp_path / "big.sse"
     raw.write_bytes(b"".join(chunks))
-    capture = _capture(tmp_path / "big.capture.jsonl", chunks)
+    capture = write_capture(tmp_path / "big.capture.jsonl", chunks)
     results: list[dict[str, object]] = []
     for path in (raw, capture):
         peak = _peak(lambda p=path: results.extend(check_file(str(p), CheckOptions())))
@@ -169,8 +171,8 @@ def test_check_holds_a_huge_event_at_most_twice_and_a_half(tmp_path: Path) -> No
 
 
 def test_open_reads_a_huge_row_back_as_its_bytes_once(tmp_path: Path) -> None:
-    chunks = _big_stream(SIZE)
-    capture = _capture(tmp_path / "big.capture.jsonl", chunks)
+    chunks = big_stream(SIZE)
+    capture = write_capture(tmp_path / "big.capture.jsonl", chunks)
     raw = tmp_path / "big.sse"
     raw.write_bytes(b"".join(chunks))
     for path in (capture, raw):

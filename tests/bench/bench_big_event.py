@@ -10,7 +10,6 @@ of peak to event, the fewer copies are alive at once. Not run by pytest.
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import tempfile
@@ -19,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.test_live import EVENTS, frames  # noqa: E402
+from tests.test_large_frames import big_stream, write_capture  # noqa: E402
 
 CHILD = r"""
 import sys
@@ -67,28 +66,10 @@ print(peak_mb())
 
 
 def write_files(directory: Path, size_mb: int) -> dict[str, Path]:
-    parts = frames(EVENTS)
-    big = {
-        "type": "response.output_text.delta",
-        "item_id": "msg_1",
-        "output_index": 0,
-        "content_index": 0,
-        "delta": "x" * (size_mb << 20),
-        "logprobs": [],
-        "sequence_number": 4,
-    }
-    event = f"event: {big['type']}\ndata: {json.dumps(big)}\n\n".encode()
-    chunks = [*parts[:4], event, *parts[5:]]
+    chunks = big_stream(size_mb << 20)
     sse = directory / "big.sse"
     sse.write_bytes(b"".join(chunks))
-    capture = directory / "big.capture.jsonl"
-    header = {"format": "ssescope-capture", "version": 1, "request": None,
-              "response": {"status": 200, "headers": {"content-type": "text/event-stream"}}}  # fmt: skip
-    with capture.open("w", encoding="utf-8") as fh:
-        fh.write(json.dumps(header) + "\n")
-        for i, chunk in enumerate(chunks):
-            fh.write(json.dumps({"t": i / 100, "text": chunk.decode()}) + "\n")
-        fh.write(json.dumps({"t": 1.0, "end": "eof"}) + "\n")
+    capture = write_capture(directory / "big.capture.jsonl", chunks)
     return {"raw SSE": sse, "capture": capture}
 
 

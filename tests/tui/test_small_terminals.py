@@ -105,9 +105,19 @@ async def test_rows_keep_their_type_ending_and_summary_and_the_header_one_line(
         assert header.size.height <= 2
 
 
-@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-async def test_the_stall_line_keeps_codex_countdown(size: tuple[int, int]) -> None:
-    server = ScriptedServer(Reply(chunks=[*frames(EVENTS[:2]), b": keepalive\n\n"], hold=True))
+@pytest.mark.parametrize(
+    ("size", "events", "ttft_shown"),
+    [
+        *[(size, 2, True) for size in SIZES],
+        # With a first token the clocks are longer: at 80 columns TTFT (it does not tick) goes
+        ((80, 24), 5, False),
+    ],
+    ids=lambda v: f"{v[0]}x{v[1]}" if isinstance(v, tuple) else str(v),
+)
+async def test_the_stall_line_keeps_codex_countdown(
+    size: tuple[int, int], events: int, ttft_shown: bool
+) -> None:
+    server = ScriptedServer(Reply(chunks=[*frames(EVENTS[:events]), b": keepalive\n\n"], hold=True))
     clock = FakeClock()
     with server.running():
         config = AppConfig(
@@ -120,14 +130,18 @@ async def test_the_stall_line_keeps_codex_countdown(size: tuple[int, int]) -> No
         app = SseScopeApp(config)
         async with app.run_test(size=size) as pilot:
             await wait_for(
-                pilot, lambda: app.current_run is not None and len(app.current_run.store) >= 3
+                pilot,
+                lambda: app.current_run is not None and len(app.current_run.store) > events,
             )
+            assert app.current_run is not None
+            timing = app.current_run.checker.timing
+            assert (timing.t_first_content is None) == ttft_shown
             clock.advance(12.0)
             stall = app.screen.query_one(StallBar)
             await wait_for(pilot, lambda: "Codex gives up in 4:4" in str(stall.render()))
             text = str(stall.render())
             assert "\n" not in text and len(text) <= size[0] - 2
-            assert "TTFT" in text
+            assert ("TTFT" in text) == ttft_shown
             await pilot.press("q")
 
 
@@ -169,30 +183,3 @@ async def test_the_upstream_chunks_take_the_detail_room_on_a_short_terminal() ->
             await pilot.press("u")
             await pilot.pause()
             assert app.screen.query_one(DetailPane).display and not pane.display
-
-
-async def test_at_80_columns_the_countdown_outlasts_ttft() -> None:
-    """With a first token the clocks are longer: TTFT (which does not tick) gives way."""
-    server = ScriptedServer(Reply(chunks=[*frames(EVENTS[:5]), b": keepalive\n\n"], hold=True))
-    clock = FakeClock()
-    with server.running():
-        config = AppConfig(
-            CheckOptions(stall_warn=0.3),
-            "connect",
-            spec=build_request(server.url),
-            record=None,
-            clock=clock,
-        )
-        app = SseScopeApp(config)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(
-                pilot, lambda: app.current_run is not None and len(app.current_run.store) >= 6
-            )
-            assert app.current_run is not None
-            assert app.current_run.checker.timing.t_first_content is not None
-            clock.advance(12.0)
-            stall = app.screen.query_one(StallBar)
-            await wait_for(pilot, lambda: "Codex gives up in 4:4" in str(stall.render()))
-            text = str(stall.render())
-            assert "\n" not in text and len(text) <= 78 and "TTFT" not in text
-            await pilot.press("q")
