@@ -78,7 +78,8 @@ async def test_a_real_server_polled_in_the_background_gives_rates() -> None:
         }
     )
     with srv.running():
-        monitor = HealthMonitor.from_config(HealthConfig(server=srv.url, interval=0.05))
+        # the interval is each fetch's timeout too: 0.05 s can time out on a loaded machine
+        monitor = HealthMonitor.from_config(HealthConfig(server=srv.url, interval=0.2))
         async with monitor:
             assert await monitor.wait_for(lambda h: len(h.samples("server")) >= 4, timeout=10)
     rates = monitor.history.rates("server", "heartbeat")
