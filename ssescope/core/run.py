@@ -75,7 +75,7 @@ class Run:
         self.session = StreamSession(
             options,
             writer=writer,
-            on_chunk=self._on_chunk if keep_chunks else self.store.stream.add,
+            on_chunk=self._on_chunk if keep_chunks else self._stream_sink(),
             on_findings=self._on_findings,
         )
         self.session.on_event = self.store.event_sink(self.session.checker.tree)
@@ -96,6 +96,12 @@ class Run:
         with the run (live probes, or sample records in a capture)."""
 
     # -- feeding --------------------------------------------------------------------------------
+
+    def _stream_sink(self) -> Callable[[bytes, float], None] | None:
+        """Where a chunk goes when the run keeps none: the stream's own table (None when the
+        file's reader fills it itself)."""
+        stream = self.store.stream
+        return None if getattr(stream, "fed_by_source", False) else stream.add
 
     def _on_chunk(self, chunk: bytes, t: float) -> None:
         self.store.stream.add(chunk, t)

@@ -23,10 +23,10 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from .capture import Source
+from .capture import ChunkTable, Source
 from .events import Event, decode_frame
 from .findings import Finding
-from .sse import LARGE, Frame, SSEFramer
+from .sse import LARGE, SSEFramer
 from .tree import ResponseTree
 
 EventSink = Callable[[Event, list[Finding]], None]
@@ -140,28 +140,32 @@ class RawFileBytes:
 class RecordFileBytes:
     """A file of records, one chunk each (a capture's text/base64 lines, JSON event lines): per
     chunk, where it starts in the stream and where its record is in the file (16 bytes); a
-    read decodes the records again, as the source did."""
+    read decodes the records again, as the source did. A capture's reader fills that table
+    itself as it yields (``fed_by_source``: no call per chunk); JSON event lines come through
+    :meth:`add`."""
 
     def __init__(self, view: FileView, source: Source) -> None:
         self.view = view
         self.source = source
         """Knows where the record of the chunk it has just yielded is (``chunk_at``), and how a
         record line becomes its chunk (``record_chunk``)."""
-        self.starts = array("q")
-        self.records = array("q")
-        self._add_start, self._add_record = self.starts.append, self.records.append
-        self.size = 0
-        self._last_at = -1
+        self.table = ChunkTable()
+        self.starts, self.records = self.table.starts, self.table.records
+        self.fed_by_source = source.format == "capture"
+        if self.fed_by_source:
+            source.chunk_table = self.table
         self._cache: OrderedDict[int, bytes] = OrderedDict()
 
+    @property
+    def size(self) -> int:
+        return self.table.size
+
     def add(self, chunk: bytes, t: float = 0.0) -> None:
-        size = self.size
-        self.size = size + len(chunk)
-        at = self.source.chunk_at
-        if at != self._last_at:  # else the second part of a big record (its value, yielded apart)
-            self._last_at = at
-            self._add_start(size)
-            self._add_record(at)
+        table = self.table
+        size = table.size
+        table.size = size + len(chunk)
+        self.starts.append(size)
+        self.records.append(self.source.chunk_at)
 
     def _chunk(self, i: int) -> bytes:
         cached = self._cache.get(i)
@@ -220,8 +224,6 @@ class RowStore:
         """Where the rows' raw bytes are (ranges of it, by ``offset``)."""
         self.offset = array("q")
         """Stream offset of each row's first byte; a row ends where the next one starts."""
-        self._end = 0
-        """Where the last row ends."""
         self.t_first = array("d")
         self.t = array("d")
         self.gap = _Gaps(self.t)
@@ -263,10 +265,7 @@ class RowStore:
 
         def add_row(ev: Event, findings: list[Finding]) -> None:
             frame = ev.frame
-            start = frame.offset
-            offsets(start)
-            # a slot read for a plain frame; a LargeFrame's raw is joined on demand: its size
-            self._end = start + (len(frame.raw) if frame.__class__ is Frame else frame.nbytes)
+            offsets(frame.offset)
             t_firsts(frame.t_first)
             t_lasts(frame.t_last)
             payload = ev.payload  # Event.sequence_number, inline: an integer that is no bool
@@ -328,8 +327,18 @@ class RowStore:
 
     def raw(self, row: int) -> bytes:
         start = self.offset[row]
-        end = self.offset[row + 1] if row + 1 < len(self.offset) else self._end
-        return self.stream.read(start, end)
+        if row + 1 < len(self.offset):
+            return self.stream.read(start, self.offset[row + 1])
+        return self._last_raw(start)
+
+    def _last_raw(self, start: int) -> bytes:
+        """The last row's bytes: the first frame of what the stream holds from its start on
+        (where the rows end is not kept: a million writes for the one row that needs it)."""
+        stream = self.stream
+        data = stream.read(start, stream.size)
+        framer = SSEFramer()
+        frames = framer.feed(data, 0.0) + framer.finish(0.0)
+        return frames[0].raw if frames else data
 
     def type_of(self, row: int) -> str:
         return self.types[self.type_code[row]]

@@ -162,9 +162,7 @@ def test_watch_count_ends_its_line_and_draws_the_history(
     token rate and the running requests over the polls."""
     srv = FakeServer({f"/{e}": playing(e) for e in ENDPOINTS})
     with srv.running():  # the interval is each fetch's timeout too: 0.05 s failed under load
-        code = main(
-            ["health", "--server", srv.url, "--watch", "--count", "3", "--interval", "0.3"]
-        )
+        code = main(["health", "--server", srv.url, "--watch", "--count", "3", "--interval", "0.3"])
     out = capsys.readouterr().out
     assert code == 0 and out.endswith("\n")
     last = out[out.rindex("server http://") :]
