@@ -186,3 +186,30 @@ def test_open_reads_a_huge_row_back_as_its_bytes_once(tmp_path: Path) -> None:
         assert isinstance(ev.frame, LargeFrame) and ev.frame.nbytes == len(chunks[4])
         assert ev.payload is not None and len(ev.payload["delta"]) == SIZE
         assert store.event(5).frame.raw == chunks[5]  # the row after it starts where it should
+
+
+def test_a_huge_last_row_is_read_back_to_its_end_once(tmp_path: Path) -> None:
+    """The last row ends where the run's framer says (no end kept per row): a huge final event
+    (response.completed repeats the whole text) reads back exact, without being framed twice."""
+    chunks = big_stream(SIZE)
+    chunks = [*chunks[:-1], chunks[4].replace(b"output_text.delta", b"output_text.deltb")]
+    for path in (write_capture(tmp_path / "last.capture.jsonl", chunks), tmp_path / "last.sse"):
+        if path.suffix == ".sse":
+            path.write_bytes(b"".join(chunks))
+        [run] = load_file(str(path), CheckOptions())
+        store = run.store
+        last = len(store) - 1
+        assert last == len(chunks) - 1
+        peak = _peak(lambda s=store, row=last: s.raw(row))
+        assert store.raw(last) == chunks[-1]
+        limit = 1.5 if path.suffix == ".sse" else 2.5  # a record is decoded to its chunk
+        assert peak < limit * SIZE, f"{path.name}: {peak / SIZE:.2f}x the event"
+
+
+def test_the_last_row_of_a_split_crlf_keeps_its_last_byte() -> None:
+    from ssescope.core.run import Run, RunInfo
+
+    run = Run(CheckOptions(), RunInfo("x", "file"))
+    for t, chunk in enumerate([b"data: {}\r\n\r", b"\n"]):
+        run.feed(chunk, float(t))
+    assert run.store.raw(len(run.store) - 1) == b"data: {}\r\n\r\n"

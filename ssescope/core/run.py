@@ -79,6 +79,7 @@ class Run:
             on_findings=self._on_findings,
         )
         self.session.on_event = self.store.event_sink(self.session.checker.tree)
+        self.store.rows_end = self._rows_end
         self.session.warnings = info.warnings  # an event it failed to judge shows in the header
         if writer is not None:
             writer.report_to(info.warnings.append)  # so does a capture that cannot be written
@@ -96,6 +97,9 @@ class Run:
         with the run (live probes, or sample records in a capture)."""
 
     # -- feeding --------------------------------------------------------------------------------
+
+    def _rows_end(self) -> int:
+        return self.session.framer.framed_bytes
 
     def _stream_sink(self) -> Callable[[bytes, float], None] | None:
         """Where a chunk goes when the run keeps none: the stream's own table (None when the
@@ -154,6 +158,7 @@ class Run:
         session.checker = Checker(options)
         session.checker.on_request((self.info.request or {}).get("body"))
         session.on_event = self.store.event_sink(session.checker.tree)
+        self.store.rows_end = self._rows_end
         session.framer = SSEFramer()
         session.terminal_seen_at = None
         resp = session.response

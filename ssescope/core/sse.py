@@ -321,6 +321,11 @@ class SSEFramer:
 
     # -- public API -------------------------------------------------------------------------
 
+    @property
+    def framed_bytes(self) -> int:
+        """How many bytes of the stream are in frames emitted so far (where the last one ends)."""
+        return self._offset
+
     def feed(self, chunk: bytes, t: float) -> list[Frame]:
         """Consume one chunk that arrived at time ``t``; return the frames it completed."""
         out: list[Frame] = []

@@ -224,6 +224,9 @@ class RowStore:
         """Where the rows' raw bytes are (ranges of it, by ``offset``)."""
         self.offset = array("q")
         """Stream offset of each row's first byte; a row ends where the next one starts."""
+        self.rows_end: Callable[[], int] | None = None
+        """Where the last row ends (the run's framer knows: the bytes it has framed). Not kept
+        per row: a million writes for the one row that needs it."""
         self.t_first = array("d")
         self.t = array("d")
         self.gap = _Gaps(self.t)
@@ -329,11 +332,13 @@ class RowStore:
         start = self.offset[row]
         if row + 1 < len(self.offset):
             return self.stream.read(start, self.offset[row + 1])
+        if self.rows_end is not None:
+            return self.stream.read(start, self.rows_end())
         return self._last_raw(start)
 
     def _last_raw(self, start: int) -> bytes:
-        """The last row's bytes: the first frame of what the stream holds from its start on
-        (where the rows end is not kept: a million writes for the one row that needs it)."""
+        """The last row's bytes when no framer says where the rows end (a store filled by
+        hand): the first frame of what the stream holds from the row's start on."""
         stream = self.stream
         data = stream.read(start, stream.size)
         framer = SSEFramer()
