@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic_core import from_json
 
 from .models import FieldIssue, event_issues, validate_event
-from .sse import Frame
+from .sse import Frame, LargeFrame
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -93,8 +93,10 @@ def _nests_within(value: Any, limit: int) -> bool:
 
 def decode_frame(frame: Frame) -> Event:
     """Decode one frame: JSON, `type`, and the typed model with its field issues."""
-    data: str | bytes | None = frame.json_bytes  # a huge value is parsed from its one copy
-    if data is None:
+    data: str | bytes | None
+    if isinstance(frame, LargeFrame):  # a huge value is parsed from its one copy, its bytes
+        data = frame.body
+    else:
         data = frame.data
         if data is None:
             return Event(frame.index, frame, "comment" if frame.has_content else "blank")

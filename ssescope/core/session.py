@@ -122,24 +122,16 @@ class StreamSession:
             return self.feed
         on_chunk, frames_of, judge = self.on_chunk, self.framer.feed, self._judge
         timing_chunk = self.checker.timing.on_chunk
-        if on_chunk is None:
 
-            def feed(chunk: bytes, t: float) -> None:
-                timing_chunk(t, len(chunk))
-                frames = frames_of(chunk, t)
-                if frames:
-                    judge(frames)
-
-            return feed
-
-        def feed_kept(chunk: bytes, t: float) -> None:  # the row store keeps where it is
-            on_chunk(chunk, t)
+        def feed(chunk: bytes, t: float) -> None:
+            if on_chunk is not None:  # a store that keeps where each chunk is
+                on_chunk(chunk, t)
             timing_chunk(t, len(chunk))
             frames = frames_of(chunk, t)
             if frames:
                 judge(frames)
 
-        return feed_kept
+        return feed
 
     def _framing(self) -> bool:
         """Whether chunks are framed and judged (not the body of an HTTP error)."""

@@ -62,12 +62,6 @@ class Frame:
         """The first ``limit`` bytes of ``raw`` (what a screen shows of a huge frame)."""
         return self.raw[:limit]
 
-    @property
-    def json_bytes(self) -> bytes | None:
-        """The data as bytes a JSON parser reads directly, when the frame keeps them so (a
-        :class:`LargeFrame`); None: parse :attr:`data`."""
-        return None
-
 
 LARGE = 1 << 20
 """A frame of one ``data`` line at least this big is kept as a :class:`LargeFrame`."""
@@ -126,10 +120,6 @@ class LargeFrame(Frame):
     def raw_prefix(self, limit: int) -> bytes:
         head = self.head
         return head[:limit] if len(head) >= limit else head + self.body[: limit - len(head)]
-
-    @property
-    def json_bytes(self) -> bytes:
-        return self.body
 
     @property
     def dispatched(self) -> bool:

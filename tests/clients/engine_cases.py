@@ -23,18 +23,10 @@ from ssescope.engine.faults import FAULTS, ChatFault, ResponsesFault
 from ssescope.engine.mock import MockOptions
 from ssescope.engine.serve import serve
 from tests.clients.corpus import Case, case
+from tests.engine.helpers import WEATHER
 
 HOLD_READ = 0.4
 """Seconds a held engine stream is recorded before the recording stops."""
-WEATHER = {
-    "type": "function",
-    "name": "get_weather",
-    "parameters": {
-        "type": "object",
-        "properties": {"city": {"type": "string"}},
-        "required": ["city"],
-    },
-}
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,17 @@ SHARED = Path(__file__).resolve().parents[3] / "shared"
 REAL = SHARED / "real_streams"
 CHAT_RECORDINGS = sorted(REAL.glob("*chat*")) if REAL.is_dir() else []
 
+WEATHER = {
+    "type": "function",
+    "name": "get_weather",
+    "parameters": {
+        "type": "object",
+        "properties": {"city": {"type": "string"}},
+        "required": ["city"],
+    },
+}
+"""The function tool the mock's tool scenarios call (mock-tool answers get_weather)."""
+
 
 def chunk(
     delta: dict[str, Any] | None = None, finish: str | None = None, **extra: Any

@@ -15,22 +15,20 @@ import openai
 import pytest
 
 from ssescope.engine.serve import mock_engine
-from tests.engine.helpers import CHAT_RECORDINGS, REAL, UpstreamConn, engine_for, errors, judge
+from tests.engine.helpers import (
+    CHAT_RECORDINGS,
+    REAL,
+    WEATHER,
+    UpstreamConn,
+    engine_for,
+    errors,
+    judge,
+)
 
 try:  # openai 3.x talks through httpx2; older releases through httpx
     import httpx2
 except ImportError:  # pragma: no cover
     import httpx as httpx2  # type: ignore[no-redef]
-
-WEATHER = {
-    "type": "function",
-    "name": "get_weather",
-    "parameters": {
-        "type": "object",
-        "properties": {"city": {"type": "string"}},
-        "required": ["city"],
-    },
-}
 
 
 class TeeTransport(httpx2.AsyncBaseTransport):

@@ -5,9 +5,11 @@ fault shows. The real app with Pilot, the mock, the engine and the simulated ser
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import pytest
 from rich.console import Console
+from textual.pilot import Pilot
 from textual.widgets import Log
 
 from ssescope.core.checker import CheckOptions
@@ -63,13 +65,18 @@ async def test_a_stall_fault_shows_the_server_and_gpu_panels_and_a_diagnosis(
         await pilot.press("q")
 
 
+async def open_picker(app: SseScopeApp, pilot: Pilot[None]) -> Any:
+    """The demo's scenario picker (`d`), once the first run is under way."""
+    await wait_for(pilot, lambda: app.current_run is not None)
+    await pilot.press("d")
+    await wait_for(pilot, lambda: isinstance(app.screen, DemoPicker))
+    return app.screen.query_one("#picker-list")
+
+
 async def test_the_picker_says_what_each_fault_shows() -> None:
     app = SseScopeApp(AppConfig(CheckOptions(), "demo", demo_delay=0.0))
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: app.current_run is not None)
-        await pilot.press("d")
-        await wait_for(pilot, lambda: isinstance(app.screen, DemoPicker))
-        picker = app.screen.query_one("#picker-list")
+        picker = await open_picker(app, pilot)
         prompts = {
             picker.get_option_at_index(i).id: picker.get_option_at_index(i).prompt.plain
             for i in range(picker.option_count)
@@ -84,10 +91,7 @@ async def test_a_fault_that_needs_a_partner_gets_one() -> None:
     """fake-completed rewrites a failed response: the demo pairs it with `cut`, so it shows."""
     app = SseScopeApp(AppConfig(CheckOptions(), "demo", demo_delay=0.0))
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: app.current_run is not None)
-        await pilot.press("d")
-        await wait_for(pilot, lambda: isinstance(app.screen, DemoPicker))
-        picker = app.screen.query_one("#picker-list")
+        picker = await open_picker(app, pilot)
         picker.highlighted = next(
             i
             for i in range(picker.option_count)
