@@ -11,7 +11,7 @@ import asyncio
 import bisect
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -35,7 +35,7 @@ most this long, and the fewer the slices the less the turns between them cost th
 INDEX_TURNS = 32
 """Event-loop turns between two slices (see :meth:`FileLoader.index`)."""
 FIRST_ROWS = 100
-"""Rows :meth:`FileLoader.index` judges before it first lets the UI draw (a screenful)."""
+"""Rows judged before the UI first draws (a screenful): :meth:`FileLoader.fill_first_screen`."""
 LOADER_BLOCK = 1 << 16
 """Bytes of a raw SSE file judged per chunk when a file is opened: a slice of the indexer (and so
 a quit or a key press) never waits for more than one such block of tiny events."""
@@ -377,21 +377,31 @@ class FileLoader:
         run.state = "streaming"
         return run.session.chunk_feeder()
 
-    async def index(self, cancelled: Callable[[], bool], *, budget: float = INDEX_SLICE) -> None:
+    async def index(
+        self,
+        cancelled: Callable[[], bool],
+        *,
+        budget: float = INDEX_SLICE,
+        drawn: Callable[[], Awaitable[object]] | None = None,
+    ) -> None:
         """Index the whole file inside the caller's event loop, ``budget`` seconds at a time;
         stop (the run ends "interrupted") as soon as ``cancelled()`` says so, e.g. on quit, or
         when the awaiting task is cancelled.
+
+        ``drawn`` waits until the UI has drawn its first screen of rows: the first slice takes
+        the processor only then, so the app's start-up (its layout, styles and first paint)
+        does not wait behind slices of judging.
 
         Between slices the loop gets INDEX_TURNS turns: a key press travels through several
         message queues, each hop one turn, and a redraw takes a few more, so a whole hop chain
         finishes before the next slice. Sleeping on a timer instead would leave the processor
         idle whenever the UI has nothing to do, and indexing would fall behind ``check``."""
         try:
-            if self._fill_first_screen():
+            if self.fill_first_screen():
                 return
+            if drawn is not None:
+                await drawn()
             while not cancelled():
-                # The turns come first: the UI draws the first screen's rows before the first
-                # slice rather than after it.
                 for _ in range(INDEX_TURNS):
                     await asyncio.sleep(0)
                 if cancelled() or self.step(budget):
@@ -399,14 +409,15 @@ class FileLoader:
         finally:
             self.cancel()  # cancelled, or the task itself was (the app exits): the run ends
 
-    def _fill_first_screen(self) -> bool:
-        """Judge the first FIRST_ROWS rows before the UI first draws: the first event alone
-        can take a whole slice (when pydantic builds a model on first use), and a first
-        screen of one row would stay so until the next slice. True once the file is loaded."""
+    def fill_first_screen(self) -> bool:
+        """Judge the first FIRST_ROWS rows, so the UI's first screen is full: the first event
+        alone can take a whole slice (when pydantic builds a model on first use), and a first
+        screen of one row would stay so until the next slice. Does nothing once they are
+        judged; True once the file is loaded."""
         while len(self.run.store) < FIRST_ROWS and self.run is self.runs[0]:
             if self.step(0.0):  # one chunk a call
                 return True
-        return False
+        return self.done
 
     def cancel(self) -> None:
         if not self.done:

@@ -174,6 +174,10 @@ class SseScopeApp(App[None]):
     # -- lifecycle ------------------------------------------------------------------------------
 
     def on_mount(self) -> None:
+        # The app handles its messages only once its first screen is up: the sessions the mode
+        # has at once (a file's first) are taken now, so that screen opens with their rows.
+        for run in self.mode.prepare():
+            self.sessions.add(run, select=False)
         self.push_screen(self.mode.first_screen())
         self.set_interval(TICK_EVERY, self._tick)
         self.call_after_refresh(self.mode.start)
@@ -196,6 +200,9 @@ class SseScopeApp(App[None]):
         elif self.sessions.add(message.run, select=message.select):
             self._show_current()
         self._refresh_offers()
+
+    def on_debugger_screen_shown(self, _: DebuggerScreen.Shown) -> None:
+        self.mode.shown()
 
     def on_runs_cleared(self, _: RunsCleared) -> None:
         self.sessions.clear()

@@ -10,6 +10,7 @@ workers. Adding a mode is one class here (and one line in :data:`ssescope.tui.ap
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
 ResultT = TypeVar("ResultT")
 
 MIN_SPEED, MAX_SPEED = 1 / 16, 64.0
+SHOWN_WAIT = 1.0
+"""Seconds a file's indexing waits at most for the screen to draw its first rows."""
 
 
 class Host(Protocol):
@@ -103,8 +106,16 @@ class Mode:
         """Whether ``screen`` shows a session (the keys that act on one are offered there)."""
         return True
 
+    def prepare(self) -> list[Run]:
+        """What can be done before the first screen: the sessions it opens with (their
+        :class:`RunAdded` follow and find them held)."""
+        return []
+
     def start(self) -> None:
         """Begin producing sessions (called once the first screen is up)."""
+
+    def shown(self) -> None:
+        """A debugger screen has drawn a session from scratch."""
 
     def tick(self, dt: float) -> None:
         """``dt`` wall seconds passed: live stall clocks judge the silence."""
@@ -142,6 +153,8 @@ class FileMode(Mode):
         self._stopping = False
         self._size = 0
         self._load_started = 0.0
+        self._shown = asyncio.Event()
+        self._prepared = False
 
     @property
     def path(self) -> str:
@@ -174,11 +187,23 @@ class FileMode(Mode):
             return self.offers
         return self.offers - {Offer.METRICS}
 
+    def prepare(self) -> list[Run]:
+        """The file opened and its first rows judged: the first screen opens full."""
+        if self.config.replay:
+            return []
+        self._open()
+        self._prepared = True
+        return self.loader.runs[:1] if self.loader is not None else []
+
     def start(self) -> None:
         if self.config.replay:
             self._start_replay(playing=True)
-        else:
-            self._load()
+            return
+        if not self._prepared:  # a reload
+            self._open()
+        self._prepared = False
+        if self.loader is not None:
+            self.host.start_worker(self._index(self.loader), group="load", exclusive=True)
 
     def reload(self) -> None:
         """Big files do not keep their chunks in memory: load the file again."""
@@ -190,7 +215,7 @@ class FileMode(Mode):
     def stop(self) -> None:
         self._stopping = True
 
-    def _load(self) -> None:
+    def _open(self) -> None:
         def added(run: Run) -> None:
             self.host.post_message(RunAdded(run, select=False))
 
@@ -201,12 +226,22 @@ class FileMode(Mode):
             return
         self._size = Path(self.path).stat().st_size
         self._load_started = self.config.clock()
-        self.host.start_worker(self._index(self.loader), group="load", exclusive=True)
+        self._shown.clear()
+        self.loader.fill_first_screen()
+
+    def shown(self) -> None:
+        self._shown.set()
+
+    async def _drawn(self) -> None:
+        """Until the screen has drawn the file's first rows (at most SHOWN_WAIT: indexing
+        never waits on the UI for long)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._shown.wait(), SHOWN_WAIT)
 
     async def _index(self, loader: FileLoader) -> None:
-        """Index the file in time slices between key presses and redraws; quitting, or a new
-        load replacing this one, cancels it at once."""
-        await loader.index(lambda: self._stopping or loader is not self.loader)
+        """Index the file in time slices between key presses and redraws, once its first rows
+        are on screen; quitting, or a new load replacing this one, cancels it at once."""
+        await loader.index(lambda: self._stopping or loader is not self.loader, drawn=self._drawn)
 
     def _cancel_loading(self) -> None:
         if self.loader is not None:

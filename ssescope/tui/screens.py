@@ -143,6 +143,13 @@ class DebuggerScreen(Screen[None]):
     class ShowRun(Message):
         """Show the selected session from scratch (another session, or the same one re-judged)."""
 
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, DebuggerScreen.ShowRun)  # two in a row draw once
+
+    class Shown(Message):
+        """The screen has drawn a session from scratch (for the app: a file's indexing waits
+        for the first one, see :meth:`ssescope.core.run.FileLoader.index`)."""
+
     def __init__(self, sessions: Sessions, source: SessionSource) -> None:
         super().__init__()
         self.sessions = sessions
@@ -182,7 +189,7 @@ class DebuggerScreen(Screen[None]):
     def on_mount(self) -> None:
         self.set_interval(REDRAW_EVERY, self._on_timer)
         self.set_interval(FORCE_EVERY, self._on_force_timer)
-        self.call_after_refresh(self.post_message, self.ShowRun())
+        self.post_message(self.ShowRun())
 
     # -- drawing --------------------------------------------------------------------------------
 
@@ -198,6 +205,7 @@ class DebuggerScreen(Screen[None]):
         self.query_one(DetailPane).clear()
         self._selected_row = -1
         self.redraw(force=True)
+        self.call_after_refresh(self.post_message, self.Shown())
 
     def _on_timer(self) -> None:
         self._safe_redraw(force=False)

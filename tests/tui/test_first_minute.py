@@ -10,11 +10,13 @@ import re
 from pathlib import Path
 
 import pytest
+from textual.strip import Strip
 
 from ssescope.core.checker import CheckOptions
 from ssescope.core.live import build_request
+from ssescope.core.run import FIRST_ROWS, FileLoader
 from ssescope.health.monitor import HealthConfig
-from ssescope.tui import render
+from ssescope.tui import modes, render
 from ssescope.tui.app import AppConfig, HelpScreen, SseScopeApp
 from ssescope.tui.widgets import DetailPane, EventList, ItemTree, StallBar, UpstreamPane
 from tests.health.fake_servers import FakeServer, Route
@@ -245,11 +247,7 @@ async def test_the_upstream_pane_joins_lines_split_across_reads() -> None:
 
 
 async def test_open_shows_its_indexing_progress_in_the_header(tmp_path: Path) -> None:
-    path = tmp_path / "long.sse"
-    delta = {"type": "response.output_text.delta", **IDS, "delta": "x", "logprobs": []}
-    events = EVENTS[:4] + [delta] * 60_000 + EVENTS[6:]
-    path.write_bytes(b"".join(frames(events)))
-    app = open_app(str(path))
+    app = open_app(str(long_file(tmp_path)))
     async with app.run_test(size=SIZE) as pilot:
         header = app.screen.query_one("#header")
         progress = re.compile(r"indexing [\d.]+ of [\d.]+ MB \(\d+%\) · [\d,]+ rows · [\d.]+ s$")
@@ -259,6 +257,52 @@ async def test_open_shows_its_indexing_progress_in_the_header(tmp_path: Path) ->
         await wait_for(pilot, lambda: done(app), timeout=120)
         app.screen.redraw(force=True)  # type: ignore[attr-defined]
         await wait_for(pilot, lambda: not progress.search(str(header.render()).split("\n")[0]))
+
+
+def long_file(tmp_path: Path, deltas: int = 60_000) -> Path:
+    path = tmp_path / "long.sse"
+    delta = {"type": "response.output_text.delta", **IDS, "delta": "x", "logprobs": []}
+    path.write_bytes(b"".join(frames(EVENTS[:4] + [delta] * deltas + EVENTS[6:])))
+    return path
+
+
+async def test_open_draws_its_first_screen_with_rows_before_indexing_the_rest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first paint of the event list already holds the file's first rows (no empty frame
+    before them), and the indexer's first slice waits until that paint is done."""
+    painted: list[int] = []
+    first_slice: list[int] = []
+    render_line, step = EventList.render_line, FileLoader.step
+
+    def recording_render(self: EventList, y: int) -> Strip:
+        painted.append(self._rows)
+        return render_line(self, y)
+
+    def recording_step(self: FileLoader, budget: float = 0.01) -> bool:
+        if budget > 0 and not first_slice:
+            first_slice.append(len(painted))
+        return step(self, budget)
+
+    monkeypatch.setattr(EventList, "render_line", recording_render)
+    monkeypatch.setattr(FileLoader, "step", recording_step)
+    app = open_app(str(long_file(tmp_path)))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: done(app), timeout=120)
+    assert painted[0] >= FIRST_ROWS
+    assert first_slice and first_slice[0] > 0
+
+
+async def test_indexing_waits_for_the_first_screen_only_so_long(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A screen that never says it has drawn does not stop the indexing (SHOWN_WAIT)."""
+    monkeypatch.setattr(modes, "SHOWN_WAIT", 0.0)
+    monkeypatch.setattr(modes.FileMode, "shown", lambda self: None)
+    app = open_app(str(long_file(tmp_path, 2_000)))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: done(app), timeout=60)
+        assert app.runs[0].state == "done" and len(app.runs[0].store) > 2_000
 
 
 @pytest.mark.parametrize("size", [SIZE, (80, 24)], ids=["160x45", "80x24"])
