@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 from ssescope.core.checker import CheckOptions
 from ssescope.core.live import build_request
@@ -48,6 +49,37 @@ def test_rows_know_their_item() -> None:
     assert second and all(
         json.loads(store.event(r).frame.data or "{}").get("output_index") == 1 for r in second
     )
+
+
+def test_the_rows_facts_are_what_the_judged_events_said() -> None:
+    """The store keeps the item only where it changes, a row's first-byte time only when it
+    differs from its last, and decodes type and sequence number on demand: every row still
+    reads back what the checker saw, for a stream fed in chunks that split its frames."""
+    run = Run(CheckOptions(), RunInfo("parallel-calls", "live"))
+    sink, seen = run.session.on_event, []
+    tree = run.session.checker.tree
+
+    def recording(ev: Any, findings: list[Any]) -> None:
+        seq = ev.sequence_number
+        item = tree.last_touched
+        seen.append((ev.type or "", -1 if seq is None else seq, -1 if item is None else item))
+        seen.append((ev.frame.t_first, ev.frame.t_last))
+        assert sink is not None
+        sink(ev, findings)
+
+    run.session.on_event = recording
+    data = Path("sample_streams/parallel-calls.sse").read_bytes()
+    for i, start in enumerate(range(0, len(data), 97)):  # frames span chunks of other times
+        run.feed(data[start : start + 97], 0.01 * i)
+    run.finish(1.0, "eof")
+    store = run.store
+    facts = [(store.type_of(r), store.seq[r], store.item[r]) for r in range(len(store))]
+    times = [(store.t_first[r], store.t[r]) for r in range(len(store))]
+    assert facts == seen[0::2] and times == seen[1::2]
+    assert list(store.item) == [item for _, _, item in seen[0::2]]
+    assert len({item for _, _, item in facts}) > 2 and any(a != b for a, b in times)
+    for item in {item for _, _, item in facts}:
+        assert store.rows_of_item(item) == [r for r, f in enumerate(facts) if f[2] == item]
 
 
 def test_summaries_say_what_matters() -> None:

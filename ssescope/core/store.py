@@ -1,9 +1,12 @@
 """The rows of a session, kept compact so a million-event capture stays browsable.
 
-One row per frame (event, comment keep-alive, [DONE], undecodable data). Per-row facts live in
-typed arrays (about 36 bytes a row); the one-line summary and the decoded payload are computed
-only for rows someone looks at, through a bounded cache (toolong's approach: index, then read
-lazily). A row's raw bytes are a range of the stream: a live session keeps the stream in memory
+One row per frame (event, comment keep-alive, [DONE], undecodable data). What every row needs
+while a file is indexed lives in typed arrays (where it starts, when it arrived, its kind and
+mark: 18 bytes a row); the item it belongs to is kept only where it changes, and what the row
+says (its type, sequence number, one-line summary, payload) is decoded from its bytes only for
+rows someone looks at, through a bounded cache (toolong's approach: index, then read lazily).
+Each array append is work on every row of a million-event file, so a fact earns one only when a
+screen or a count needs it for every row. A row's raw bytes are a range of the stream: a live session keeps the stream in memory
 (:class:`MemoryBytes`), a file keeps only where each chunk starts in it and reads a row's bytes
 back from a memory map when the row is shown (:class:`RawFileBytes`, :class:`RecordFileBytes`),
 so memory stays flat in the number of rows apart from those arrays.
@@ -15,12 +18,13 @@ is atomic under the GIL and readers only look below ``len(store)``.
 from __future__ import annotations
 
 import bisect
+import itertools
 import json
 import mmap
 import re
 from array import array
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 from .capture import ChunkTable, Source
@@ -37,15 +41,11 @@ MARKS = {"info": 1, "warning": 2, "error": 3}
 MARK_NAMES = {v: k for k, v in MARKS.items()}
 _MARKED = re.compile(rb"[^\x00]")
 SUMMARY_CACHE = 4096
-"""Summaries kept (a few screens' worth, so scrolling back and forth does not decode again)."""
+"""Rows whose decoded facts (summary, type, sequence number) are kept: a few screens' worth, so
+scrolling back and forth does not decode again."""
 CHUNK_CACHE = 64
 """Decoded capture records kept: a frame that spans chunks, or a chunk that holds many frames,
 is decoded once for the whole screen."""
-MAX_TYPES = 65535
-"""Distinct event type names stored (``type_code`` is 16 bits); later ones share one name."""
-TOO_MANY_TYPES = "(another type)"
-_SEQ_LIMIT = 1 << 31
-"""Sequence numbers from this on are stored as unknown (-1): 32 bits a row."""
 
 
 # -- where the stream's bytes are --------------------------------------------------------------
@@ -213,6 +213,79 @@ class _Gaps:
         return t[row] - (t[row - 1] if row > 0 else 0.0)
 
 
+class _FirstTimes:
+    """When each row's first byte arrived (``store.t_first[row]``): the row's arrival time
+    (``t``, its last byte) except for the few frames that span chunks, kept by row."""
+
+    __slots__ = ("_early", "_t")
+
+    def __init__(self, t: array[float], early: dict[int, float]) -> None:
+        self._t, self._early = t, early
+
+    def __len__(self) -> int:
+        return len(self._t)
+
+    def __getitem__(self, row: int) -> float:
+        if row < 0:
+            row += len(self._t)
+        early = self._early.get(row)
+        return self._t[row] if early is None else early
+
+
+class _Items:
+    """The output item each row belongs to (``store.item[row]``, -1 for none), kept as runs:
+    a stream touches one item for many rows in a row, so only where it changes is stored."""
+
+    __slots__ = ("_rows", "starts", "values")
+
+    def __init__(self, rows: Callable[[], int]) -> None:
+        self.starts = array("q")
+        """The first row of each run."""
+        self.values = array("i")
+        """The item of each run."""
+        self._rows = rows
+
+    def __len__(self) -> int:
+        return self._rows()
+
+    def __getitem__(self, row: int) -> int:
+        if row < 0:
+            row += self._rows()
+        if not 0 <= row < self._rows():
+            raise IndexError(row)
+        run = bisect.bisect_right(self.starts, row) - 1
+        return self.values[run] if run >= 0 else -1
+
+    def __iter__(self) -> Iterator[int]:
+        for i in range(len(self.starts)):
+            yield from itertools.repeat(self.values[i], self._end(i) - self.starts[i])
+
+    def _end(self, run: int) -> int:
+        return self.starts[run + 1] if run + 1 < len(self.starts) else self._rows()
+
+    def rows_of(self, item: int) -> list[int]:
+        rows: list[int] = []
+        for i, value in enumerate(self.values):
+            if value == item:
+                rows.extend(range(self.starts[i], self._end(i)))
+        return rows
+
+
+class _Decoded:
+    """One decoded fact of each row (``store.seq[row]``), read like an array."""
+
+    __slots__ = ("_field", "_store")
+
+    def __init__(self, store: RowStore, field: int) -> None:
+        self._store, self._field = store, field
+
+    def __len__(self) -> int:
+        return len(self._store)
+
+    def __getitem__(self, row: int) -> Any:
+        return self._store.facts(row)[self._field]
+
+
 # -- the rows -----------------------------------------------------------------------------------
 
 
@@ -227,22 +300,23 @@ class RowStore:
         self.rows_end: Callable[[], int] | None = None
         """Where the last row ends (the run's framer knows: the bytes it has framed). Not kept
         per row: a million writes for the one row that needs it."""
-        self.t_first = array("d")
         self.t = array("d")
+        """When each row's last byte arrived."""
+        self._early: dict[int, float] = {}
+        """The first byte's time of the rows that span chunks (the others' is ``t``)."""
+        self.t_first = _FirstTimes(self.t, self._early)
         self.gap = _Gaps(self.t)
-        self.seq = array("i")
         self.kind = bytearray()
-        self.type_code = array("H")
-        self.item = array("i")
         self.marks = bytearray()
-        self.types: list[str] = [""]
-        self._type_ids: dict[str, int] = {"": 0}
+        self.item = _Items(self.__len__)
+        self.seq = _Decoded(self, 2)
+        """Each row's sequence number, -1 when it has none (decoded when asked for)."""
         self.findings: list[Finding] = []
         """Findings in the order they were made (capped per rule; marks keep every row)."""
         self.rule_counts: dict[str, int] = {}
         self.by_row: dict[int, list[Finding]] = {}
         self.keep_findings_per_rule = keep_findings_per_rule
-        self._summaries: OrderedDict[int, str] = OrderedDict()
+        self._facts: OrderedDict[int, tuple[str, str, int]] = OrderedDict()
         self._changes = 0
         """Changes other than a new row (findings added)."""
         self.findings_version = 0
@@ -260,40 +334,34 @@ class RowStore:
         """The session's event callback: one row per event, in the item the checker's ``tree``
         touched last. A closure over the arrays' appends, because it runs once per event of a
         million-event file and so avoids every look-up it can."""
-        offsets, t_firsts, t_lasts = self.offset.append, self.t_first.append, self.t.append
-        seqs, kinds, type_codes = self.seq.append, self.kind.append, self.type_code.append
-        items, marks = self.item.append, self.marks.append
-        type_ids = self._type_ids
+        offsets, t_lasts, kinds, marks = self.offset.append, self.t.append, self.kind, self.marks
+        kind_append, mark_append = kinds.append, marks.append
+        early = self._early
+        item_starts, item_values = self.item.starts.append, self.item.values.append
         kind_codes = KIND_CODES
+        last_item = -2  # no run yet
 
         def add_row(ev: Event, findings: list[Finding]) -> None:
+            nonlocal last_item
             frame = ev.frame
             offsets(frame.offset)
-            t_firsts(frame.t_first)
-            t_lasts(frame.t_last)
-            payload = ev.payload  # Event.sequence_number, inline: an integer that is no bool
-            seq = payload.get("sequence_number") if payload is not None else None
-            seqs(seq if type(seq) is int and -1 <= seq < _SEQ_LIMIT else -1)
-            kinds(kind_codes[ev.kind])
-            name = ev.type or ""
-            code = type_ids.get(name)
-            type_codes(code if code is not None else self._new_type(name))
+            t = frame.t_last
+            t_lasts(t)
+            if frame.t_first != t:
+                early[len(marks)] = frame.t_first
+            kind_append(kind_codes[ev.kind])
             item = tree.last_touched
-            items(-1 if item is None else item)
-            marks(0)  # the row count: every row changes ``version``
+            if item is None:
+                item = -1
+            if item != last_item:
+                last_item = item
+                item_starts(len(marks))
+                item_values(item)
+            mark_append(0)  # the row count: every row changes ``version``
             if findings:
                 self.add_findings(findings)
 
         return add_row
-
-    def _new_type(self, name: str) -> int:
-        if len(self.types) >= MAX_TYPES:
-            name = TOO_MANY_TYPES
-            if name in self._type_ids:
-                return self._type_ids[name]
-        code = self._type_ids[name] = len(self.types)
-        self.types.append(name)
-        return code
 
     def add_findings(self, findings: list[Finding]) -> None:
         """Findings tied to rows (or to the end of the stream: event_index None)."""
@@ -345,8 +413,23 @@ class RowStore:
         frames = framer.feed(data, 0.0) + framer.finish(0.0)
         return frames[0].raw if frames else data
 
+    def facts(self, row: int) -> tuple[str, str, int]:
+        """What ``row`` says, decoded from its bytes: its one-line summary, its event type
+        ("" for none) and its sequence number (-1 for none); cached for SUMMARY_CACHE rows."""
+        cached = self._facts.get(row)
+        if cached is not None:
+            self._facts.move_to_end(row)
+            return cached
+        ev = self.event(row)
+        seq = ev.sequence_number
+        facts = (summarize(ev), ev.type or "", -1 if seq is None else seq)
+        self._facts[row] = facts
+        if len(self._facts) > SUMMARY_CACHE:
+            self._facts.popitem(last=False)
+        return facts
+
     def type_of(self, row: int) -> str:
-        return self.types[self.type_code[row]]
+        return self.facts(row)[1]
 
     def kind_of(self, row: int) -> str:
         return KINDS[self.kind[row]]
@@ -367,15 +450,7 @@ class RowStore:
         return ev
 
     def summary(self, row: int) -> str:
-        cached = self._summaries.get(row)
-        if cached is not None:
-            self._summaries.move_to_end(row)
-            return cached
-        text = summarize(self.event(row))
-        self._summaries[row] = text
-        if len(self._summaries) > SUMMARY_CACHE:
-            self._summaries.popitem(last=False)
-        return text
+        return self.facts(row)[0]
 
     def next_marked(self, row: int, step: int = 1) -> int | None:
         """The next (step 1) or previous (step -1) row with a finding."""
@@ -386,7 +461,7 @@ class RowStore:
         return len(before) - 1 if before else None
 
     def rows_of_item(self, position: int) -> list[int]:
-        return [i for i, p in enumerate(self.item) if p == position]
+        return self.item.rows_of(position)
 
 
 # -- one-line summaries ---------------------------------------------------------------------------
