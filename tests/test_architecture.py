@@ -151,6 +151,7 @@ DEFERRED_IMPORTS: dict[str, str] = {
     "ssescope.proxy.command -> ssescope.proxy.app": "the proxy app: only when the proxy runs",
     "ssescope.proxy.command -> ssescope.proxy.hub": "the hub (httpx): only when the proxy runs",
     "ssescope.proxy.command -> ssescope.proxy.serve": "uvicorn: only when the proxy runs",
+    "ssescope.tui.app -> ssescope.core.export": "the exporters: only when a session is exported",
     "ssescope.tui.command -> ssescope.core.live": "httpx: only when connect reads a URL",
     "ssescope.tui.command -> ssescope.tui.app": "Textual: only when a command opens the UI",
     "ssescope.tui.command -> ssescope.tui.proxy_view": "Textual: only when the proxy UI opens",

@@ -9,7 +9,7 @@ from typing import Any
 
 from ssescope.core.checker import CheckOptions
 from ssescope.core.live import build_request
-from ssescope.core.run import Replay, Run, RunInfo, load_file, run_live_into
+from ssescope.core.run import FileLoader, Replay, Run, RunInfo, load_file, run_live_into
 from ssescope.core.store import RowStore, summarize
 from tests.scripted_server import Reply, ScriptedServer
 from tests.test_live import EVENTS, frames
@@ -80,6 +80,20 @@ def test_the_rows_facts_are_what_the_judged_events_said() -> None:
     assert len({item for _, _, item in facts}) > 2 and any(a != b for a, b in times)
     for item in {item for _, _, item in facts}:
         assert store.rows_of_item(item) == [r for r, f in enumerate(facts) if f[2] == item]
+
+
+def test_the_first_screen_is_filled_for_so_long_only(tmp_path: Path) -> None:
+    """A file that starts with a huge event shows the first screen with what it has: filling
+    it stops at its time budget (here none: one chunk), and the rest is indexed after."""
+    big = {**EVENTS[4], "delta": "x" * (4 << 20)}  # 64 blocks of the loader
+    path = tmp_path / "huge-first.sse"
+    path.write_bytes(b"".join(frames([*EVENTS[:4], big, *EVENTS[5:]])))
+    loader = FileLoader(str(path), CheckOptions())
+    assert loader.fill_first_screen(budget=0.0) is False
+    assert len(loader.run.store) == 4 and loader.bytes_read < path.stat().st_size // 2
+    while not loader.step(1.0):
+        pass
+    assert len(loader.run.store) == len(EVENTS) and loader.run.state == "done"
 
 
 def test_summaries_say_what_matters() -> None:

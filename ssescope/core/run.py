@@ -36,6 +36,8 @@ INDEX_TURNS = 32
 """Event-loop turns between two slices (see :meth:`FileLoader.index`)."""
 FIRST_ROWS = 100
 """Rows judged before the UI first draws (a screenful): :meth:`FileLoader.fill_first_screen`."""
+FIRST_SCREEN_BUDGET = 0.2
+"""Seconds of judging at most before the UI first draws, however few rows they made."""
 LOADER_BLOCK = 1 << 16
 """Bytes of a raw SSE file judged per chunk when a file is opened: a slice of the indexer (and so
 a quit or a key press) never waits for more than one such block of tiny events."""
@@ -409,14 +411,18 @@ class FileLoader:
         finally:
             self.cancel()  # cancelled, or the task itself was (the app exits): the run ends
 
-    def fill_first_screen(self) -> bool:
+    def fill_first_screen(self, budget: float = FIRST_SCREEN_BUDGET) -> bool:
         """Judge the first FIRST_ROWS rows, so the UI's first screen is full: the first event
         alone can take a whole slice (when pydantic builds a model on first use), and a first
-        screen of one row would stay so until the next slice. Does nothing once they are
-        judged; True once the file is loaded."""
+        screen of one row would stay so until the next slice. For about ``budget`` seconds at
+        most (a file of huge events shows what it has); does nothing once they are judged.
+        True once the file is loaded."""
+        deadline = time.perf_counter() + budget
         while len(self.run.store) < FIRST_ROWS and self.run is self.runs[0]:
             if self.step(0.0):  # one chunk a call
                 return True
+            if time.perf_counter() > deadline:
+                break
         return self.done
 
     def cancel(self) -> None:

@@ -21,7 +21,6 @@ from textual.notifications import Notification, Notify
 from textual.screen import ModalScreen, Screen
 
 from ..core.checker import CheckOptions
-from ..core.export import export_run
 from ..core.rules import PROFILES
 from ..core.run import Replay, Run
 from . import actions, render
@@ -296,6 +295,8 @@ class SseScopeApp(App[None]):
         run = self.current_run
         if run is None:
             return
+        from ..core.export import export_run  # here: 7 ms of every start-up otherwise
+
         try:
             paths = export_run(run, self.config.export_dir)
         except OSError as exc:

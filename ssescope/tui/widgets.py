@@ -252,7 +252,7 @@ class ItemTree(Tree[Any]):
             self.position = position
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__("response", **kwargs)
+        super().__init__(Text("response"), **kwargs)  # a str is parsed as markup (and loads emoji)
         self.show_root = True
         self._signature: tuple[Any, ...] = ()
 
