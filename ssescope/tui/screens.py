@@ -225,11 +225,9 @@ class DebuggerScreen(Screen[None]):
 
     def _loading_throttled(self) -> bool:
         """A file is being indexed and the screen was fully redrawn less than LOADING_EVERY ago."""
-        run = self.sessions.current_run
-        loading = (
-            run is not None and run.info.kind == "file" and run.state in ("waiting", "streaming")
+        return _indexing(self.sessions.current_run) and (
+            time.monotonic() - self._last_full < LOADING_EVERY
         )
-        return loading and time.monotonic() - self._last_full < LOADING_EVERY
 
     def redraw(self, *, force: bool = False) -> None:
         """Batch the views' updates: rows, tree and findings on their own throttles."""
@@ -271,7 +269,9 @@ class DebuggerScreen(Screen[None]):
         )
         _update(self.query_one("#header", Static), head)
         diagnosis = self.query_one("#diagnosis", Static)
-        line = render.diagnosis_line(run)
+        # A file's stall is judged once it is indexed (its end is not known before), and the
+        # first screen does not wait for the diagnosis tables to load (30 ms).
+        line = Text() if _indexing(run) else render.diagnosis_line(run)
         room = DIAGNOSIS_LINES * (self.size.width - 2) - DIAGNOSIS_WRAP_SLACK
         if len(line.plain) > room > 0:
             line.truncate(room, overflow="ellipsis")  # its two lines end in "…", not mid-word
@@ -349,6 +349,11 @@ class DebuggerScreen(Screen[None]):
         if rows:
             events.go_to(rows[0])
         events.refresh()
+
+
+def _indexing(run: Run | None) -> bool:
+    """Whether ``run`` is a file still being indexed."""
+    return run is not None and run.info.kind == "file" and run.state in ("waiting", "streaming")
 
 
 def _update(widget: Static, text: Text) -> None:

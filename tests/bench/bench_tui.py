@@ -130,7 +130,7 @@ def child_open(path: str, launched: float) -> None:
         result["keypress_ms_max"] = max(latencies) * 1000
         result["rows_during_keypresses"] = len(run.store) if run else 0
         while app.workers or run is None or run.state != "done":
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.01)
             run = app.current_run
         result["indexed_s"] = time.perf_counter() - t0
         result["indexed_from_launch_s"] = time.time() - launched
@@ -221,6 +221,39 @@ def timed_check(path: Path) -> dict[str, float]:
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return {"wall_s": wall, "cpu_s": cpu}
+
+
+def paired_runs(cap: Path, n: int) -> str:
+    """``open`` and ``check`` of ``cap`` started together, each on one of the two cores, ``n``
+    times: both run through the same spell of this VM's speed (which drifts by 10-30% over tens
+    of seconds, more than the difference measured), so their ratio is the overhead itself."""
+    import statistics
+    import subprocess
+    import threading
+
+    def check(walls: list[float]) -> None:
+        start = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-m", "ssescope", "check", "--json", str(cap)],
+            stdout=subprocess.DEVNULL,
+            cwd=ROOT,
+            check=False,
+        )
+        walls.append(time.perf_counter() - start)
+
+    ratios: list[float] = []
+    for _ in range(n):
+        warm(cap)
+        walls: list[float] = []
+        beside = threading.Thread(target=check, args=(walls,))
+        beside.start()
+        opened = child("--child", "open", str(cap), str(time.time()))
+        beside.join()
+        ratios.append(float(str(opened["indexed_from_launch_s"])) / walls[0])
+    return (
+        f"side by side, {n} runs: indexed/check median {statistics.median(ratios):.2f}x "
+        f"(per run {', '.join(f'{r:.2f}x' for r in ratios)})"
+    )
 
 
 # -- child: live ----------------------------------------------------------------------------------
@@ -377,6 +410,13 @@ def main() -> int:
         help="runs of open, check and raw-SSE check per size, interleaved; medians reported",
     )
     parser.add_argument("--no-live", action="store_true", help="skip the live section")
+    parser.add_argument(
+        "--paired",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also N runs of open and check side by side, one core each (see paired_runs)",
+    )
     args = parser.parse_args()
 
     from bench_check import gen_text
@@ -434,6 +474,8 @@ def main() -> int:
                     else ""
                 )
             )
+            if args.paired:
+                notes.append(paired_runs(cap, args.paired))
             sse.unlink()
             cap.unlink()
     print("\n" + "\n".join(f"- {note}" for note in notes))
