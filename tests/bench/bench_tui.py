@@ -204,12 +204,10 @@ def warm(path: Path) -> None:
     )
 
 
-def timed_check(path: Path) -> dict[str, float]:
-    """``ssescope check --json`` on ``path``: wall and processor time of the whole command."""
+def check_wall(path: Path) -> float:
+    """``ssescope check --json`` on ``path``: the wall time of the whole command."""
     import subprocess
 
-    warm(path)
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(
         [sys.executable, "-m", "ssescope", "check", "--json", str(path)],
@@ -217,7 +215,14 @@ def timed_check(path: Path) -> dict[str, float]:
         cwd=ROOT,
         check=False,
     )
-    wall = time.perf_counter() - start
+    return time.perf_counter() - start
+
+
+def timed_check(path: Path) -> dict[str, float]:
+    """``ssescope check --json`` on ``path``: wall and processor time of the whole command."""
+    warm(path)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall = check_wall(path)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return {"wall_s": wall, "cpu_s": cpu}
@@ -228,18 +233,10 @@ def paired_runs(cap: Path, n: int) -> str:
     times: both run through the same spell of this VM's speed (which drifts by 10-30% over tens
     of seconds, more than the difference measured), so their ratio is the overhead itself."""
     import statistics
-    import subprocess
     import threading
 
     def check(walls: list[float]) -> None:
-        start = time.perf_counter()
-        subprocess.run(
-            [sys.executable, "-m", "ssescope", "check", "--json", str(cap)],
-            stdout=subprocess.DEVNULL,
-            cwd=ROOT,
-            check=False,
-        )
-        walls.append(time.perf_counter() - start)
+        walls.append(check_wall(cap))
 
     ratios: list[float] = []
     for _ in range(n):
