@@ -96,6 +96,24 @@ def test_the_first_screen_is_filled_for_so_long_only(tmp_path: Path) -> None:
     assert len(loader.run.store) == len(EVENTS) and loader.run.state == "done"
 
 
+def test_a_file_being_indexed_is_timed_by_how_far_it_is_read(tmp_path: Path) -> None:
+    """While a capture is indexed its clocks read the capture's own time, not the wall clock
+    since indexing began (which ran behind it: "last byte -20045 ms")."""
+    path = tmp_path / "slow.capture.jsonl"
+    head = {"format": "ssescope-capture", "version": 1, "request": {"url": "x"}}
+    head["response"] = {"status": 200, "headers": {"content-type": "text/event-stream"}}
+    lines = [json.dumps(head)]
+    for i, frame in enumerate(frames(EVENTS[:4] + [EVENTS[4]] * 300 + EVENTS[5:])):
+        lines.append(json.dumps({"t": 1.0 + i, "text": frame.decode()}))
+    path.write_text("\n".join(lines) + "\n")
+    loader = FileLoader(str(path), CheckOptions())
+    loader.fill_first_screen()
+    run = loader.run
+    assert run.state == "streaming" and len(run.store) >= 100
+    assert run.now() == run.store.t[len(run.store) - 1] >= 100.0
+    assert run.checker.timing.since_last_event(run.now()) == 0.0
+
+
 def test_summaries_say_what_matters() -> None:
     (run,) = load_file("sample_streams/delta-object.sse", CheckOptions(), on_run=lambda r: None)
     texts = [summarize(run.store.event(r)) for r in range(len(run.store))]

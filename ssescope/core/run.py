@@ -198,6 +198,8 @@ class Run:
             return self.replay_clock
         if self.end_t is not None:
             return self.end_t
+        if self.info.kind == "file":  # as far as it is read: indexing is not the stream's pace
+            return self.session.checker.timing.t_last_byte or 0.0
         return self.clock() - self.started_at
 
     def prediction(self) -> CodexPrediction:
