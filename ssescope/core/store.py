@@ -6,7 +6,9 @@ mark: 18 bytes a row); the item it belongs to is kept only where it changes, and
 says (its type, sequence number, one-line summary, payload) is decoded from its bytes only for
 rows someone looks at, through a bounded cache (toolong's approach: index, then read lazily).
 Each array append is work on every row of a million-event file, so a fact earns one only when a
-screen or a count needs it for every row. A row's raw bytes are a range of the stream: a live session keeps the stream in memory
+screen or a count needs it for every row.
+
+A row's raw bytes are a range of the stream: a live session keeps the stream in memory
 (:class:`MemoryBytes`), a file keeps only where each chunk starts in it and reads a row's bytes
 back from a memory map when the row is shown (:class:`RawFileBytes`, :class:`RecordFileBytes`),
 so memory stays flat in the number of rows apart from those arrays.
