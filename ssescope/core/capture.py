@@ -44,7 +44,7 @@ from pydantic_core import from_json
 from .. import __version__
 from .ends import EndReason
 from .redact import redact_body, redact_headers, redact_url
-from .sse import LARGE
+from .sse import LARGE, data_value_start
 
 FORMAT_NAME = "ssescope-capture"
 FORMAT_VERSION = 1
@@ -671,8 +671,7 @@ def _value_start(chunk: bytes) -> int:
     LF-only frame that ends with that line (0 for any other shape)."""
     if chunk[-2:] != b"\n\n" or chunk.find(b"\n\n") != len(chunk) - 2 or b"\r" in chunk:
         return 0
-    start = chunk.rfind(b"\n", 0, len(chunk) - 2) + 1
-    return start + 6 if chunk[start : start + 6] == b"data: " else 0
+    return data_value_start(chunk)
 
 
 def _capture_chunks(fh: IO[bytes], src: Source) -> Iterator[tuple[float, bytes]]:

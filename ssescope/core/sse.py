@@ -251,24 +251,31 @@ def _lines_frame(index: int, offset: int, raw: bytes, t_first: float, t_last: fl
     )
 
 
+def data_value_start(block: bytes) -> int:
+    """Where the value of ``block``'s last line starts when that line is a ``data: `` line, 0
+    when it is not (``block``: one LF-only frame, ending with its blank line)."""
+    start = block.rfind(b"\n", 0, len(block) - 2) + 1  # where the last line starts
+    return start + 6 if block[start : start + 6] == b"data: " else 0
+
+
 def _large_block(
     index: int, offset: int, raw: bytes, t_first: float, t_last: float
 ) -> LargeFrame | None:
     """A whole big block whose last line is its one ``data`` line, as a :class:`LargeFrame`
     (``body`` the one copy of its value); None for any other shape."""
-    start = raw.rfind(b"\n", 0, len(raw) - 2) + 1  # where the last line starts
-    if raw[start : start + 6] != b"data: ":
+    cut = data_value_start(raw)
+    if not cut:
         return None
     fields = _Fields()
-    if start:
-        for line in raw[: start - 1].split(b"\n"):
+    if cut > 6:  # lines before the data line
+        for line in raw[: cut - 7].split(b"\n"):
             fields.add(line)
         if fields.data is not None:
             return None
-    body = raw[start + 6 :]
+    body = raw[cut:]
     if not _valid_utf8(body):
         return None
-    return LargeFrame(index, offset, raw[: start + 6], body, t_first, t_last, fields)
+    return LargeFrame(index, offset, raw[:cut], body, t_first, t_last, fields)
 
 
 def _decoded(value: memoryview) -> tuple[str, bool]:

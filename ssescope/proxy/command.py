@@ -485,6 +485,6 @@ def format_line(exchange: Exchange) -> str:
     if exchange.judge_error:
         line += f" | judging failed: {exchange.judge_error}"
     for note in exchange.notes:
-        if note.startswith(("recording stopped", "cannot write")) or "cannot write" in note:
+        if note.startswith("recording stopped") or "cannot write" in note:
             line += f" | {note}"
     return line

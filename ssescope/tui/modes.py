@@ -154,7 +154,6 @@ class FileMode(Mode):
         self._size = 0
         self._load_started = 0.0
         self._shown = asyncio.Event()
-        self._prepared = False
 
     @property
     def path(self) -> str:
@@ -192,17 +191,12 @@ class FileMode(Mode):
         if self.config.replay:
             return []
         self._open()
-        self._prepared = True
         return self.loader.runs[:1] if self.loader is not None else []
 
     def start(self) -> None:
         if self.config.replay:
             self._start_replay(playing=True)
-            return
-        if not self._prepared:  # a reload
-            self._open()
-        self._prepared = False
-        if self.loader is not None:
+        elif self.loader is not None:  # opened by prepare (or a reload)
             self.host.start_worker(self._index(self.loader), group="load", exclusive=True)
 
     def reload(self) -> None:
@@ -210,6 +204,8 @@ class FileMode(Mode):
         self._cancel_loading()
         self._replay = None
         self.host.post_message(RunsCleared())
+        if not self.config.replay:
+            self._open()
         self.start()
 
     def stop(self) -> None:

@@ -25,15 +25,21 @@ SHARED = Path(__file__).resolve().parents[3] / "shared"
 REAL = SHARED / "real_streams"
 CHAT_RECORDINGS = sorted(REAL.glob("*chat*")) if REAL.is_dir() else []
 
-WEATHER = {
-    "type": "function",
-    "name": "get_weather",
-    "parameters": {
-        "type": "object",
-        "properties": {"city": {"type": "string"}},
-        "required": ["city"],
-    },
-}
+
+def function_tool(name: str, argument: str) -> dict[str, Any]:
+    """A Responses function tool taking one required string ``argument``."""
+    return {
+        "type": "function",
+        "name": name,
+        "parameters": {
+            "type": "object",
+            "properties": {argument: {"type": "string"}},
+            "required": [argument],
+        },
+    }
+
+
+WEATHER = function_tool("get_weather", "city")
 """The function tool the mock's tool scenarios call (mock-tool answers get_weather)."""
 
 

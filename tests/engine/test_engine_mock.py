@@ -23,17 +23,9 @@ from ssescope.engine.faults import (
 )
 from ssescope.engine.mock import MockOptions, pick_scenario, plan_chat
 from ssescope.engine.serve import mock_engine, serve
-from tests.engine.helpers import client_outcomes, errors, findings, judge, post
+from tests.engine.helpers import client_outcomes, errors, findings, function_tool, judge, post
 
-EXEC = {
-    "type": "function",
-    "name": "exec_command",
-    "parameters": {
-        "type": "object",
-        "properties": {"cmd": {"type": "string"}},
-        "required": ["cmd"],
-    },
-}
+EXEC = function_tool("exec_command", "cmd")
 
 
 def body(model: str = "mock", prompt: str = "hello", **extra: Any) -> dict[str, Any]:
