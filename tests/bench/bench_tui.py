@@ -82,6 +82,9 @@ def peak_rss_mb() -> float:
 
 
 def child_open(path: str, launched: float) -> None:
+    from textual.screen import Screen
+    from textual.strip import Strip
+
     from ssescope.core.checker import CheckOptions
     from ssescope.core.run import FileLoader
     from ssescope.tui.app import AppConfig, SseScopeApp
@@ -101,6 +104,27 @@ def child_open(path: str, launched: float) -> None:
             judging[0] += time.process_time() - start
 
     FileLoader.step = timed_step  # type: ignore[method-assign]
+    painted: list[float] = []  # when the event list first drew a row (the paint, not the poll)
+    render_line = EventList.render_line
+
+    def timed_render_line(self: EventList, y: int) -> Strip:
+        if not painted and self._rows > 0:
+            painted.append(time.perf_counter() - t0)
+        return render_line(self, y)
+
+    EventList.render_line = timed_render_line  # type: ignore[method-assign]
+    updates = [0, 0.0]  # the screen's updates (layout and paint): how many, processor time
+    update = Screen._on_timer_update
+
+    def timed_update(self: Screen[object]) -> None:
+        start = time.process_time()
+        try:
+            update(self)
+        finally:
+            updates[0] += 1
+            updates[1] += time.process_time() - start
+
+    Screen._on_timer_update = timed_update  # type: ignore[method-assign]
 
     async def pilot_run(pilot) -> None:  # type: ignore[no-untyped-def]
         events = app.screen.query_one(EventList) if app.screen.query(EventList) else None
@@ -137,6 +161,8 @@ def child_open(path: str, launched: float) -> None:
         result["judging_cpu_s"] = judging[0]
         result["cpu_at_indexed_s"] = time.process_time()
         result["rows"] = len(run.store)
+        result["first_paint_in_app_s"] = painted[0] if painted else None
+        result["screen_updates"], result["screen_updates_cpu_s"] = updates
         app.exit()
 
     app.run(headless=True, size=(160, 45), auto_pilot=pilot_run)
@@ -454,7 +480,10 @@ def main() -> int:
                 flush=True,
             )
             notes.append(
-                f"{n:,}: processor time open {r['cpu_at_indexed_s']:.1f} s (judging "
+                f"{n:,}: start-up before the app {r['first_screen_s'] - r['first_screen_in_app_s']:.2f} s, "
+                f"from the app's creation to its first painted row {r['first_paint_in_app_s']:.3f} s; "
+                f"{r['screen_updates']:.0f} screen updates costing {r['screen_updates_cpu_s']:.2f} s "
+                f"of processor time; processor time open {r['cpu_at_indexed_s']:.1f} s (judging "
                 f"{r['judging_cpu_s']:.1f} s) vs check {check['cpu_s']:.1f} s "
                 f"({r['cpu_at_indexed_s'] / check['cpu_s']:.2f}x); check of the capture "
                 f"{check['wall_s']:.1f} s vs the same stream as raw SSE {raw['wall_s']:.1f} s "
