@@ -267,7 +267,7 @@ class DebuggerScreen(Screen[None]):
             note=self.source.note(run) if run is not None else "",
             width=self.size.width - 2,
         )
-        _update(self.query_one("#header", Static), head)
+        _update(self.query_one("#header", Static), head, fitted=True)
         diagnosis = self.query_one("#diagnosis", Static)
         # A file's stall is judged once it is indexed (its end is not known before), and the
         # first screen does not wait for the diagnosis tables to load (30 ms).
@@ -283,7 +283,7 @@ class DebuggerScreen(Screen[None]):
             if run
             else Text()
         )
-        _update(self.query_one("#codex", Static), codex)
+        _update(self.query_one("#codex", Static), codex, fitted=True)
 
     def show_row(self, row: int) -> None:
         run = self.sessions.current_run
@@ -356,9 +356,15 @@ def _indexing(run: Run | None) -> bool:
     return run is not None and run.info.kind == "file" and run.state in ("waiting", "streaming")
 
 
-def _update(widget: Static, text: Text) -> None:
-    """Update a Static only when its text changed: every update re-lays-out the screen."""
+def _update(widget: Static, text: Text, *, fitted: bool = False) -> None:
+    """Update a Static only when its text changed. ``fitted``: each of its lines is fitted to
+    the width (never wraps), so its height changes only with their count, and only then is the
+    screen laid out again: a layout costs a few milliseconds and repaints every list's
+    scrollbars, and the header's clocks change several times a second."""
     key = (text.plain, tuple((s.start, s.end, str(s.style)) for s in text.spans), str(text.style))
     if getattr(widget, "_ssescope_key", None) != key:
+        lines = text.plain.count("\n")
+        layout = not fitted or getattr(widget, "_ssescope_lines", None) != lines
         widget._ssescope_key = key  # type: ignore[attr-defined]
-        widget.update(text)
+        widget._ssescope_lines = lines  # type: ignore[attr-defined]
+        widget.update(text, layout=layout)
