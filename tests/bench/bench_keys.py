@@ -31,24 +31,13 @@ sys.path.insert(0, str(HERE))
 
 
 def child(path: str, presses: int) -> None:
-    from textual.screen import Screen
+    from bench_tui import count_screen_updates
 
     from ssescope.core.checker import CheckOptions
     from ssescope.tui.app import AppConfig, SseScopeApp
     from ssescope.tui.widgets import EventList
 
-    updates = [0, 0.0]
-    update = Screen._on_timer_update
-
-    def timed_update(self: Screen[object]) -> None:
-        start = time.process_time()
-        try:
-            update(self)
-        finally:
-            updates[0] += 1
-            updates[1] += time.process_time() - start
-
-    Screen._on_timer_update = timed_update  # type: ignore[method-assign]
+    updates = count_screen_updates()
     app = SseScopeApp(AppConfig(CheckOptions(), "open", path=path))
     result: dict[str, float] = {}
 

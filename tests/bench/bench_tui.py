@@ -81,8 +81,27 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def child_open(path: str, launched: float) -> None:
+def count_screen_updates() -> list[Any]:
+    """From now on, count the screen's updates (Textual's layout and paint) and their processor
+    time: ``[count, seconds]``, kept up to date."""
     from textual.screen import Screen
+
+    updates: list[Any] = [0, 0.0]
+    update = Screen._on_timer_update
+
+    def timed_update(self: Screen[object]) -> None:
+        start = time.process_time()
+        try:
+            update(self)
+        finally:
+            updates[0] += 1
+            updates[1] += time.process_time() - start
+
+    Screen._on_timer_update = timed_update  # type: ignore[method-assign]
+    return updates
+
+
+def child_open(path: str, launched: float) -> None:
     from textual.strip import Strip
 
     from ssescope.core.checker import CheckOptions
@@ -113,18 +132,7 @@ def child_open(path: str, launched: float) -> None:
         return render_line(self, y)
 
     EventList.render_line = timed_render_line  # type: ignore[method-assign]
-    updates = [0, 0.0]  # the screen's updates (layout and paint): how many, processor time
-    update = Screen._on_timer_update
-
-    def timed_update(self: Screen[object]) -> None:
-        start = time.process_time()
-        try:
-            update(self)
-        finally:
-            updates[0] += 1
-            updates[1] += time.process_time() - start
-
-    Screen._on_timer_update = timed_update  # type: ignore[method-assign]
+    updates = count_screen_updates()
 
     async def pilot_run(pilot) -> None:  # type: ignore[no-untyped-def]
         events = app.screen.query_one(EventList) if app.screen.query(EventList) else None
