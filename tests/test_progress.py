@@ -23,7 +23,7 @@ def big_stream(tmp_path: Path, copies: int) -> Path:
 
 
 def test_the_core_reports_bytes_and_events_as_it_reads(tmp_path: Path) -> None:
-    path = big_stream(tmp_path, 300)  # 1.8 MB: two reports (every 1 MB read)
+    path = big_stream(tmp_path, 1500)
     seen: list[tuple[int, int]] = []
     check_file(str(path), CheckOptions(), progress=lambda read, events: seen.append((read, events)))
     assert len(seen) >= 2

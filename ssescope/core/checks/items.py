@@ -276,7 +276,8 @@ def item_done(st: CheckState, ev: Event, payload: dict[str, Any]) -> None:
     node = resolve(st, ev, payload, check_type=False, item_id=item.get("id"))
     if node is None:
         return
-    if node.closed:
+    again = node.closed
+    if again:
         st.emit("item-event-after-done", f"a second output_item.done for item {node.position}", ev)
     for key in ("type", "id", "call_id"):
         before, after = node.added_item.get(key), item.get(key)
@@ -293,9 +294,11 @@ def item_done(st: CheckState, ev: Event, payload: dict[str, Any]) -> None:
     if status == "incomplete" and node.position < len(st.tree.items) - 1:
         # a later item was already added
         st.emit("item-status", f"item {node.position} is incomplete but not the last item", ev)
-    consistency.judge_done_item(st, ev, node, item)
-    consistency.judge_arguments(st, ev, node, item)
-    consistency.share_item_texts(node, item)
+    if not again:  # a second .done is reported above; judging what was streamed into the
+        # item against it again would repeat the first one's findings, for every part
+        consistency.judge_done_item(st, ev, node, item)
+        consistency.judge_arguments(st, ev, node, item)
+        consistency.share_item_texts(node, item)
     node.done_item = item
     if item.get("status") == "incomplete":
         st.incomplete_items.append(node.position)

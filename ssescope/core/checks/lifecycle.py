@@ -202,7 +202,8 @@ define(
 @on(*TERMINAL_TYPES)
 def terminal(st: CheckState, ev: Event, payload: dict[str, Any]) -> None:
     etype = ev.type or ""
-    if st.terminal_index is None:
+    first = st.terminal_index is None
+    if first:
         st.terminal_index = ev.index
     st.pending_error = None
     st.lifecycle.append(etype)
@@ -216,9 +217,14 @@ def terminal(st: CheckState, ev: Event, payload: dict[str, Any]) -> None:
     report_issues(st, ev, etype, issues)
     open_responses.response_fields(st, ev, response, issues)
     _terminal_status(st, ev, etype, response)
+    consistency.judge_usage(st, ev, etype, response)
+    if not first:
+        # Clients stopped reading at the first terminal event (event-after-terminal says so):
+        # the items were judged against it, and judging them at every later one would repeat
+        # those findings, in time quadratic in a stream that repeats a whole response.
+        return
     if etype == "response.completed":
         items.incomplete_items_at_completed(st, ev)
-    consistency.judge_usage(st, ev, etype, response)
     consistency.judge_final_output(st, ev, response)
     items.unclosed_at_terminal(st, ev, etype)
 
