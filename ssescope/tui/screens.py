@@ -359,8 +359,8 @@ def _indexing(run: Run | None) -> bool:
 def _update(widget: Static, text: Text, *, fitted: bool = False) -> None:
     """Update a Static only when its text changed. ``fitted``: each of its lines is fitted to
     the width (never wraps), so its height changes only with their count, and only then is the
-    screen laid out again: a layout costs a few milliseconds and repaints every list's
-    scrollbars, and the header's clocks change several times a second."""
+    screen laid out again: a layout costs a few milliseconds, and the header (its row count,
+    a file's indexing progress) changes with every redraw while a stream is read."""
     key = (text.plain, tuple((s.start, s.end, str(s.style)) for s in text.spans), str(text.style))
     if getattr(widget, "_ssescope_key", None) != key:
         lines = text.plain.count("\n")

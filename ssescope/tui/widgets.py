@@ -47,8 +47,9 @@ class QuietScrollbars(ScrollView):
     own; the list then refreshes its scrollbars, and the screen repaints the box that spans
     them. With the event list and the findings panel at opposite ends of the screen, each key
     press (the detail pane's new height is a layout) repainted most of the screen a third
-    time: 6 ms of a key press's 20. Here the scrollbars are updated as before, but only when
-    the list's size, its virtual size or its container's size changed since they last were."""
+    time, about 5 of a key press's 24 ms (``tests/bench/bench_keys.py``). Here the scrollbars
+    are updated as before, but only when the list's size, its virtual size or its container's
+    size changed since they last were."""
 
     _scrollbars_for: tuple[Size, Size, Size] | None = None
 
@@ -387,6 +388,8 @@ class StallBar(Static):
     On a narrow terminal the labels shorten (``last event`` → ``event``) before anything is
     cut, so Codex's countdown, the clock that matters most, is always there."""
 
+    DEFAULT_CSS = "StallBar { height: 1; }"
+
     def show(self, run: Run | None, stall_warn: float, idle_timeout: float) -> None:
         if run is None:
             self.update("")
@@ -410,7 +413,7 @@ class StallBar(Static):
         self.set_class(live and timing.since_last_event(now) >= idle_timeout, "-red")
         if text.plain != getattr(self, "_last_plain", None):
             self._last_plain = text.plain
-            self.update(text, layout=False)  # one line, always (the stylesheet's height: 1)
+            self.update(text, layout=False)  # one line, always (DEFAULT_CSS): no layout
 
     @staticmethod
     def _clocks(
