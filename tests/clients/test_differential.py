@@ -22,6 +22,10 @@ from tests.clients.crafted import BUILDERS
 from tests.clients.engine_cases import CLEAN, fault_requests
 from tests.clients.harness import CLIENTS, HERE
 
+# One worker runs them all: the corpus is run through the real clients once (10 s), and a second
+# worker would otherwise wait for it instead of running other tests (pyproject: --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("client-differential")
+
 Differential = tuple[dict[str, Case], dict[str, dict[str, dict[str, Any]]]]
 
 
