@@ -122,3 +122,24 @@ def test_text_that_may_wrap_lays_the_screen_out_on_every_change() -> None:
     for text in ("stalled", "stalled", "stalled longer"):
         screens._update(diagnosis, Text(text))  # type: ignore[arg-type]
     assert diagnosis.layouts == [True, True]
+
+
+async def test_a_finished_run_is_redrawn_four_times_a_second_not_twenty(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = open_app(str(long_file(tmp_path, deltas=50)))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: indexed(app))
+        screen = app.screen
+        assert isinstance(screen, screens.DebuggerScreen)
+        drawn: list[bool] = []
+        monkeypatch.setattr(screen, "redraw", lambda *, force=False: drawn.append(force))
+        screen._on_timer()  # the 20-a-second timer: nothing arrives any more
+        assert drawn == []
+        screen._on_force_timer()  # the 4-a-second one still draws what changes
+        assert drawn == [True]
+        run = app.current_run
+        assert run is not None
+        for state, finished in (("waiting", False), ("streaming", False), ("failed", True)):
+            run.state = state  # a live run goes through these
+            assert screens._finished(run) is finished
