@@ -72,7 +72,7 @@ class Run:
         self.clock = clock
         self.options = options
         self.info = info
-        self.store = RowStore(stream)
+        self.store = RowStore(stream, rows_end=self._rows_end)
         self.chunks: list[tuple[float, bytes]] | None = [] if keep_chunks else None
         self.session = StreamSession(
             options,
@@ -81,7 +81,6 @@ class Run:
             on_findings=self._on_findings,
         )
         self.session.on_event = self.store.event_sink(self.session.checker.tree)
-        self.store.rows_end = self._rows_end
         self.session.warnings = info.warnings  # an event it failed to judge shows in the header
         if writer is not None:
             writer.report_to(info.warnings.append)  # so does a capture that cannot be written
@@ -156,11 +155,10 @@ class Run:
             raise ValueError("this run did not keep its chunks")
         session = self.session
         self.options = options
-        self.store = RowStore()
+        self.store = RowStore(rows_end=self._rows_end)
         session.checker = Checker(options)
         session.checker.on_request((self.info.request or {}).get("body"))
         session.on_event = self.store.event_sink(session.checker.tree)
-        self.store.rows_end = self._rows_end
         session.framer = SSEFramer()
         session.terminal_seen_at = None
         resp = session.response

@@ -20,13 +20,12 @@ is atomic under the GIL and readers only look below ``len(store)``.
 from __future__ import annotations
 
 import bisect
-import itertools
 import json
 import mmap
 import re
 from array import array
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from .capture import ChunkTable, Source
@@ -258,10 +257,6 @@ class _Items:
         run = bisect.bisect_right(self.starts, row) - 1
         return self.values[run] if run >= 0 else -1
 
-    def __iter__(self) -> Iterator[int]:
-        for i in range(len(self.starts)):
-            yield from itertools.repeat(self.values[i], self._end(i) - self.starts[i])
-
     def _end(self, run: int) -> int:
         return self.starts[run + 1] if run + 1 < len(self.starts) else self._rows()
 
@@ -293,15 +288,20 @@ class _Decoded:
 
 class RowStore:
     def __init__(
-        self, stream: StreamBytes | None = None, *, keep_findings_per_rule: int = 5000
+        self,
+        stream: StreamBytes | None = None,
+        *,
+        rows_end: Callable[[], int] | None = None,
+        keep_findings_per_rule: int = 5000,
     ) -> None:
         self.stream: StreamBytes = stream if stream is not None else MemoryBytes()
         """Where the rows' raw bytes are (ranges of it, by ``offset``)."""
         self.offset = array("q")
         """Stream offset of each row's first byte; a row ends where the next one starts."""
-        self.rows_end: Callable[[], int] | None = None
-        """Where the last row ends (the run's framer knows: the bytes it has framed). Not kept
-        per row: a million writes for the one row that needs it."""
+        self.rows_end: Callable[[], int] = rows_end or (lambda: self.stream.size)
+        """Where the last row ends: the run's framer knows (the bytes it has framed); a store
+        filled without one ends it with the stream. Not kept per row: a million writes for the
+        one row that needs it."""
         self.t = array("d")
         """When each row's last byte arrived."""
         self._early: dict[int, float] = {}
@@ -400,20 +400,8 @@ class RowStore:
 
     def raw(self, row: int) -> bytes:
         start = self.offset[row]
-        if row + 1 < len(self.offset):
-            return self.stream.read(start, self.offset[row + 1])
-        if self.rows_end is not None:
-            return self.stream.read(start, self.rows_end())
-        return self._last_raw(start)
-
-    def _last_raw(self, start: int) -> bytes:
-        """The last row's bytes when no framer says where the rows end (a store filled by
-        hand): the first frame of what the stream holds from the row's start on."""
-        stream = self.stream
-        data = stream.read(start, stream.size)
-        framer = SSEFramer()
-        frames = framer.feed(data, 0.0) + framer.finish(0.0)
-        return frames[0].raw if frames else data
+        end = self.offset[row + 1] if row + 1 < len(self.offset) else self.rows_end()
+        return self.stream.read(start, end)
 
     def facts(self, row: int) -> tuple[str, str, int]:
         """What ``row`` says, decoded from its bytes: its one-line summary, its event type
