@@ -355,7 +355,7 @@ class DebuggerScreen(Screen[None]):
 
 def _finished(run: Run | None) -> bool:
     """Whether ``run`` has ended: its rows, clocks and findings are final, and a redraw 20 times a
-    second would only burn processor time (2% of a core) while the screen sits open."""
+    second would only burn processor time while the screen sits open (bench_idle.py)."""
     return run is not None and run.state in ("done", "failed")
 
 

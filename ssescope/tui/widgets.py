@@ -47,9 +47,9 @@ class QuietScrollbars(ScrollView):
     own; the list then refreshes its scrollbars, and the screen repaints the box that spans
     them. With the event list and the findings panel at opposite ends of the screen, each key
     press (the detail pane's new height is a layout) repainted most of the screen a third
-    time, about 5 of a key press's 24 ms (``tests/bench/bench_keys.py``). Here the scrollbars
-    are updated as before, but only when the list's size, its virtual size or its container's
-    size changed since they last were."""
+    time (``tests/bench/bench_keys.py``: 3 screen updates a press before, 2 after). Here the
+    scrollbars are updated as before, but only when the list's size, its virtual size or its
+    container's size changed since they last were."""
 
     _scrollbars_for: tuple[Size, Size, Size] | None = None
 
