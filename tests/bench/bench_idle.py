@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -20,6 +19,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE))
 
 
 def child(path: str, seconds: float) -> None:
@@ -50,16 +50,11 @@ def main() -> int:
     path = sys.argv[1] if len(sys.argv) > 1 else str(ROOT / "sample_streams" / "text.sse")
     seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 10.0
     repeat = int(sys.argv[3]) if len(sys.argv) > 3 else 3
-    shares = []
-    for _ in range(repeat):
-        out = subprocess.run(
-            [sys.executable, __file__, "--child", path, str(seconds)],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=ROOT,
-        )
-        shares.append(json.loads(out.stdout.strip().splitlines()[-1])["core_share"])
+    from benchlib import run_child
+
+    shares = [
+        run_child(__file__, "--child", path, str(seconds))["core_share"] for _ in range(repeat)
+    ]
     runs = ", ".join(f"{s:.1%}" for s in shares)
     print(f"open {Path(path).name}, idle {seconds:g} s after loading: {runs} of a core")
     print(f"median {statistics.median(shares):.1%}")

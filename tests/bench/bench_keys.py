@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import json
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -70,7 +69,7 @@ def main() -> int:
         return 0
     from bench_check import gen_text
     from bench_tui import make_capture
-    from benchlib import compile_package
+    from benchlib import compile_package, run_child
 
     events = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000
     presses = int(sys.argv[2]) if len(sys.argv) > 2 else 200
@@ -80,16 +79,7 @@ def main() -> int:
         sse, cap = Path(tmp) / "text.sse", Path(tmp) / "text.capture.jsonl"
         gen_text(sse, events)
         make_capture(sse, cap)
-        runs = []
-        for _ in range(repeat):
-            out = subprocess.run(
-                [sys.executable, __file__, "--child", str(cap), str(presses)],
-                capture_output=True,
-                text=True,
-                check=True,
-                cwd=ROOT,
-            )
-            runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        runs = [run_child(__file__, "--child", str(cap), str(presses)) for _ in range(repeat)]
     print(f"{presses} presses of `down` after {events:,} events are indexed, {repeat} runs")
     print(
         "| run | screen updates a press | their processor time a press | the press loop a press |"

@@ -378,20 +378,10 @@ def child_live(rate: int, seconds: float) -> None:
 # -- parent ---------------------------------------------------------------------------------------
 
 
-def child(*args: str) -> dict[str, object]:
-    import subprocess
+def child(*args: str) -> dict[str, Any]:
+    from benchlib import run_child
 
-    out = subprocess.run(
-        [sys.executable, __file__, *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-        timeout=1800,  # a child that hangs fails the bench instead of hanging it
-    )
-    if out.returncode != 0:
-        raise SystemExit(f"child {args} failed:\n{out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_child(__file__, *args)
 
 
 def _medians(

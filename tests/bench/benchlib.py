@@ -4,12 +4,14 @@ package compiled to bytecode before anything is timed."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 
 def free_port() -> int:
@@ -49,3 +51,20 @@ def compile_package(root: Path) -> str:
     return "ssescope's modules compiled to bytecode first, as an installed wheel has them" + (
         f" (PYTHONDONTWRITEBYTECODE={setting} here)" if setting else ""
     )
+
+
+def run_child(script: str, *args: str) -> dict[str, Any]:
+    """Run ``script`` with ``args`` in a fresh interpreter (from the checkout's root) and return
+    the JSON object its last line of output printed: one measured child of a bench."""
+    out = subprocess.run(
+        [sys.executable, script, *args],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+        check=False,
+        timeout=1800,  # a child that hangs fails the bench instead of hanging it
+    )
+    if out.returncode != 0:
+        raise SystemExit(f"child {args} failed:\n{out.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
